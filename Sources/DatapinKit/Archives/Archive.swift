@@ -1,0 +1,38 @@
+import Foundation
+
+/// An archive adapter: turns one `datasets:` entry into the products the archive lists for it.
+/// Adapters know their protocol and nothing of the local tree.
+public protocol Archive: Sendable {
+    /// The name the spec uses for this archive.
+    var name: String { get }
+    /// Every product the archive lists for the entry, before any `select` filter.
+    func products(for entry: DatasetEntry) throws(ArchiveError) -> [Product]
+}
+
+/// Why an archive could not be queried; `lock` exits 6 and leaves the lockfile alone.
+public enum ArchiveError: Error, Sendable, Hashable {
+    /// The archive could not be reached at all.
+    case unreachable(url: String, reason: String)
+    /// The archive answered with an HTTP error status.
+    case httpStatus(url: String, status: Int)
+    /// The archive's answer was not in the documented format.
+    case malformedAnswer(url: String, reason: String)
+    /// The archive does not know a dataset the spec names.
+    case unknownDataset(archive: String, dataset: String)
+    /// The entry asks for something this archive cannot do (such as `adql:` on an index).
+    case unsupportedRequest(archive: String, reason: String)
+    /// A local catalog file could not be read.
+    case unreadable(path: String, reason: String)
+
+    /// One plain sentence for the user.
+    public var message: String {
+        switch self {
+        case .unreachable(let url, let reason): return "could not reach \(url): \(reason)"
+        case .httpStatus(let url, let status): return "\(url) answered HTTP \(status)"
+        case .malformedAnswer(let url, let reason): return "the answer from \(url) is not what the archive documents: \(reason)"
+        case .unknownDataset(let archive, let dataset): return "archive '\(archive)' has no dataset '\(dataset)'"
+        case .unsupportedRequest(let archive, let reason): return "archive '\(archive)' cannot do this: \(reason)"
+        case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+/// A checksum as an archive publishes it: its algorithm's name and the hexadecimal value.
+/// Written in the lock as `algorithm:hex` (`blake2b:77e1…`).
+public struct Checksum: Sendable, Hashable, CustomStringConvertible {
+    /// The archive's own algorithm name, lowercased (`md5`, `blake2b`); may be one OpenSSL lacks.
+    public var algorithm: String
+    public var hex: String
+
+    public init(algorithm: String, hex: String) {
+        self.algorithm = algorithm.lowercased()
+        self.hex = hex.lowercased()
+    }
+
+    /// Parses `algorithm:hex`.
+    public init?(_ text: String) {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let algorithm = String(text[..<colon]), hex = String(text[text.index(after: colon)...])
+        guard !algorithm.isEmpty, !hex.isEmpty else { return nil }
+        self.init(algorithm: algorithm, hex: hex)
+    }
+
+    public var description: String { "\(algorithm):\(hex)" }
+
+    /// The OpenSSL algorithm that verifies it, or nil when datapin cannot compute it.
+    public var digestAlgorithm: DigestAlgorithm? { DigestAlgorithm(archiveName: algorithm) }
+}
+
+/// One file an archive offers for one dataset, in archive-neutral terms. Archive adapters
+/// produce these; selection, layout and the lock consume them and know no archive.
+public struct Product: Sendable, Hashable {
+    /// The spec's name of the archive that listed it.
+    public var archive: String
+    /// Mission or collection (`jwst`, `hst`), when the archive has one.
+    public var mission: String?
+    public var dataset: String
+    /// The file's path relative to its dataset; usually a bare name, for SciCat it may have
+    /// subfolders. Checked for safety before it becomes a local path.
+    public var filename: String
+    /// The archive's stable name for the file (`mast:JWST/product/…`).
+    public var uri: String
+    /// Where the bytes are downloaded from.
+    public var url: String
+    /// What makes two listings the same file: the URI for MAST, the resolved URL for an index.
+    public var identity: String
+    public var size: Int64?
+    /// SHA-256 in lowercase hex, when the archive publishes it.
+    public var sha256: String?
+    /// The archive's own checksum when it is not SHA-256.
+    public var checksum: Checksum?
+    /// Product level or category as the archive names it (`2b`, `CALIBRATED`, `3`).
+    public var level: String?
+    /// Other names of the same level (`2` for CAOM calib_level 2 beside `CALIBRATED`).
+    public var levelAliases: [String]
+    /// Lowercase with a leading underscore: `_cal`.
+    public var suffix: String?
+    public var type: ProductType?
+    public var access: Access
+    /// Listed among the archive's minimum recommended products.
+    public var recommended: Bool
+    /// A guide-star file (`_gs-` in MAST names).
+    public var guidestar: Bool
+    public var instrument: String?
+    public var filters: String?
+
+    public init(archive: String, mission: String? = nil, dataset: String, filename: String, uri: String, url: String, identity: String? = nil, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, level: String? = nil, levelAliases: [String] = [], suffix: String? = nil, type: ProductType? = nil, access: Access = .public, recommended: Bool = false, guidestar: Bool = false, instrument: String? = nil, filters: String? = nil) {
+        self.archive = archive
+        self.mission = mission
+        self.dataset = dataset
+        self.filename = filename
+        self.uri = uri
+        self.url = url
+        self.identity = identity ?? uri
+        self.size = size
+        self.sha256 = sha256
+        self.checksum = checksum
+        self.level = level
+        self.levelAliases = levelAliases
+        self.suffix = suffix
+        self.type = type
+        self.access = access
+        self.recommended = recommended
+        self.guidestar = guidestar
+        self.instrument = instrument
+        self.filters = filters
+    }
+
+    /// A pipeline calibration-reference file (excluded unless asked for).
+    public var isCalibrationReference: Bool { type == .reference }
+}

@@ -1,0 +1,3 @@
+import DatapinKit
+
+print(DatapinVersion.current)

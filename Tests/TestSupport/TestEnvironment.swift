@@ -1,0 +1,82 @@
+import Foundation
+
+/// Paths and processes the tests need: scratch folders, the built `datapin` binary, fixtures.
+public enum TestEnvironment {
+    /// A new empty folder under the system's temporary directory, removed by the caller.
+    public static func makeScratchDirectory(_ label: String = "datapin") throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.resolvingSymlinksInPath()
+    }
+
+    /// The package's root folder (the one with Package.swift).
+    public static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    /// The `datapin` executable built beside the test bundle (or `$DATAPIN_BIN`).
+    public static let datapinBinary: URL = {
+        if let path = ProcessInfo.processInfo.environment["DATAPIN_BIN"] { return URL(fileURLWithPath: path) }
+        var candidates: [URL] = []
+        for path in [CommandLine.arguments.first, Bundle.main.executablePath].compactMap({ $0 }) {
+            var dir = URL(fileURLWithPath: path).deletingLastPathComponent()
+            for _ in 0..<4 {
+                candidates.append(dir.appendingPathComponent("datapin"))
+                dir.deleteLastPathComponent()
+            }
+        }
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/datapin"))
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) && !isDirectory($0) }) else {
+            fatalError("the datapin binary was not found; looked at \(candidates.map(\.path))")
+        }
+        return found
+    }()
+
+    private static func isDirectory(_ url: URL) -> Bool {
+        var directory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &directory) && directory.boolValue
+    }
+}
+
+/// What one run of the `datapin` binary did.
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs the built `datapin` executable as a user would, in a given folder.
+public enum Datapin {
+    /// Runs `datapin arguments…` in `directory` with `environment` added to a minimal one.
+    public static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:], stdin: String? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = TestEnvironment.datapinBinary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "NO_COLOR": "1", "LANG": "C.UTF-8"]
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        if let stdin {
+            let input = Pipe()
+            process.standardInput = input
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
