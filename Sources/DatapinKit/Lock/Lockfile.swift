@@ -37,8 +37,10 @@ public struct LockEntry: Sendable, Hashable {
     public var filters: String?
     /// Other datasets that list the same file.
     public var also: [String]
+    /// Where else the file is placed, with `duplicates: link` or `copy` (relative paths).
+    public var alsoPaths: [String]
 
-    public init(path: String, archive: String, dataset: String, uri: String, url: String, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, level: String? = nil, suffix: String? = nil, type: ProductType? = nil, access: Access = .public, instrument: String? = nil, filters: String? = nil, also: [String] = []) {
+    public init(path: String, archive: String, dataset: String, uri: String, url: String, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, level: String? = nil, suffix: String? = nil, type: ProductType? = nil, access: Access = .public, instrument: String? = nil, filters: String? = nil, also: [String] = [], alsoPaths: [String] = []) {
         self.path = path
         self.archive = archive
         self.dataset = dataset
@@ -54,5 +56,6 @@ public struct LockEntry: Sendable, Hashable {
         self.instrument = instrument
         self.filters = filters
         self.also = also
+        self.alsoPaths = alsoPaths
     }
 }
