@@ -151,12 +151,12 @@ private struct Validator {
         entry.size = optional(fields["size"]) { $0.readSize($1) }
         entry.sha256 = optional(fields["sha256"]) { $0.readSHA256($1) }
         entry.checksum = optional(fields["checksum"]) { $0.readChecksum($1) }
-        entry.level = optional(fields["level"]) { $0.text($1, key: "level") }
-        entry.suffix = optional(fields["suffix"]) { $0.text($1, key: "suffix") }
+        entry.level = optional(fields["level"]) { $0.text($1, key: "level", allowEmpty: true) }
+        entry.suffix = optional(fields["suffix"]) { $0.text($1, key: "suffix", allowEmpty: true) }
         entry.type = optional(fields["type"]) { $0.readEnumeration($1, key: "type", as: ProductType.self) }
         entry.access = optional(fields["access"]) { $0.readEnumeration($1, key: "access", as: Access.self) } ?? .public
-        entry.instrument = optional(fields["instrument"]) { $0.text($1, key: "instrument") }
-        entry.filters = optional(fields["filters"]) { $0.text($1, key: "filters") }
+        entry.instrument = optional(fields["instrument"]) { $0.text($1, key: "instrument", allowEmpty: true) }
+        entry.filters = optional(fields["filters"]) { $0.text($1, key: "filters", allowEmpty: true) }
         entry.also = optional(fields["also"]) { $0.list($1, key: "also") } ?? []
         entry.alsoPaths = optional(fields["also_paths"]) { validator, node in
             let paths = validator.list(node, key: "also_paths")
@@ -232,13 +232,13 @@ private struct Validator {
 
     // MARK: - Scalars and mappings
 
-    /// A non-empty scalar's text, or an error saying what the key needs.
-    private mutating func text(_ node: YAMLNode, key: String) -> String? {
+    /// A scalar's text (non-empty unless `allowEmpty`), or an error saying what the key needs.
+    private mutating func text(_ node: YAMLNode, key: String, allowEmpty: Bool = false) -> String? {
         guard let text = node.scalar, !node.isNull else {
             error("'\(key)' must be text, found \(node.kindDescription)", at: node.location)
             return nil
         }
-        guard !text.isEmpty else {
+        guard allowEmpty || !text.isEmpty else {
             error("'\(key)' must not be empty", at: node.location)
             return nil
         }
