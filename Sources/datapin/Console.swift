@@ -25,7 +25,7 @@ struct Console {
 
     /// Data for the user or a program: tables, CSV, JSON.
     func data(_ text: String) {
-        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+        FileHandle.standardOutput.write(Data((text.utf8.last == UInt8(ascii: "\n") ? text : text + "\n").utf8))
     }
 
     /// A human message on stderr, unless `--quiet` or `--json`.

@@ -70,7 +70,7 @@ struct FilterCase: Sendable, CustomTestStringConvertible {
         FilterCase(name: "exclude any of several", filters: SelectFilters(exclude: [FilePattern("\\.jpg$"), FilePattern("(?i)UNCAL")]), kept: S.byDefault.filter { $0 != S.preview && $0 != S.uncal }),
         FilterCase(name: "recommended", filters: SelectFilters(recommended: true), kept: [S.cal, S.x1dints, S.level3Spectrum]),
         FilterCase(name: "recommended false filters nothing", filters: SelectFilters(recommended: false), kept: S.byDefault),
-        FilterCase(name: "guidestar", filters: SelectFilters(guidestar: true), kept: S.byDefault + [S.guideStar]),
+        FilterCase(name: "guidestar", filters: SelectFilters(guidestar: true), kept: S.all.filter { S.byDefault.contains($0) || $0 == S.guideStar }),
         FilterCase(name: "guidestar false", filters: SelectFilters(guidestar: false), kept: S.byDefault),
         FilterCase(name: "calibration references", filters: SelectFilters(calibrationReferences: true), kept: S.byDefault + [S.flatReference]),
         FilterCase(name: "max size, unknown size passes", filters: SelectFilters(maxSize: 100_000_000), kept: S.byDefault.filter { $0 != S.uncal }),

@@ -89,7 +89,7 @@ import TestSupport
         #expect((document["removed"] as? [[String: Any]])?.count == 2)
 
         let markdown = try Datapin.run(["plan", "--format", "markdown"], in: project)
-        #expect(markdown.stdout.contains("| jw02734001001_02101_00001 |"))
+        #expect(markdown.stdout.contains("| `jw02734001001_02101_00001` |"))
     }
 
     @Test func lsFormatsAndGlobalOptionsOnEitherSide() throws {
@@ -155,7 +155,7 @@ import TestSupport
         #expect(result.status == 2)
         #expect(result.stderr.contains("datapin.yaml:6:3: error: unknown key 'suffix' in select; did you mean 'suffixes'?"))
         #expect(result.stderr.contains("datapin.yaml:7:13: error:"))
-        #expect(result.stderr.contains("datapin.yaml:9:16: error:"))
+        #expect(result.stderr.contains("datapin.yaml:9:14: error:"))
         #expect(result.stderr.contains("    ^"))
         #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("datapin.lock").path))
     }

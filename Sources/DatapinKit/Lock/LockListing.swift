@@ -14,25 +14,34 @@ public enum LockListing {
     public static func render(_ lock: Lockfile, datasets: Set<String>, format: Format) -> String {
         let files = lock.files.filter { datasets.isEmpty || datasets.contains($0.dataset) || !datasets.isDisjoint(with: $0.also) }
         switch format {
-        case .table: return table(files)
+        case .table: return table(files, datasets: datasets)
         case .csv: return csv(files)
         case .json: return json(files)
         }
     }
 
-    private static func groups(_ files: [LockEntry]) -> [(dataset: String, files: [LockEntry])] {
-        Dictionary(grouping: files, by: \.dataset).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    /// Files grouped under every dataset that lists them (a shared file appears under each),
+    /// restricted to `datasets` when that is not empty.
+    private static func groups(_ files: [LockEntry], datasets: Set<String>) -> [(dataset: String, files: [LockEntry])] {
+        var byDataset: [String: [LockEntry]] = [:]
+        for entry in files {
+            for dataset in [entry.dataset] + entry.also where datasets.isEmpty || datasets.contains(dataset) {
+                byDataset[dataset, default: []].append(entry)
+            }
+        }
+        return byDataset.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    private static func table(_ files: [LockEntry]) -> String {
+    private static func table(_ files: [LockEntry], datasets: Set<String>) -> String {
         guard !files.isEmpty else { return "No files are locked.\n" }
         var out = ""
-        for (dataset, entries) in groups(files) {
+        let groups = groups(files, datasets: datasets)
+        for (dataset, entries) in groups {
             let bytes = entries.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
             out += "\(dataset)  (\(entries.count) file\(entries.count == 1 ? "" : "s"), \(ByteSize.format(bytes)))\n"
             let rows = entries.map { entry in
                 [entry.level ?? "-", entry.suffix ?? "-", entry.type?.rawValue ?? "-", entry.access.rawValue,
-                 entry.size.map(ByteSize.format) ?? "?", entry.sha256 == nil ? "-" : "pinned", entry.path + (entry.also.isEmpty ? "" : "  (also in \(entry.also.joined(separator: ", ")))")]
+                 entry.size.map(ByteSize.format) ?? "?", entry.sha256 == nil ? "-" : "pinned", entry.path + Self.sharing(entry, shownUnder: dataset)]
             }
             let header = ["LEVEL", "SUFFIX", "TYPE", "ACCESS", "SIZE", "SHA256", "PATH"]
             let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
@@ -42,8 +51,14 @@ public enum LockListing {
             }
         }
         let bytes = files.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
-        out += "\(files.count) file\(files.count == 1 ? "" : "s"), \(ByteSize.format(bytes)), \(Set(files.map(\.dataset)).count) dataset(s)\n"
+        out += "\(files.count) file\(files.count == 1 ? "" : "s"), \(ByteSize.format(bytes)), \(groups.count) dataset\(groups.count == 1 ? "" : "s")\n"
         return out
+    }
+
+    /// "(also in …)" naming the other datasets that list a shared file.
+    private static func sharing(_ entry: LockEntry, shownUnder dataset: String) -> String {
+        let others = ([entry.dataset] + entry.also).filter { $0 != dataset }
+        return others.isEmpty ? "" : "  (also in \(others.joined(separator: ", ")))"
     }
 
     private static func csv(_ files: [LockEntry]) -> String {
