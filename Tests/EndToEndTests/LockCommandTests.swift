@@ -186,6 +186,25 @@ import TestSupport
         #expect(try Self.read(lockURL) == before)
     }
 
+    @Test func locksAnIndexServedOverHTTPWithAbsoluteURLs() throws {
+        let project = try Self.quickstartCopy()
+        let served = try TestEnvironment.makeScratchDirectory("served").appendingPathComponent("archive")
+        try FileManager.default.moveItem(at: project.appendingPathComponent("archive"), to: served)
+        let server = try LoopbackServer(handler: LoopbackServer.files(root: served))
+        defer { server.shutdown() }
+        let spec = try Self.read(project.appendingPathComponent("datapin.yaml"))
+            .replacingOccurrences(of: "url: ./archive/catalog.json", with: "url: \(server.baseURL)/catalog.json")
+        try spec.write(to: project.appendingPathComponent("datapin.yaml"), atomically: true, encoding: .utf8)
+
+        let result = try Datapin.run(["lock"], in: project)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lock = try Self.read(project.appendingPathComponent("datapin.lock"))
+        #expect(lock.contains("  url: \(server.baseURL)/jw02734001001_02101_00001/jw02734001001_02101_00001-seg001_nis_cal.fits\n"))
+        #expect(lock.contains("  url: \(server.baseURL)/shared/jw02734_20220712t152522_pool.csv\n"))
+        #expect(lock.contains("  sha256: c81f602d9a3f45adbc1ac5765b940378c647c81b52e922ff0dc0c1be6d1caba1\n"), "the catalog's checksums go into the lock")
+        #expect(server.requests.map(\.path) == ["/catalog.json"], "lock reads the catalog and downloads nothing")
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let project = try Self.quickstartCopy()
         #expect(try Datapin.run(["lock", "--bogus"], in: project).status == 2)
