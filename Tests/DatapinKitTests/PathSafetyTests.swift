@@ -42,6 +42,8 @@ struct UnsafePathCase: Sendable, CustomTestStringConvertible {
         UnsafePathCase(path: "a\tb", reason: "control character"),
         UnsafePathCase(path: "\u{1B}[31mred", reason: "control character"),
         UnsafePathCase(path: "a\u{7F}", reason: "control character"),
+        UnsafePathCase(path: "a\u{9B}31mred", reason: "control character"),
+        UnsafePathCase(path: "a\u{85}b", reason: "control character"),
         UnsafePathCase(path: "..\\x", reason: "backslash"),
         UnsafePathCase(path: "C:\\x", reason: "backslash"),
         UnsafePathCase(path: ".datapin/state", reason: "reserves"),
