@@ -444,7 +444,7 @@ struct MergeCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-extension Array {
+fileprivate extension Array {
     /// The only element, or nil when there are none or several.
     var only: Element? { count == 1 ? first : nil }
 }
