@@ -39,7 +39,7 @@ public enum PathSafety {
             case "\n": result += "\\n"
             case "\r": result += "\\r"
             case "\t": result += "\\t"
-            case _ where isControl(scalar) || (0x80...0x9F).contains(scalar.value):
+            case _ where isControl(scalar):
                 result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
             default: result.unicodeScalars.append(scalar)
             }
@@ -47,7 +47,8 @@ public enum PathSafety {
         return result
     }
 
+    /// C0 and C1 control characters and DEL (U+009B, for one, starts a terminal escape sequence).
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || scalar.value == 0x7F
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }
