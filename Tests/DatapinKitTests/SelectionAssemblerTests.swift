@@ -322,6 +322,22 @@ struct MergeCase: Sendable, CustomTestStringConvertible {
         #expect(diagnostic.notes.contains { $0.contains("'/'") })
     }
 
+    @Test(arguments: [["raw", "raw/x.h5"], ["raw/x.h5", "raw"], ["a/b/c.fits", "a/b"], ["a", "a/b/c/d.fits"]])
+    func aFileCannotTakeTheNameOfAnotherFilesFolder(names: [String]) throws {
+        let loaded = try Self.load(Self.indexSpec(layout: "flat", entries: ["ds1"]))
+        let products = names.map { S.index($0, dataset: "ds1") }
+        let error = try #require(#expect(throws: DiagnosticList.self) { try Self.assemble(loaded, [products]) })
+        let diagnostic = try #require(error.diagnostics.only)
+        #expect(diagnostic.message.contains("'\(names[1])'") && diagnostic.message.contains("'\(names[0])'"), "\(diagnostic.message)")
+        #expect(diagnostic.location == loaded.spec.layoutLocation)
+    }
+
+    @Test func siblingsThatShareAPrefixDoNotConflict() throws {
+        let loaded = try Self.load(Self.indexSpec(layout: "flat", entries: ["ds1"]))
+        let entries = try Self.assemble(loaded, [["raw", "raw.h5", "rawdata/x.h5", "raw_/y"].map { S.index($0, dataset: "ds1") }])
+        #expect(entries.map(\.path) == ["raw", "raw.h5", "raw_/y", "rawdata/x.h5"])
+    }
+
     @Test func templateWithoutDatasetCollidesAcrossDatasets() throws {
         let loaded = try Self.load(Self.indexSpec(layout: "'{archive}/{filename}'", entries: ["ds1", "ds2"]))
         let error = try #require(#expect(throws: DiagnosticList.self) {

@@ -47,6 +47,8 @@ private struct Assembly {
     private var files: [PlacedFile] = []
     private var fileIndexByIdentity: [String: Int] = [:]
     private var occupants: [String: Occupant] = [:]
+    /// Every folder some placed file sits in, with one file inside it (a file may not take a folder's path).
+    private var folders: [String: String] = [:]
     private var reportedPatterns: Set<FilePattern> = []
     private var reportedUnsafeListings: Set<[String]> = []
     private var reportedCollisions: Set<[String]> = []
@@ -104,7 +106,17 @@ private struct Assembly {
     /// file already holds it.
     private mutating func claim(_ path: String, for product: Product, entry: DatasetEntry) -> Bool {
         guard let occupant = occupants[path] else {
+            if let conflict = folderConflict(path) {
+                let message = "'\(PathSafety.escaped(product.uri))' (dataset '\(PathSafety.escaped(product.dataset))') would be placed at '\(PathSafety.escaped(path))', but '\(PathSafety.escaped(conflict))' needs that path or one of its folders to be a folder"
+                diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: ["a path cannot be both a file and a folder; change the layout so that the two files do not nest"]))
+                return false
+            }
             occupants[path] = Occupant(identity: product.identity, uri: product.uri, dataset: product.dataset, filename: product.filename)
+            var folder = Self.folder(of: path)
+            while !folder.isEmpty, folders[folder] == nil {
+                folders[folder] = path
+                folder = Self.folder(of: folder)
+            }
             return true
         }
         if occupant.identity == product.identity { return true }
@@ -113,6 +125,24 @@ private struct Assembly {
             diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: [collisionHint(occupant, product)]))
         }
         return false
+    }
+
+    /// The placed file that `path` would clash with: one inside a folder named `path`, or one
+    /// placed at a folder on `path`'s way.
+    private func folderConflict(_ path: String) -> String? {
+        if let inside = folders[path] { return inside }
+        var folder = Self.folder(of: path)
+        while !folder.isEmpty {
+            if occupants[folder] != nil { return folder }
+            folder = Self.folder(of: folder)
+        }
+        return nil
+    }
+
+    /// The folder part of a relative path; empty at the top.
+    private static func folder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
     }
 
     private func collisionHint(_ occupant: Occupant, _ product: Product) -> String {
