@@ -253,6 +253,18 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         #expect(tokenError.location?.line == 4 && tokenError.location?.column == 16)
     }
 
+    @Test func neverQuotesALiteralTokenInASyntaxError() {
+        let token = "ghp_0123456789abcdefABCDEF0123"
+        let rendered = SpecSamples.diagnostics(SpecSamples.text(["version: 1", "archives:", "  mast:", "    token_env: \(token): x"] + Self.ok)).map { $0.rendered() }.joined(separator: "\n")
+        #expect(rendered.contains("this is not valid YAML"))
+        #expect(!rendered.contains(token))
+        #expect(rendered.contains("\n        token_env: ***\n"))
+        let flow = SpecSamples.diagnostics(SpecSamples.text(["version: 1", "archives:", "  eso: {url: https://eso.example.org, password_env: \(token): x}"] + Self.ok)).map { $0.rendered() }.joined(separator: "\n")
+        #expect(flow.contains("this is not valid YAML"))
+        #expect(!flow.contains(token))
+        #expect(flow.contains("  eso: {url: https://eso.example.org, password_env: ***"))
+    }
+
     // MARK: Warnings
 
     @Test(arguments: [
