@@ -160,7 +160,7 @@ private struct Validator {
         entry.also = optional(fields["also"]) { $0.list($1, key: "also") } ?? []
         entry.alsoPaths = optional(fields["also_paths"]) { validator, node in
             let paths = validator.list(node, key: "also_paths")
-            for path in paths ?? [] { validator.checkRelativePath(path, key: "also_paths", at: node.location) }
+            for (path, item) in zip(paths ?? [], node.items ?? []) { validator.checkRelativePath(path, key: "also_paths", at: item.location) }
             return paths
         } ?? []
         return diagnostics.count == before ? entry : nil

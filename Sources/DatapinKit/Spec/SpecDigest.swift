@@ -3,7 +3,8 @@ extension Spec {
     /// duplicates, the archives the datasets use (name, kind, url, files), and each dataset entry
     /// in order with the filters that apply to it (the top-level `select` overridden by the
     /// entry's own). Writing style (comments, key order, quoting, flow or block, `cal` versus
-    /// `_cal`, the order of values inside one filter) does not change it; destination, manifest,
+    /// `_cal`, the order of values inside one filter or `where` condition) does not change it;
+    /// `where` conditions are AND-ed and their values OR-ed, so both are sorted. Destination, manifest,
     /// credential variable names and source locations are not part of it.
     public var meaningDigest: String {
         "sha256:" + Hasher.hex(.sha256, of: canonicalMeaning.rendered)
@@ -31,7 +32,7 @@ extension Spec {
                     "archive": .string(entry.archive),
                     "mission": .optional(entry.mission),
                     "ids": .strings(entry.ids),
-                    "where": .list(entry.whereConditions.map { .object(["name": .string($0.name), "values": .strings($0.values)]) }),
+                    "where": .list(entry.whereConditions.sorted { $0.name < $1.name }.map { .object(["name": .string($0.name), "values": .set($0.values)]) }),
                     "obsids": .strings(entry.obsids),
                     "adql": .optional(entry.adql),
                     "pids": .strings(entry.pids),

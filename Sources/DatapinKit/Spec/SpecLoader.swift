@@ -24,7 +24,7 @@ public enum SpecLoader {
         do {
             root = try YAMLParser.parse(text, file: file)
         } catch {
-            let source = SourceText(path: file, text: text)
+            let source = SourceText(path: file, text: Secrets.maskedWithoutParsing(text))
             throw DiagnosticList([source.diagnostic(.error, SpecProblem.syntax(error.message).message, at: error.location)])
         }
         guard let root, !root.isNull else {
@@ -96,6 +96,25 @@ enum Secrets {
                 return secret ? [pair.value.location] + inner : inner
             }
         }
+    }
+
+    /// `text` with the value after every key that names a secret masked, found line by line,
+    /// for quoting a spec that could not be parsed and so has no tree to find the values in.
+    static func maskedWithoutParsing(_ text: String) -> String {
+        var locations: [SourceLocation] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let characters = Array(line)
+            for colon in characters.indices where characters[colon] == ":" {
+                let spaced = colon + 1 < characters.count && characters[colon + 1] == " "
+                guard spaced || colon + 1 == characters.count else { continue }
+                let key = String(characters[..<colon]).lowercased().split(whereSeparator: { " {,\"'?".contains($0) }).last ?? ""
+                if secretWords.contains(where: { key.contains($0) }) {
+                    locations.append(SourceLocation(file: "", line: index + 1, column: colon + (spaced ? 3 : 2)))
+                    break
+                }
+            }
+        }
+        return masked(text, hiding: locations)
     }
 
     /// `text` with everything from each location to the end of its line replaced by `***`.
