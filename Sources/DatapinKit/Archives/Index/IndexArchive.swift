@@ -1,0 +1,203 @@
+import Foundation
+
+/// The static-index archive: a catalog file (JSON catalog, `SHA256SUMS` or pooch registry) on
+/// disk or on a web server. It works offline and suits a lab's own server.
+///
+/// A file's identity is its resolved absolute URL, so two datasets listing the same URL share
+/// one file. When the spec gives the catalog as a relative path, the URLs it writes into the
+/// lock stay relative to the spec's folder, so a committed lock works in every clone.
+public struct IndexArchive: Archive {
+    public let name: String
+    private let catalog: IndexCatalog
+    private let base: CatalogBase
+
+    /// Loads and parses the catalog at `location`: a path (relative to `baseDirectory`, the
+    /// spec's folder), a `file://` or an `http(s)://` URL.
+    public init(name: String, location: String, baseDirectory: URL, client: HTTPClient = HTTPClient()) throws(ArchiveError) {
+        self.name = name
+        let base = CatalogBase(location: location, baseDirectory: baseDirectory)
+        self.base = base
+        let data: Data
+        switch base {
+        case .localPath(let path, _):
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw .unreadable(path: path, reason: Self.reason(error))
+            }
+        case .url(let url):
+            let response: HTTPResponse
+            do {
+                response = try client.send(HTTPRequest(url: url))
+            } catch {
+                throw .unreachable(url: HTTPClient.redactingUserInfo(url), reason: error.message)
+            }
+            guard response.isSuccess || (url.hasPrefix("file:") && response.status == 0) else {
+                throw .httpStatus(url: HTTPClient.redactingUserInfo(url), status: response.status)
+            }
+            data = response.body
+        }
+        do {
+            self.catalog = try IndexCatalog.parse(data, stem: base.stem)
+        } catch {
+            throw .malformedAnswer(url: base.shownLocation, reason: error.reason)
+        }
+    }
+
+    public func products(for entry: DatasetEntry) throws(ArchiveError) -> [Product] {
+        if entry.mission != nil { throw .unsupportedRequest(archive: name, reason: "an index has no missions; remove 'mission:'") }
+        if !entry.whereConditions.isEmpty { throw .unsupportedRequest(archive: name, reason: "an index cannot be searched; list dataset ids with 'ids:' instead of 'where:'") }
+        if !entry.obsids.isEmpty { throw .unsupportedRequest(archive: name, reason: "'obsids:' is for MAST; an index takes 'ids:'") }
+        if entry.adql != nil { throw .unsupportedRequest(archive: name, reason: "'adql:' is for ESO; an index takes 'ids:'") }
+        if !entry.pids.isEmpty { throw .unsupportedRequest(archive: name, reason: "'pids:' is for SciCat; an index takes 'ids:'") }
+        if entry.calibrations != nil { throw .unsupportedRequest(archive: name, reason: "'calibrations:' is for ESO; an index has no calibration association") }
+
+        let datasets: [IndexCatalog.Dataset]
+        if entry.ids.isEmpty {
+            datasets = catalog.datasets
+        } else {
+            var chosen: [IndexCatalog.Dataset] = []
+            for id in entry.ids {
+                guard let dataset = catalog.datasets.first(where: { $0.id == id }) else {
+                    throw .unknownDataset(archive: name, dataset: id)
+                }
+                chosen.append(dataset)
+            }
+            datasets = chosen
+        }
+        var products: [Product] = []
+        for dataset in datasets {
+            for file in dataset.files {
+                products.append(try product(file, in: dataset))
+            }
+        }
+        return products
+    }
+
+    private func product(_ file: IndexCatalog.File, in dataset: IndexCatalog.Dataset) throws(ArchiveError) -> Product {
+        let written = file.url ?? file.name
+        guard let resolved = base.resolve(written) else {
+            throw .malformedAnswer(url: base.shownLocation, reason: "the URL '\(written)' of '\(dataset.id)/\(file.name)' is not a valid URL")
+        }
+        let filename = file.name.split(separator: "/").last.map(String.init) ?? file.name
+        return Product(
+            archive: name,
+            dataset: dataset.id,
+            filename: file.name,
+            uri: "index:\(name)/\(dataset.id)/\(file.name)",
+            url: resolved.lockURL,
+            identity: resolved.absolute,
+            size: file.size,
+            sha256: file.sha256,
+            checksum: file.checksum,
+            level: file.level,
+            suffix: file.suffix,
+            type: file.type,
+            access: file.access,
+            recommended: file.recommended,
+            guidestar: file.guidestar ?? filename.contains("_gs-"),
+            instrument: file.instrument,
+            filters: file.filters)
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+           let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+            return String(cString: strerror(code.rawValue)).lowercased()
+        }
+        if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileReadNoSuchFileError { return "no such file" }
+        return nsError.localizedDescription
+    }
+}
+
+/// Where a catalog lives, and how the URLs it lists are resolved against it.
+enum CatalogBase: Sendable {
+    /// A catalog on disk: its absolute path, and its folder as the spec wrote it when the spec
+    /// gave a relative path (nil for absolute paths).
+    case localPath(String, relativeFolder: String?)
+    /// A catalog at a `file://` or `http(s)://` URL.
+    case url(String)
+
+    init(location: String, baseDirectory: URL) {
+        let lowered = location.lowercased()
+        if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") || lowered.hasPrefix("file://") {
+            self = .url(location)
+        } else if location.hasPrefix("/") {
+            self = .localPath(URL(fileURLWithPath: location).standardized.path, relativeFolder: nil)
+        } else {
+            let absolute = baseDirectory.appendingPathComponent(location).standardized.path
+            var folder = (location as NSString).deletingLastPathComponent
+            while folder.hasPrefix("./") { folder.removeFirst(2) }
+            if folder == "." { folder = "" }
+            self = .localPath(absolute, relativeFolder: folder)
+        }
+    }
+
+    /// The catalog's name without folder or extension: the dataset of top-level files in a checksum list.
+    var stem: String {
+        let path: String
+        switch self {
+        case .localPath(let absolute, _): path = absolute
+        case .url(let url): path = URL(string: url)?.path ?? url
+        }
+        let name = (path as NSString).lastPathComponent
+        let stem = (name as NSString).deletingPathExtension
+        return stem.isEmpty ? "index" : stem
+    }
+
+    /// The catalog's location for messages, without any user:password.
+    var shownLocation: String {
+        switch self {
+        case .localPath(let path, _): return path
+        case .url(let url): return HTTPClient.redactingUserInfo(url)
+        }
+    }
+
+    /// A file URL resolved two ways: `absolute`, the identity; `lockURL`, what the lock records.
+    struct Resolved {
+        var absolute: String
+        var lockURL: String
+    }
+
+    /// Resolves a catalog's `url` (relative to the catalog, or absolute) per RFC 3986.
+    func resolve(_ written: String) -> Resolved? {
+        if let absolute = URL(string: written), absolute.scheme != nil {
+            return Resolved(absolute: absolute.absoluteString, lockURL: absolute.absoluteString)
+        }
+        switch self {
+        case .url(let catalogURL):
+            guard let base = URL(string: catalogURL), let reference = Self.reference(written),
+                  let resolved = URL(string: reference, relativeTo: base)?.absoluteURL else { return nil }
+            return Resolved(absolute: resolved.absoluteString, lockURL: resolved.absoluteString)
+        case .localPath(let catalogPath, let relativeFolder):
+            let folder = (catalogPath as NSString).deletingLastPathComponent
+            let decoded = written.removingPercentEncoding ?? written
+            let absolutePath = decoded.hasPrefix("/") ? decoded : URL(fileURLWithPath: folder).appendingPathComponent(decoded).standardized.path
+            let absolute = URL(fileURLWithPath: absolutePath).absoluteString
+            guard let relativeFolder, !decoded.hasPrefix("/") else { return Resolved(absolute: absolute, lockURL: absolute) }
+            let joined = relativeFolder.isEmpty ? decoded : relativeFolder + "/" + decoded
+            return Resolved(absolute: absolute, lockURL: Self.normalise(relativePath: joined))
+        }
+    }
+
+    /// A relative reference as a URL accepts it: spaces and other unsafe characters percent-encoded.
+    private static func reference(_ written: String) -> String? {
+        if URL(string: written) != nil { return written }
+        return written.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)
+    }
+
+    /// Removes `.` segments and folds `x/..` pairs, keeping leading `..` (a catalog beside the spec's folder).
+    private static func normalise(relativePath: String) -> String {
+        var parts: [Substring] = []
+        for part in relativePath.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        return parts.joined(separator: "/")
+    }
+}

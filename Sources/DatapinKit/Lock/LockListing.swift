@@ -1,0 +1,101 @@
+import Foundation
+
+/// Renders the locked selection for `datapin ls`: a table grouped by dataset, CSV, or JSON.
+public enum LockListing {
+    /// The formats `ls --format` offers.
+    public enum Format: String, CaseIterable, Sendable {
+        case table, csv, json
+    }
+
+    /// The CSV header: MAST's overlay columns first, then what the lock adds.
+    public static let csvColumns = ["Dataset", "Path", "Filename", "Product Level", "Suffix", "Type", "Access", "Instrument", "Filter / Grating", "Size", "SHA256", "URI", "URL"]
+
+    /// `lock` rendered in `format`; `datasets` (when not empty) keeps only files those datasets list.
+    public static func render(_ lock: Lockfile, datasets: Set<String>, format: Format) -> String {
+        let files = lock.files.filter { datasets.isEmpty || datasets.contains($0.dataset) || !datasets.isDisjoint(with: $0.also) }
+        switch format {
+        case .table: return table(files, datasets: datasets)
+        case .csv: return csv(files)
+        case .json: return json(files)
+        }
+    }
+
+    /// Files grouped under every dataset that lists them (a shared file appears under each),
+    /// restricted to `datasets` when that is not empty.
+    private static func groups(_ files: [LockEntry], datasets: Set<String>) -> [(dataset: String, files: [LockEntry])] {
+        var byDataset: [String: [LockEntry]] = [:]
+        for entry in files {
+            for dataset in [entry.dataset] + entry.also where datasets.isEmpty || datasets.contains(dataset) {
+                byDataset[dataset, default: []].append(entry)
+            }
+        }
+        return byDataset.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    private static func table(_ files: [LockEntry], datasets: Set<String>) -> String {
+        guard !files.isEmpty else { return "No files are locked.\n" }
+        var out = ""
+        let groups = groups(files, datasets: datasets)
+        for (dataset, entries) in groups {
+            let bytes = entries.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
+            out += "\(dataset)  (\(entries.count) file\(entries.count == 1 ? "" : "s"), \(ByteSize.format(bytes)))\n"
+            let rows = entries.map { entry in
+                [entry.level ?? "-", entry.suffix ?? "-", entry.type?.rawValue ?? "-", entry.access.rawValue,
+                 entry.size.map(ByteSize.format) ?? "?", entry.sha256 == nil ? "-" : "pinned", entry.path + Self.sharing(entry, shownUnder: dataset)]
+            }
+            let header = ["LEVEL", "SUFFIX", "TYPE", "ACCESS", "SIZE", "SHA256", "PATH"]
+            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+            for row in [header] + rows {
+                let cells = row.enumerated().map { column, cell in column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0) }
+                out += "  " + cells.joined(separator: "  ") + "\n"
+            }
+        }
+        let bytes = files.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
+        out += "\(files.count) file\(files.count == 1 ? "" : "s"), \(ByteSize.format(bytes)), \(groups.count) dataset\(groups.count == 1 ? "" : "s")\n"
+        return out
+    }
+
+    /// "(also in …)" naming the other datasets that list a shared file.
+    private static func sharing(_ entry: LockEntry, shownUnder dataset: String) -> String {
+        let others = ([entry.dataset] + entry.also).filter { $0 != dataset }
+        return others.isEmpty ? "" : "  (also in \(others.joined(separator: ", ")))"
+    }
+
+    private static func csv(_ files: [LockEntry]) -> String {
+        var out = csvColumns.map(csvField).joined(separator: ",") + "\r\n"
+        for entry in files {
+            let filename = (entry.path as NSString).lastPathComponent
+            let fields = [entry.dataset, entry.path, filename, entry.level ?? "", entry.suffix ?? "", entry.type?.rawValue ?? "", entry.access.rawValue,
+                          entry.instrument ?? "", entry.filters ?? "", entry.size.map(String.init) ?? "", entry.sha256 ?? "", entry.uri, entry.url]
+            out += fields.map(csvField).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+
+    /// RFC 4180: quote a field holding a comma, quote, or line break; double inner quotes.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    private struct Record: Encodable {
+        var path, archive, dataset, uri, url: String
+        var size: Int64?
+        var sha256: String?
+        var checksum: String?
+        var level, suffix, type: String?
+        var access: String
+        var instrument, filters: String?
+        var also: [String]
+    }
+
+    private static func json(_ files: [LockEntry]) -> String {
+        let records = files.map {
+            Record(path: $0.path, archive: $0.archive, dataset: $0.dataset, uri: $0.uri, url: $0.url, size: $0.size, sha256: $0.sha256, checksum: $0.checksum?.description,
+                   level: $0.level, suffix: $0.suffix, type: $0.type?.rawValue, access: $0.access.rawValue, instrument: $0.instrument, filters: $0.filters, also: $0.also)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(["files": records])) ?? Data(), as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,284 @@
+import Foundation
+
+/// Reads `datapin.lock` back into a `Lockfile`, checking everything a hand edit could break and
+/// reporting every problem in one pass, each with file:line:column and the quoted line.
+public enum LockReader {
+    /// Parses and validates lockfile `text`; `file` names it in diagnostics.
+    public static func read(text: String, file: String) throws(DiagnosticList) -> Lockfile {
+        var reader = Validator(source: SourceText(path: file, text: text))
+        let root: YAMLNode?
+        do {
+            root = try YAMLParser.parse(text, file: file)
+        } catch {
+            throw DiagnosticList([reader.source.diagnostic(.error, "invalid YAML: \(error.message)", at: error.location)])
+        }
+        let lock = reader.lockfile(from: root)
+        guard let lock, reader.diagnostics.allSatisfy({ $0.severity != .error }) else {
+            throw DiagnosticList(reader.diagnostics)
+        }
+        return lock
+    }
+
+    /// Reads the lockfile at `path`; a missing file gives one diagnostic saying to run `datapin lock`.
+    public static func read(contentsOf path: String) throws(DiagnosticList) -> Lockfile {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DiagnosticList([Diagnostic(.error, "no datapin.lock here; run `datapin lock`", notes: ["looked for \(path)"])])
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DiagnosticList([Diagnostic(.error, "\(path) could not be read")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DiagnosticList([Diagnostic(.error, "\(path) is not UTF-8 text; re-run `datapin lock`")])
+        }
+        return try read(text: text, file: path)
+    }
+}
+
+/// One pass over the parsed lockfile, collecting diagnostics as it goes.
+private struct Validator {
+    let source: SourceText
+    var diagnostics: [Diagnostic] = []
+
+    init(source: SourceText) {
+        self.source = source
+    }
+
+    mutating func error(_ message: String, at location: SourceLocation, notes: [String] = []) {
+        diagnostics.append(source.diagnostic(.error, message, at: location, notes: notes))
+    }
+
+    /// The lockfile, or nil when the document is not even shaped like one.
+    mutating func lockfile(from root: YAMLNode?) -> Lockfile? {
+        let start = SourceLocation(file: source.path, line: 1, column: 1)
+        guard let root else {
+            error("the lockfile is empty; run `datapin lock`", at: start)
+            return nil
+        }
+        guard let pairs = root.pairs else {
+            error("a lockfile is a mapping with version, spec and files, found \(root.kindDescription)", at: root.location)
+            return nil
+        }
+        let fields = mapping(pairs, allowed: LockKey.topLevel, context: "at the top level")
+        let version = readVersion(fields["version"], in: root)
+        let spec = readSpec(fields["spec"], in: root)
+        let files = readFiles(fields["files"], in: root)
+        guard let version, let spec, let files else { return nil }
+        return Lockfile(version: version, specDigest: spec, files: files)
+    }
+
+    // MARK: - Top level
+
+    private mutating func readVersion(_ node: YAMLNode?, in root: YAMLNode) -> Int? {
+        guard let node else {
+            error("the lockfile has no 'version'", at: root.location)
+            return nil
+        }
+        guard let text = plainScalar(node), let version = Int(text), version >= 1 else {
+            error("'version' must be \(Lockfile.currentVersion), found \(describe(node))", at: node.location)
+            return nil
+        }
+        guard version <= Lockfile.currentVersion else {
+            error("this lockfile is version \(version), made by a newer datapin; this one reads version \(Lockfile.currentVersion)", at: node.location)
+            return nil
+        }
+        return version
+    }
+
+    private mutating func readSpec(_ node: YAMLNode?, in root: YAMLNode) -> String? {
+        guard let node else {
+            error("the lockfile has no 'spec' digest", at: root.location)
+            return nil
+        }
+        guard let text = node.scalar, text.hasPrefix("sha256:"), Hex.isHex(String(text.dropFirst(7)), length: 64) else {
+            error("'spec' must be sha256: followed by 64 hexadecimal digits, found \(describe(node)); re-run `datapin lock`", at: node.location)
+            return nil
+        }
+        return text.lowercased()
+    }
+
+    private mutating func readFiles(_ node: YAMLNode?, in root: YAMLNode) -> [LockEntry]? {
+        guard let node else {
+            error("the lockfile has no 'files' list", at: root.location)
+            return nil
+        }
+        if node.isNull { return [] }
+        guard let items = node.items else {
+            error("'files' must be a list, found \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        var entries: [LockEntry] = []
+        var firstLine: [[UInt8]: Int] = [:]
+        var previous: [UInt8]?
+        var reportedOrder = false
+        for item in items {
+            guard let entry = readEntry(item) else { continue }
+            let key = Array(entry.path.utf8)
+            let pathLocation = item["path"]?.location ?? item.location
+            if let line = firstLine[key] {
+                error("duplicate path '\(entry.path)'", at: pathLocation, notes: ["it is first listed on line \(line)"])
+            } else {
+                firstLine[key] = pathLocation.line
+                if let previous, !reportedOrder, key.lexicographicallyPrecedes(previous) {
+                    error("files are not sorted by path; re-run `datapin lock`", at: pathLocation)
+                    reportedOrder = true
+                }
+                previous = key
+            }
+            entries.append(entry)
+        }
+        return entries
+    }
+
+    // MARK: - Entries
+
+    private mutating func readEntry(_ item: YAMLNode) -> LockEntry? {
+        guard let pairs = item.pairs else {
+            error("each file must be a mapping with path, archive, dataset, uri and url, found \(item.kindDescription)", at: item.location)
+            return nil
+        }
+        let fields = mapping(pairs, allowed: LockKey.entryKeys, context: "in a file entry")
+        let before = diagnostics.count
+        var required: [String: String] = [:]
+        for key in LockKey.requiredEntryKeys {
+            guard let node = fields[key], !node.isNull else {
+                error("this file entry has no '\(key)'", at: item.location)
+                continue
+            }
+            if let text = text(node, key: key) { required[key] = text }
+        }
+        if let path = required["path"], let node = fields["path"] { checkRelativePath(path, key: "path", at: node.location) }
+        var entry = LockEntry(path: required["path"] ?? "", archive: required["archive"] ?? "", dataset: required["dataset"] ?? "", uri: required["uri"] ?? "", url: required["url"] ?? "")
+        entry.size = optional(fields["size"]) { $0.readSize($1) }
+        entry.sha256 = optional(fields["sha256"]) { $0.readSHA256($1) }
+        entry.checksum = optional(fields["checksum"]) { $0.readChecksum($1) }
+        entry.level = optional(fields["level"]) { $0.text($1, key: "level", allowEmpty: true) }
+        entry.suffix = optional(fields["suffix"]) { $0.text($1, key: "suffix", allowEmpty: true) }
+        entry.type = optional(fields["type"]) { $0.readEnumeration($1, key: "type", as: ProductType.self) }
+        entry.access = optional(fields["access"]) { $0.readEnumeration($1, key: "access", as: Access.self) } ?? .public
+        entry.instrument = optional(fields["instrument"]) { $0.text($1, key: "instrument", allowEmpty: true) }
+        entry.filters = optional(fields["filters"]) { $0.text($1, key: "filters", allowEmpty: true) }
+        entry.also = optional(fields["also"]) { $0.list($1, key: "also") } ?? []
+        entry.alsoPaths = optional(fields["also_paths"]) { validator, node in
+            let paths = validator.list(node, key: "also_paths")
+            for path in paths ?? [] { validator.checkRelativePath(path, key: "also_paths", at: node.location) }
+            return paths
+        } ?? []
+        return diagnostics.count == before ? entry : nil
+    }
+
+    /// Reads an optional key: absent or null means nil.
+    private mutating func optional<T>(_ node: YAMLNode?, _ read: (inout Validator, YAMLNode) -> T?) -> T? {
+        guard let node, !node.isNull else { return nil }
+        return read(&self, node)
+    }
+
+    private mutating func readSize(_ node: YAMLNode) -> Int64? {
+        guard let text = plainScalar(node), let size = Int64(text), size >= 0 else {
+            error("'size' must be a whole number of bytes, found \(describe(node))", at: node.location)
+            return nil
+        }
+        return size
+    }
+
+    private mutating func readSHA256(_ node: YAMLNode) -> String? {
+        guard let text = node.scalar, Hex.isHex(text, length: 64) else {
+            error("'sha256' must be 64 hexadecimal digits, found \(describe(node))", at: node.location)
+            return nil
+        }
+        return text.lowercased()
+    }
+
+    private mutating func readChecksum(_ node: YAMLNode) -> Checksum? {
+        guard let text = node.scalar, let checksum = Checksum(text),
+              checksum.algorithm.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }),
+              Hex.isHex(checksum.hex, length: checksum.hex.utf8.count)
+        else {
+            error("'checksum' must be algorithm:hex (such as md5:0cc175b9…), found \(describe(node))", at: node.location)
+            return nil
+        }
+        return checksum
+    }
+
+    private mutating func readEnumeration<T: RawRepresentable & CaseIterable>(_ node: YAMLNode, key: String, as _: T.Type) -> T? where T.RawValue == String {
+        guard let text = text(node, key: key) else { return nil }
+        if let value = T(rawValue: text) { return value }
+        let names = T.allCases.map(\.rawValue)
+        var message = "unknown \(key) '\(text)'; expected one of \(names.joined(separator: ", "))"
+        if let near = Suggestion.nearest(to: text, in: names) { message = "unknown \(key) '\(text)'; did you mean '\(near)'?" }
+        error(message, at: node.location)
+        return nil
+    }
+
+    private mutating func list(_ node: YAMLNode, key: String) -> [String]? {
+        guard let items = node.items else {
+            error("'\(key)' must be a list, found \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        var values: [String] = []
+        for item in items {
+            guard let value = text(item, key: key) else { return nil }
+            values.append(value)
+        }
+        return values
+    }
+
+    /// A lock path is relative, `/`-separated, and never leaves the destination.
+    private mutating func checkRelativePath(_ path: String, key: String, at location: SourceLocation) {
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        if path.hasPrefix("/") || path.contains("\\") || path.contains("\0") || components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+            error("'\(key)' must be a relative path inside the destination without '.', '..' or empty parts, found '\(path)'", at: location)
+        }
+    }
+
+    // MARK: - Scalars and mappings
+
+    /// A scalar's text (non-empty unless `allowEmpty`), or an error saying what the key needs.
+    private mutating func text(_ node: YAMLNode, key: String, allowEmpty: Bool = false) -> String? {
+        guard let text = node.scalar, !node.isNull else {
+            error("'\(key)' must be text, found \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        guard allowEmpty || !text.isEmpty else {
+            error("'\(key)' must not be empty", at: node.location)
+            return nil
+        }
+        return text
+    }
+
+    /// The text of an unquoted scalar (numbers must not be quoted), or nil.
+    private func plainScalar(_ node: YAMLNode) -> String? {
+        guard case .scalar(let text, let plain) = node.value, plain else { return nil }
+        return text
+    }
+
+    /// A node in a message: its text for a scalar (shortened), its kind otherwise.
+    private func describe(_ node: YAMLNode) -> String {
+        guard let text = node.scalar, !node.isNull else { return node.kindDescription }
+        let shown = text.count > 40 ? text.prefix(40) + "…" : Substring(text)
+        if case .scalar(_, plain: false) = node.value { return "quoted '\(shown)'" }
+        return "'\(shown)'"
+    }
+
+    /// The values of a mapping by key, reporting unknown, duplicate and non-scalar keys.
+    private mutating func mapping(_ pairs: [YAMLPair], allowed: [String], context: String) -> [String: YAMLNode] {
+        var fields: [String: YAMLNode] = [:]
+        for pair in pairs {
+            guard let key = pair.key.scalar else {
+                error("keys must be words, found \(pair.key.kindDescription)", at: pair.key.location)
+                continue
+            }
+            guard allowed.contains(key) else {
+                var message = "unknown key '\(key)' \(context)"
+                if let near = Suggestion.nearest(to: key, in: allowed) { message += "; did you mean '\(near)'?" }
+                error(message, at: pair.key.location)
+                continue
+            }
+            guard fields[key] == nil else {
+                error("duplicate key '\(key)' \(context)", at: pair.key.location)
+                continue
+            }
+            fields[key] = pair.value
+        }
+        return fields
+    }
+}

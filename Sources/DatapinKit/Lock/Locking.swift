@@ -1,0 +1,176 @@
+import Foundation
+
+/// Which locked datasets `lock --update` refreshes from upstream.
+public enum UpdateScope: Sendable, Hashable {
+    /// Keep every still-selected file's locked URL, size and checksums as they are.
+    case none
+    /// Take every file's metadata from the archives' current answers.
+    case all
+    /// Refresh only these datasets (by name).
+    case datasets(Set<String>)
+
+    func includes(_ dataset: String) -> Bool {
+        switch self {
+        case .none: return false
+        case .all: return true
+        case .datasets(let names): return names.contains(dataset)
+        }
+    }
+}
+
+/// Why resolving a spec into a lock stopped; nothing was written.
+public enum LockingError: Error, Sendable {
+    /// The spec, an archive's listing or the layout is wrong (exit 2).
+    case invalid([Diagnostic])
+    /// An archive could not be queried (exit 6).
+    case archiveUnavailable([Diagnostic])
+
+    public var diagnostics: [Diagnostic] {
+        switch self {
+        case .invalid(let diagnostics), .archiveUnavailable(let diagnostics): return diagnostics
+        }
+    }
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .invalid: return .badInput
+        case .archiveUnavailable: return .archiveUnavailable
+        }
+    }
+}
+
+/// What resolving the spec produced: the new lock, how it differs from the old one, and warnings.
+public struct LockResolution: Sendable {
+    public var lock: Lockfile
+    public var diff: LockDiff
+    public var warnings: [Diagnostic]
+    /// Files whose locked size or checksum no longer matches the archive's answer, kept as
+    /// locked because `--update` did not name their dataset.
+    public var upstreamChanges: [String]
+}
+
+/// Resolves a spec against its archives into a lockfile: Spec → Archive → Selection → Lock.
+/// `lock` writes the result, `plan` only shows its diff.
+public struct Locker {
+    public var loaded: LoadedSpec
+    public var specDirectory: URL
+    public var makeArchive: @Sendable (ArchiveConfig, URL) throws(ArchiveFactory.Failure) -> any Archive
+
+    public init(loaded: LoadedSpec, specDirectory: URL, makeArchive: @escaping @Sendable (ArchiveConfig, URL) throws(ArchiveFactory.Failure) -> any Archive = { config, directory throws(ArchiveFactory.Failure) in try ArchiveFactory.make(config, specDirectory: directory) }) {
+        self.loaded = loaded
+        self.specDirectory = specDirectory
+        self.makeArchive = makeArchive
+    }
+
+    /// Asks every archive the spec uses, selects, lays out and merges with `previous`.
+    public func resolve(previous: Lockfile?, update: UpdateScope) throws(LockingError) -> LockResolution {
+        let spec = loaded.spec
+        let groups = try listProducts(spec)
+        let entries: [LockEntry]
+        do {
+            entries = try SelectionAssembler.assemble(groups, spec: spec, source: loaded.source)
+        } catch {
+            throw .invalid(error.diagnostics)
+        }
+        if case .datasets(let names) = update {
+            let known = Set(entries.map(\.dataset) + (previous?.files.map(\.dataset) ?? []))
+            let unknown = names.subtracting(known).sorted()
+            if !unknown.isEmpty {
+                let list = unknown.map { "'\($0)'" }.joined(separator: ", ")
+                throw .invalid([Diagnostic(.error, "lock --update names \(list), which the spec does not select; datasets are named as in `datapin ls`")])
+            }
+        }
+        var upstreamChanges: [String] = []
+        let previousByPath = Dictionary((previous?.files ?? []).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let merged = entries.map { entry in
+            Self.merge(entry, previous: previousByPath[entry.path], refresh: update.includes(entry.dataset), upstreamChanges: &upstreamChanges)
+        }
+        let lock = Lockfile(specDigest: spec.meaningDigest, files: merged)
+        var warnings = loaded.warnings
+        if !upstreamChanges.isEmpty {
+            let count = upstreamChanges.count
+            warnings.append(Diagnostic(.warning, "\(count) locked file\(count == 1 ? "" : "s") changed upstream since \(count == 1 ? "it was" : "they were") locked and \(count == 1 ? "keeps its" : "keep their") locked size and checksums; `datapin lock --update` takes the new versions", notes: upstreamChanges.prefix(5).map { "changed upstream: \($0)" }))
+        }
+        return LockResolution(lock: lock, diff: LockDiff(old: previous, new: lock), warnings: warnings, upstreamChanges: upstreamChanges)
+    }
+
+    /// Every entry's unfiltered products, in spec order; all archive failures are collected.
+    private func listProducts(_ spec: Spec) throws(LockingError) -> [(entry: DatasetEntry, products: [Product])] {
+        var adapters: [String: any Archive] = [:]
+        var invalid: [Diagnostic] = []
+        var unavailable: [Diagnostic] = []
+        var groups: [(entry: DatasetEntry, products: [Product])] = []
+        for entry in spec.datasets {
+            let at = entry.archiveLocation ?? entry.location
+            guard let config = spec.archive(named: entry.archive) else {
+                invalid.append(diagnostic("unknown archive '\(entry.archive)'", at: at))
+                continue
+            }
+            let adapter: any Archive
+            if let existing = adapters[config.name] {
+                adapter = existing
+            } else {
+                do {
+                    adapter = try makeArchive(config, specDirectory)
+                    adapters[config.name] = adapter
+                } catch {
+                    switch error {
+                    case .archive(let archiveError) where Self.isUnavailable(archiveError):
+                        unavailable.append(diagnostic(error.message, at: config.location ?? at))
+                    default:
+                        invalid.append(diagnostic(error.message, at: config.location ?? at))
+                    }
+                    continue
+                }
+            }
+            do {
+                groups.append((entry, try adapter.products(for: entry)))
+            } catch {
+                let message = "datasets[\(entry.index)]: \(error.message)"
+                if Self.isUnavailable(error) {
+                    unavailable.append(diagnostic(message, at: entry.location))
+                } else {
+                    invalid.append(diagnostic(message, at: entry.location))
+                }
+            }
+        }
+        if !invalid.isEmpty { throw .invalid(invalid + unavailable) }
+        if !unavailable.isEmpty { throw .archiveUnavailable(unavailable) }
+        return groups
+    }
+
+    private func diagnostic(_ message: String, at location: SourceLocation?) -> Diagnostic {
+        guard let location else { return Diagnostic(.error, message) }
+        return loaded.source.diagnostic(.error, message, at: location)
+    }
+
+    /// Archive failures that mean "could not ask" (exit 6) rather than "asked for something wrong" (exit 2).
+    private static func isUnavailable(_ error: ArchiveError) -> Bool {
+        switch error {
+        case .unreachable, .httpStatus, .malformedAnswer, .unreadable: return true
+        case .unknownDataset, .unsupportedRequest: return false
+        }
+    }
+
+    /// A freshly resolved entry merged with what the previous lock said about the same path.
+    /// Without refresh, a file that is still the same file (same URI) keeps its locked URL, size
+    /// and checksums, so re-locking is stable even when upstream moved. With refresh, the
+    /// archive's answer wins and a pin survives only when size and checksum are unchanged.
+    static func merge(_ entry: LockEntry, previous: LockEntry?, refresh: Bool, upstreamChanges: inout [String]) -> LockEntry {
+        guard let previous, previous.uri == entry.uri, previous.archive == entry.archive else { return entry }
+        var merged = entry
+        let sameBytes = (entry.size == nil || entry.size == previous.size)
+            && (entry.checksum == nil || entry.checksum == previous.checksum)
+            && (entry.sha256 == nil || entry.sha256 == previous.sha256)
+        if refresh {
+            if sameBytes, merged.sha256 == nil { merged.sha256 = previous.sha256 }
+            return merged
+        }
+        if !sameBytes || entry.url != previous.url { upstreamChanges.append(entry.path) }
+        merged.url = previous.url
+        merged.size = previous.size
+        merged.sha256 = previous.sha256
+        merged.checksum = previous.checksum
+        return merged
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+
+/// Renders a `LockDiff` for `datapin plan`: plain text for a terminal, Markdown for a
+/// pull-request comment, or JSON for scripts.
+public enum PlanReport {
+    /// The output formats `datapin plan --format` accepts.
+    public enum Format: String, CaseIterable, Sendable {
+        case text
+        case markdown
+        case json
+    }
+
+    /// The report, ending with a newline. `specChanged` says the spec's digest differs from the
+    /// lock's, which `lock` records even when no file changes.
+    public static func render(_ diff: LockDiff, format: Format, specChanged: Bool) -> String {
+        switch format {
+        case .text: return text(diff, specChanged: specChanged)
+        case .markdown: return markdown(diff, specChanged: specChanged)
+        case .json: return json(diff, specChanged: specChanged)
+        }
+    }
+
+    // MARK: - Text
+
+    private static func text(_ diff: LockDiff, specChanged: Bool) -> String {
+        var lines = [headline(diff, specChanged: specChanged)]
+        for group in groups(diff) {
+            lines.append("\(group.summary.dataset): \(counts(group.summary))")
+            lines += group.added.map { "  + \($0.path) (\(size($0)))" }
+            lines += group.removed.map { "  - \($0.path) (\(size($0)))" }
+            lines += group.changed.map { "  ~ \($0.new.path) (fields: \($0.fields.joined(separator: ", ")))" }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "3 files to add (12.4 MB), 1 to remove (2.0 MB), 1 to change", or what holds when nothing does.
+    private static func headline(_ diff: LockDiff, specChanged: Bool) -> String {
+        guard !diff.isEmpty else {
+            return specChanged
+                ? "No file changes; the lock's spec digest will be updated."
+                : "No changes: the lock matches the spec."
+        }
+        let totals = diff.totals
+        var parts: [String] = []
+        func part(_ count: Int, _ verb: String, bytes: Int64?) {
+            guard count > 0 else { return }
+            let noun = parts.isEmpty ? (count == 1 ? " file" : " files") : ""
+            parts.append("\(count)\(noun) to \(verb)" + (bytes.map { " (\(ByteCount.format($0)))" } ?? ""))
+        }
+        part(totals.addedFiles, "add", bytes: totals.addedBytes)
+        part(totals.removedFiles, "remove", bytes: totals.removedBytes)
+        part(totals.changedFiles, "change", bytes: nil)
+        return parts.joined(separator: ", ")
+    }
+
+    private static func counts(_ summary: DatasetChangeSummary) -> String {
+        var parts: [String] = []
+        if summary.addedFiles > 0 { parts.append("\(summary.addedFiles) to add") }
+        if summary.removedFiles > 0 { parts.append("\(summary.removedFiles) to remove") }
+        if summary.changedFiles > 0 { parts.append("\(summary.changedFiles) to change") }
+        return parts.joined(separator: ", ")
+    }
+
+    private static func size(_ entry: LockEntry) -> String {
+        entry.size.map(ByteCount.format) ?? "size unknown"
+    }
+
+    // MARK: - Markdown
+
+    private static func markdown(_ diff: LockDiff, specChanged: Bool) -> String {
+        var lines = ["### datapin plan", "", headline(diff, specChanged: specChanged)]
+        guard !diff.isEmpty else { return lines.joined(separator: "\n") + "\n" }
+        lines += ["", "| Dataset | Added | Removed | Changed | Bytes ± |", "|---|---:|---:|---:|---:|"]
+        for summary in diff.datasets {
+            lines.append(row(codeSpan(summary.dataset), summary))
+        }
+        if diff.datasets.count > 1 { lines.append(row("**Total**", diff.totals)) }
+        func details(_ title: String, _ items: [String]) {
+            guard !items.isEmpty else { return }
+            lines += ["", "<details><summary>\(title) (\(items.count))</summary>", ""]
+            lines += items.map { "- " + $0 }
+            lines += ["", "</details>"]
+        }
+        details("Added", diff.added.map { "\(codeSpan($0.path)) (\(size($0)))" })
+        details("Removed", diff.removed.map { "\(codeSpan($0.path)) (\(size($0)))" })
+        details("Changed", diff.changed.map { "\(codeSpan($0.new.path)) (\($0.fields.joined(separator: ", ")))" })
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func row(_ label: String, _ summary: DatasetChangeSummary) -> String {
+        let cells = [label, String(summary.addedFiles), String(summary.removedFiles), String(summary.changedFiles), signed(summary.netBytes)]
+        return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
+    }
+
+    private static func signed(_ bytes: Int64) -> String {
+        bytes > 0 ? "+" + ByteCount.format(bytes) : bytes < 0 ? "-" + ByteCount.format(-bytes) : ByteCount.format(0)
+    }
+
+    /// Text in a Markdown code span, with a fence longer than any run of backticks inside it.
+    private static func codeSpan(_ text: String) -> String {
+        let flat = text.replacingOccurrences(of: "\n", with: " ")
+        var longest = 0, run = 0
+        for character in flat {
+            run = character == "`" ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        let fence = String(repeating: "`", count: longest + 1)
+        let pad = flat.hasPrefix("`") || flat.hasSuffix("`") ? " " : ""
+        return fence + pad + flat + pad + fence
+    }
+
+    // MARK: - JSON
+
+    private static func json(_ diff: LockDiff, specChanged: Bool) -> String {
+        let totals = diff.totals
+        let document = JSON.object([
+            ("changes", .bool(!diff.isEmpty)),
+            ("spec_changed", .bool(specChanged)),
+            ("added", .array(diff.added.map(fileObject))),
+            ("removed", .array(diff.removed.map(fileObject))),
+            ("changed", .array(diff.changed.map { change in
+                .object([
+                    ("path", .string(change.new.path)),
+                    ("dataset", .string(change.new.dataset)),
+                    ("fields", .array(change.fields.map(JSON.string))),
+                ])
+            })),
+            ("datasets", .array(diff.datasets.map { .object([("dataset", .string($0.dataset))] + countMembers($0)) })),
+            ("totals", .object(countMembers(totals))),
+        ])
+        return document.rendered(indent: "") + "\n"
+    }
+
+    private static func fileObject(_ entry: LockEntry) -> JSON {
+        .object([
+            ("path", .string(entry.path)),
+            ("dataset", .string(entry.dataset)),
+            ("size", entry.size.map { .integer($0) } ?? .null),
+            ("uri", .string(entry.uri)),
+        ])
+    }
+
+    private static func countMembers(_ summary: DatasetChangeSummary) -> [(String, JSON)] {
+        [
+            ("added", .integer(Int64(summary.addedFiles))),
+            ("removed", .integer(Int64(summary.removedFiles))),
+            ("changed", .integer(Int64(summary.changedFiles))),
+            ("added_bytes", .integer(summary.addedBytes)),
+            ("removed_bytes", .integer(summary.removedBytes)),
+        ]
+    }
+
+    // MARK: - Grouping
+
+    private struct Group {
+        var summary: DatasetChangeSummary
+        var added: [LockEntry]
+        var removed: [LockEntry]
+        var changed: [LockChange]
+    }
+
+    /// The diff's files by dataset, in the order of `diff.datasets`.
+    private static func groups(_ diff: LockDiff) -> [Group] {
+        diff.datasets.map { summary in
+            Group(
+                summary: summary,
+                added: diff.added.filter { $0.dataset == summary.dataset },
+                removed: diff.removed.filter { $0.dataset == summary.dataset },
+                changed: diff.changed.filter { $0.new.dataset == summary.dataset }
+            )
+        }
+    }
+}
+
+/// Byte counts in decimal SI units, as a person reads them: "12 B", "64.0 kB", "115.2 MB".
+enum ByteCount {
+    static func format(_ bytes: Int64) -> String {
+        guard bytes >= 1000 else { return "\(bytes) B" }
+        let units = ["kB", "MB", "GB", "TB", "PB", "EB"]
+        var value = Double(bytes) / 1000, unit = 0
+        while (value * 10).rounded() >= 10_000, unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return String(format: "%.1f", value) + " " + units[unit]
+    }
+}
+
+/// A JSON value with object members in a fixed order, written by hand so output is deterministic.
+private indirect enum JSON {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case string(String)
+    case array([JSON])
+    case object([(String, JSON)])
+
+    /// Pretty-printed with two-space indentation; arrays of scalars stay on one line.
+    func rendered(indent: String) -> String {
+        let inner = indent + "  "
+        switch self {
+        case .null: return "null"
+        case .bool(let value): return value ? "true" : "false"
+        case .integer(let value): return String(value)
+        case .string(let value): return Self.quoted(value)
+        case .array(let items):
+            if items.isEmpty { return "[]" }
+            if items.allSatisfy(\.isScalar) { return "[" + items.map { $0.rendered(indent: inner) }.joined(separator: ", ") + "]" }
+            return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+        case .object(let members):
+            if members.isEmpty { return "{}" }
+            return "{\n" + members.map { inner + Self.quoted($0.0) + ": " + $0.1.rendered(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "}"
+        }
+    }
+
+    private var isScalar: Bool {
+        switch self {
+        case .array, .object: return false
+        default: return true
+        }
+    }
+
+    private static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

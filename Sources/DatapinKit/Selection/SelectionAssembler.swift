@@ -1,0 +1,164 @@
+/// Turns what the archives listed for each dataset entry into the lock's entries: filters each
+/// entry's products, lays them out, de-duplicates files several datasets list, and checks that no
+/// path escapes `destination` and no two different files share a path.
+public enum SelectionAssembler {
+    /// `groups`: every dataset entry of the spec in spec order, each with the products its archive
+    /// listed (NOT yet filtered). Applies `spec.select.overridden(by: entry.select)` per entry,
+    /// lays out paths, de-duplicates, and returns lock entries sorted by path.
+    /// Throws every problem at once: layout collisions (two different files at one path — name both
+    /// URIs, location = spec.layoutLocation or the second entry's location), paths that escape
+    /// destination (location = the entry's location, message names the archive, dataset, and the bad name
+    /// with control characters escaped), invalid regexes (should not happen after SpecLoader, but do not crash).
+    ///
+    /// A file's identity is `Product.identity`. The first listing in spec order owns the file (its
+    /// dataset and path); other datasets listing it are named in `also`, and with `duplicates:
+    /// link` or `copy` the paths it would have had there are in `alsoPaths`.
+    public static func assemble(_ groups: [(entry: DatasetEntry, products: [Product])], spec: Spec, source: SourceText?) throws(DiagnosticList) -> [LockEntry] {
+        var assembly = Assembly(spec: spec, source: source)
+        for group in groups {
+            assembly.add(group.products, of: group.entry)
+        }
+        guard assembly.diagnostics.isEmpty else { throw DiagnosticList(assembly.diagnostics) }
+        return assembly.lockEntries()
+    }
+}
+
+/// The state of one assembly: files placed so far, which file holds each path, problems found.
+private struct Assembly {
+    /// A file with the listing that owns it and the other places it appears.
+    struct PlacedFile {
+        var product: Product
+        var path: String
+        var also: [String] = []
+        var alsoPaths: [String] = []
+    }
+
+    /// The file that holds a path, and which entry put it there.
+    struct Occupant {
+        var identity: String
+        var uri: String
+        var dataset: String
+        var filename: String
+    }
+
+    let spec: Spec
+    let source: SourceText?
+    var diagnostics: [Diagnostic] = []
+    private var files: [PlacedFile] = []
+    private var fileIndexByIdentity: [String: Int] = [:]
+    private var occupants: [String: Occupant] = [:]
+    private var reportedPatterns: Set<FilePattern> = []
+    private var reportedUnsafeListings: Set<[String]> = []
+    private var reportedCollisions: Set<[String]> = []
+
+    init(spec: Spec, source: SourceText?) {
+        self.spec = spec
+        self.source = source
+    }
+
+    mutating func add(_ products: [Product], of entry: DatasetEntry) {
+        guard let filter = filter(for: entry) else { return }
+        for product in products where filter.accepts(product) {
+            let path = LayoutEngine.path(for: product, layout: spec.layout)
+            if let problem = PathSafety.problem(with: path) {
+                reportUnsafe(product, path: path, problem: problem, entry: entry)
+                continue
+            }
+            if let index = fileIndexByIdentity[product.identity] {
+                addListing(product, path: path, toFileAt: index, entry: entry)
+            } else if claim(path, for: product, entry: entry) {
+                fileIndexByIdentity[product.identity] = files.count
+                files.append(PlacedFile(product: product, path: path))
+            }
+        }
+    }
+
+    func lockEntries() -> [LockEntry] {
+        files.map { file in
+            let product = file.product
+            return LockEntry(
+                path: file.path, archive: product.archive, dataset: product.dataset,
+                uri: product.uri, url: product.url, size: product.size, sha256: product.sha256,
+                checksum: product.checksum, level: product.level,
+                suffix: product.suffix ?? ProductFilter.suffix(ofFilename: product.filename),
+                type: product.type, access: product.access, instrument: product.instrument,
+                filters: product.filters, also: file.also, alsoPaths: file.alsoPaths.sorted())
+        }
+        .sorted { $0.path < $1.path }
+    }
+
+    /// Another listing of a file already placed: its dataset joins `also`, and with link or copy
+    /// its path joins `alsoPaths`.
+    private mutating func addListing(_ product: Product, path: String, toFileAt index: Int, entry: DatasetEntry) {
+        let file = files[index]
+        if product.dataset != file.product.dataset, !file.also.contains(product.dataset) {
+            files[index].also.append(product.dataset)
+        }
+        guard spec.duplicates != .once, path != file.path, !file.alsoPaths.contains(path) else { return }
+        if claim(path, for: product, entry: entry) {
+            files[index].alsoPaths.append(path)
+        }
+    }
+
+    /// Records that `product` is placed at `path`; false, with a diagnostic, when a different
+    /// file already holds it.
+    private mutating func claim(_ path: String, for product: Product, entry: DatasetEntry) -> Bool {
+        guard let occupant = occupants[path] else {
+            occupants[path] = Occupant(identity: product.identity, uri: product.uri, dataset: product.dataset, filename: product.filename)
+            return true
+        }
+        if occupant.identity == product.identity { return true }
+        if reportedCollisions.insert([path, occupant.identity, product.identity]).inserted {
+            let message = "two different files would be placed at '\(PathSafety.escaped(path))': '\(PathSafety.escaped(occupant.uri))' (dataset '\(PathSafety.escaped(occupant.dataset))') and '\(PathSafety.escaped(product.uri))' (dataset '\(PathSafety.escaped(product.dataset))')"
+            diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: [collisionHint(occupant, product)]))
+        }
+        return false
+    }
+
+    private func collisionHint(_ occupant: Occupant, _ product: Product) -> String {
+        switch spec.layout {
+        case .template(let template) where template.contains("{dataset}"):
+            return "the layout template gives both files the same path; add placeholders that tell them apart, such as {filename}"
+        case .nested:
+            return occupant.dataset == product.dataset && occupant.filename == product.filename
+                ? "the archive lists both under the same dataset and file name"
+                : "their dataset names become the same folder once '/' is replaced by '_'"
+        case .flat, .template:
+            return "use `layout: nested`, or a layout template with {dataset}, to give each dataset its own folder"
+        }
+    }
+
+    private mutating func reportUnsafe(_ product: Product, path: String, problem: String, entry: DatasetEntry) {
+        guard reportedUnsafeListings.insert([product.archive, product.dataset, product.filename, path]).inserted else { return }
+        let message = "archive '\(PathSafety.escaped(product.archive))', dataset '\(PathSafety.escaped(product.dataset))': file '\(PathSafety.escaped(product.filename))' cannot be placed under the destination: \(problem)"
+        let notes = path == product.filename ? [] : ["its local path would be '\(PathSafety.escaped(path))'"]
+        diagnostics.append(diagnostic(message, at: entry.location, notes: notes))
+    }
+
+    /// The entry's compiled filters, or nil (with a diagnostic per invalid regex) when one does
+    /// not compile.
+    private mutating func filter(for entry: DatasetEntry) -> ProductFilter? {
+        let filters = spec.select.overridden(by: entry.select)
+        do {
+            return try ProductFilter(filters)
+        } catch {
+            for pattern in (filters.include ?? []) + (filters.exclude ?? []) {
+                do {
+                    _ = try CompiledPattern(pattern)
+                } catch {
+                    if reportedPatterns.insert(pattern).inserted {
+                        diagnostics.append(diagnostic(error.message, at: pattern.location ?? entry.location))
+                    }
+                }
+            }
+            return nil
+        }
+    }
+
+    private func diagnostic(_ message: String, at location: SourceLocation?, notes: [String] = []) -> Diagnostic {
+        if let source, let location {
+            return source.diagnostic(.error, message, at: location, notes: notes)
+        }
+        return Diagnostic(.error, message, at: location, notes: notes)
+    }
+}

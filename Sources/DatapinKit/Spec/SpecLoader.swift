@@ -1,0 +1,674 @@
+import Foundation
+
+/// A spec read and validated, with its text (secrets masked) for quoting lines in later
+/// diagnostics, and the warnings loading found.
+public struct LoadedSpec: Sendable {
+    public var spec: Spec
+    public var source: SourceText
+    public var warnings: [Diagnostic]
+
+    public init(spec: Spec, source: SourceText, warnings: [Diagnostic]) {
+        self.spec = spec
+        self.source = source
+        self.warnings = warnings
+    }
+}
+
+/// Reads `datapin.yaml` into a `Spec` and checks everything that can be checked without asking
+/// an archive. Every error in the file is reported in one pass, each at its line and column.
+public enum SpecLoader {
+    /// Parses and validates a spec. Throws DiagnosticList with EVERY error found (not just the first);
+    /// warnings (if any) are returned in the result.
+    public static func load(text: String, file: String) throws(DiagnosticList) -> LoadedSpec {
+        let root: YAMLNode?
+        do {
+            root = try YAMLParser.parse(text, file: file)
+        } catch {
+            let source = SourceText(path: file, text: text)
+            throw DiagnosticList([source.diagnostic(.error, SpecProblem.syntax(error.message).message, at: error.location)])
+        }
+        guard let root, !root.isNull else {
+            throw DiagnosticList([Diagnostic(.error, SpecProblem.empty.message, at: SourceLocation(file: file, line: 1, column: 1))])
+        }
+        let source = SourceText(path: file, text: Secrets.masked(text, hiding: Secrets.locations(in: root)))
+        var reader = SpecReader(file: file, source: source)
+        let spec = reader.read(root)
+        let diagnostics = reader.diagnostics.enumerated().sorted { a, b in
+            let left = a.element.location, right = b.element.location
+            return (left?.line ?? 0, left?.column ?? 0, a.offset) < (right?.line ?? 0, right?.column ?? 0, b.offset)
+        }.map(\.element)
+        if diagnostics.contains(where: { $0.severity == .error }) {
+            throw DiagnosticList(diagnostics)
+        }
+        return LoadedSpec(spec: spec, source: source, warnings: diagnostics)
+    }
+
+    /// Reads the file at `path` and loads it; a file that cannot be read is a diagnostic too.
+    public static func load(contentsOf path: String) throws(DiagnosticList) -> LoadedSpec {
+        var isDirectory: ObjCBool = false
+        let reason: String
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            reason = "the file does not exist (`datapin init` writes a starter)"
+        } else if isDirectory.boolValue {
+            reason = "it is a directory"
+        } else if let data = FileManager.default.contents(atPath: path) {
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw DiagnosticList([Diagnostic(.error, SpecProblem.unreadable(path: path, reason: "it is not UTF-8 text").message)])
+            }
+            return try load(text: text, file: path)
+        } else {
+            reason = "permission denied"
+        }
+        throw DiagnosticList([Diagnostic(.error, SpecProblem.unreadable(path: path, reason: reason).message)])
+    }
+}
+
+/// Keys that may hold credentials, and the masking of their values in quoted lines.
+enum Secrets {
+    /// Settings whose value must be an environment variable's name.
+    static let variableNameKeys: Set<String> = ["token_env", "username_env", "password_env"]
+    /// Words that make any other key's value a secret to keep out of output.
+    static let secretWords = ["token", "password", "passwd", "secret", "apikey", "api_key", "credential"]
+
+    /// True when `value` looks like a credential rather than an environment variable's name: it
+    /// is not an identifier, or one of its `_`-separated parts is a long run of letters and digits.
+    static func looksLikeSecret(_ value: String) -> Bool {
+        guard let first = value.unicodeScalars.first, first.isASCII, first == "_" || first.properties.isAlphabetic,
+              value.unicodeScalars.allSatisfy({ $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) })
+        else { return true }
+        return value.split(separator: "_").contains { part in
+            part.count >= 16 && part.contains(where: \.isNumber) && part.contains(where: \.isLetter)
+        }
+    }
+
+    /// Where the spec holds values that must never be echoed.
+    static func locations(in node: YAMLNode) -> [SourceLocation] {
+        switch node.value {
+        case .scalar:
+            return []
+        case .sequence(let items):
+            return items.flatMap(locations(in:))
+        case .mapping(let pairs):
+            return pairs.flatMap { pair -> [SourceLocation] in
+                let inner = locations(in: pair.value)
+                guard let key = pair.key.scalar?.lowercased(), let value = pair.value.scalar, !pair.value.isNull else { return inner }
+                let secret = variableNameKeys.contains(key) ? looksLikeSecret(value) : secretWords.contains { key.contains($0) }
+                return secret ? [pair.value.location] + inner : inner
+            }
+        }
+    }
+
+    /// `text` with everything from each location to the end of its line replaced by `***`.
+    static func masked(_ text: String, hiding locations: [SourceLocation]) -> String {
+        guard !locations.isEmpty else { return text }
+        var firstColumn: [Int: Int] = [:]
+        for location in locations {
+            firstColumn[location.line] = min(firstColumn[location.line] ?? .max, location.column)
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for (line, column) in firstColumn where line >= 1 && line <= lines.count {
+            let original = lines[line - 1]
+            let ending = original.hasSuffix("\r") ? "\r" : ""
+            lines[line - 1] = String(original.prefix(column - 1)) + "***" + ending
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// One pass over a parsed spec that builds the model and collects every problem on the way.
+private struct SpecReader {
+    static let topKeys = ["version", "destination", "layout", "duplicates", "manifest", "archives", "select", "datasets"]
+    static let archiveKeys = ["type", "url", "token_env", "username_env", "password_env", "files"]
+    static let selectKeys = ["levels", "suffixes", "extensions", "types", "match", "include", "exclude", "recommended", "guidestar", "calibration_references", "access", "max_size"]
+    static let datasetKeys = ["archive", "mission", "ids", "where", "obsids", "adql", "pids", "calibrations", "select"]
+    /// Archive settings that only some kinds use.
+    static let archiveKeyKinds: [String: [ArchiveKind]] = [
+        "username_env": [.eso, .scicat],
+        "password_env": [.eso, .scicat],
+        "files": [.scicat],
+    ]
+    /// Dataset-entry keys that only some kinds use.
+    static let datasetKeyKinds: [String: [ArchiveKind]] = [
+        "mission": [.mast],
+        "ids": [.mast, .eso, .index],
+        "where": [.mast],
+        "obsids": [.mast],
+        "adql": [.eso],
+        "pids": [.scicat],
+        "calibrations": [.eso],
+    ]
+    /// The keys that say which datasets an entry takes, for each kind.
+    static let selectorKeys: [ArchiveKind: [String]] = [
+        .mast: ["ids", "where", "obsids"],
+        .eso: ["ids", "adql"],
+        .scicat: ["pids"],
+        .index: ["ids"],
+    ]
+
+    let file: String
+    let source: SourceText
+    var diagnostics: [Diagnostic] = []
+
+    init(file: String, source: SourceText) {
+        self.file = file
+        self.source = source
+    }
+
+    mutating func report(_ problem: SpecProblem, at location: SourceLocation) {
+        diagnostics.append(source.diagnostic(problem.severity, problem.message, at: location))
+    }
+
+    // MARK: Top level
+
+    mutating func read(_ root: YAMLNode) -> Spec {
+        var spec = Spec(file: file)
+        guard root.pairs != nil else {
+            report(.notAMapping(found: root.kindDescription), at: root.location)
+            return spec
+        }
+        let top = fields(of: root, known: Self.topKeys, context: "at the top level", filtersBelongUnderSelect: true)
+        if let pair = top["version"] {
+            if let version = version(pair.value) { spec.version = version }
+        } else {
+            report(.missingKey(key: "version", context: "at the top level", hint: "add `version: 1` as the first line"), at: root.location)
+        }
+        if let pair = top["destination"], let destination = string("destination", pair.value) {
+            spec.destination = destination
+        }
+        if let pair = top["layout"], let layout = layout(pair.value) {
+            spec.layout = layout
+            spec.layoutLocation = pair.value.location
+        }
+        if let pair = top["duplicates"], let text = string("duplicates", pair.value),
+           let policy = choice("duplicates", text, at: pair.value.location, as: DuplicatePolicy.self) {
+            spec.duplicates = policy
+        }
+        if let pair = top["manifest"], let manifest = bool("manifest", pair.value) {
+            spec.manifest = manifest
+        }
+        let (archives, unresolved) = archives(top["archives"]?.value)
+        spec.archives = archives
+        if let pair = top["select"] {
+            spec.select = selectFilters(pair.value) ?? SelectFilters()
+        }
+        if let pair = top["datasets"] {
+            spec.datasets = datasets(pair, archives: archives, unresolved: unresolved)
+        } else {
+            report(.noDatasets, at: root.location)
+        }
+        return spec
+    }
+
+    mutating func version(_ node: YAMLNode) -> Int? {
+        guard let text = string("version", node) else { return nil }
+        guard case .scalar(_, plain: true) = node.value, let number = Int(text) else {
+            report(.invalidVersion(text), at: node.location)
+            return nil
+        }
+        guard number == 1 else {
+            report(.unsupportedVersion(text), at: node.location)
+            return nil
+        }
+        return number
+    }
+
+    mutating func layout(_ node: YAMLNode) -> Layout? {
+        guard let text = string("layout", node) else { return nil }
+        switch text.lowercased() {
+        case "nested": return .nested
+        case "flat": return .flat
+        default: break
+        }
+        guard text.contains("{") || text.contains("}") else {
+            report(.invalidLayout(value: text, suggestion: Suggestion.nearest(to: text, in: ["nested", "flat"])), at: node.location)
+            return nil
+        }
+        var placeholders: [(name: String, offset: Int)] = []
+        var open: Int?
+        var name = ""
+        var balanced = true
+        for (offset, character) in text.enumerated() {
+            if character == "{" {
+                guard open == nil else { balanced = false; break }
+                open = offset
+                name = ""
+            } else if character == "}" {
+                guard let start = open else { balanced = false; break }
+                placeholders.append((name, start))
+                open = nil
+            } else if open != nil {
+                name.append(character)
+            }
+        }
+        guard balanced && open == nil else {
+            report(.unbalancedBraces(template: text), at: node.location)
+            return nil
+        }
+        var valid = true
+        let quoteWidth = node.value == .scalar(text, plain: true) ? 0 : 1
+        for placeholder in placeholders where !Layout.placeholders.contains(placeholder.name) {
+            var location = node.location
+            location.column += quoteWidth + placeholder.offset
+            report(.unknownPlaceholder(name: placeholder.name, suggestion: Suggestion.nearest(to: placeholder.name, in: Layout.placeholders)), at: location)
+            valid = false
+        }
+        if !placeholders.contains(where: { $0.name == "filename" }) {
+            report(.layoutWithoutFilename(template: text), at: node.location)
+            valid = false
+        }
+        if text.hasPrefix("/") || text.hasPrefix("~") || text.split(separator: "/").contains("..") {
+            report(.layoutEscapes(template: text), at: node.location)
+            valid = false
+        }
+        return valid ? .template(text) : nil
+    }
+
+    // MARK: Archives
+
+    /// The built-in archives (with any overrides) followed by the configured ones in file order,
+    /// and the names of configured archives whose kind could not be determined.
+    mutating func archives(_ node: YAMLNode?) -> ([ArchiveConfig], unresolved: Set<String>) {
+        var builtIns = ArchiveConfig.builtIn
+        var configured: [ArchiveConfig] = []
+        var unresolved: Set<String> = []
+        guard let node, !node.isNull else { return (builtIns, unresolved) }
+        guard let pairs = node.pairs else {
+            report(.wrongType(key: "archives", expected: "a mapping of archive names to their settings", found: node.kindDescription), at: node.location)
+            return (builtIns, unresolved)
+        }
+        var seen: Set<String> = []
+        for pair in pairs {
+            guard let name = pair.key.scalar else {
+                report(.complexKey(context: "in archives"), at: pair.key.location)
+                continue
+            }
+            guard seen.insert(name).inserted else {
+                report(.duplicateKey(key: name, context: "in archives"), at: pair.key.location)
+                continue
+            }
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }),
+                  name != ".", name != ".."
+            else {
+                report(.invalidArchiveName(name), at: pair.key.location)
+                continue
+            }
+            if let config = archive(named: name, pair: pair, builtIns: builtIns) {
+                if let index = builtIns.firstIndex(where: { $0.name == name }) {
+                    builtIns[index] = config
+                } else {
+                    configured.append(config)
+                }
+            } else if !builtIns.contains(where: { $0.name == name }) {
+                unresolved.insert(name)
+            }
+        }
+        return (builtIns + configured, unresolved)
+    }
+
+    mutating func archive(named name: String, pair: YAMLPair, builtIns: [ArchiveConfig]) -> ArchiveConfig? {
+        let builtIn = builtIns.first { $0.name == name }
+        var settings: [String: YAMLPair] = [:]
+        if pair.value.pairs != nil {
+            settings = fields(of: pair.value, known: Self.archiveKeys, context: "in archive '\(name)'")
+        } else if !pair.value.isNull {
+            report(.wrongType(key: name, expected: "a mapping of settings (type, url, token_env, …)", found: pair.value.kindDescription), at: pair.value.location)
+            return nil
+        }
+        var kind = builtIn?.kind
+        if let typePair = settings["type"] {
+            guard let text = string("type", typePair.value),
+                  let given = choice("type", text, at: typePair.value.location, as: ArchiveKind.self)
+            else { return nil }
+            kind = given
+        }
+        guard let kind else {
+            report(.missingArchiveType(name: name), at: pair.key.location)
+            return nil
+        }
+        var config = ArchiveConfig(name: name, kind: kind)
+        if let builtIn, builtIn.kind == kind { config = builtIn }
+        config.location = pair.key.location
+        for (key, kinds) in Self.archiveKeyKinds.sorted(by: { $0.key < $1.key }) where !kinds.contains(kind) {
+            if let misplaced = settings.removeValue(forKey: key) {
+                report(.keyNotForArchiveKind(key: key, archive: name, kind: kind, acceptedBy: kinds), at: misplaced.key.location)
+            }
+        }
+        if let urlPair = settings["url"], let url = string("url", urlPair.value) {
+            let schemes = kind == .index ? ["file", "http", "https"] : ["http", "https"]
+            if hasScheme(url, in: schemes, pathAllowed: kind == .index) {
+                config.url = url
+            } else {
+                report(.invalidURL(key: "url", archive: name, schemes: schemes, allowsPath: kind == .index), at: urlPair.value.location)
+            }
+        } else if settings["url"] == nil, kind == .scicat || kind == .index, config.url == nil {
+            report(.missingArchiveURL(name: name, kind: kind), at: pair.key.location)
+        }
+        if let filesPair = settings["files"], let files = string("files", filesPair.value) {
+            let schemes = ["https", "http", "sftp", "file"]
+            if hasScheme(files, in: schemes, pathAllowed: false) {
+                config.files = files
+            } else {
+                report(.invalidURL(key: "files", archive: name, schemes: schemes, allowsPath: false), at: filesPair.value.location)
+            }
+        }
+        if let value = variableName("token_env", settings) { config.tokenEnv = value }
+        if let value = variableName("username_env", settings) { config.usernameEnv = value }
+        if let value = variableName("password_env", settings) { config.passwordEnv = value }
+        for (given, missing) in [("username_env", "password_env"), ("password_env", "username_env")] {
+            if let present = settings[given], settings[missing] == nil {
+                report(.incompleteCredentials(given: given, missing: missing, archive: name), at: present.key.location)
+            }
+        }
+        return config
+    }
+
+    func hasScheme(_ url: String, in schemes: [String], pathAllowed: Bool) -> Bool {
+        guard let separator = url.range(of: "://") else { return pathAllowed }
+        return schemes.contains(url[..<separator.lowerBound].lowercased())
+    }
+
+    mutating func variableName(_ key: String, _ settings: [String: YAMLPair]) -> String? {
+        guard let pair = settings[key], let value = string(key, pair.value) else { return nil }
+        guard !Secrets.looksLikeSecret(value) else {
+            report(.credentialNotVariableName(key: key), at: pair.value.location)
+            return nil
+        }
+        return value
+    }
+
+    // MARK: Datasets
+
+    mutating func datasets(_ pair: YAMLPair, archives: [ArchiveConfig], unresolved: Set<String>) -> [DatasetEntry] {
+        guard !pair.value.isNull else {
+            report(.noDatasets, at: pair.key.location)
+            return []
+        }
+        guard let items = pair.value.items else {
+            report(.wrongType(key: "datasets", expected: "a list of dataset entries", found: pair.value.kindDescription), at: pair.value.location)
+            return []
+        }
+        if items.isEmpty { report(.noDatasets, at: pair.value.location) }
+        var entries: [DatasetEntry] = []
+        for (index, item) in items.enumerated() {
+            if let entry = datasetEntry(item, index: index, archives: archives, unresolved: unresolved) {
+                entries.append(entry)
+            }
+        }
+        return entries
+    }
+
+    mutating func datasetEntry(_ node: YAMLNode, index: Int, archives: [ArchiveConfig], unresolved: Set<String>) -> DatasetEntry? {
+        guard node.pairs != nil else {
+            report(.wrongType(key: "datasets", expected: "a mapping (archive, ids, …) for each entry", found: node.kindDescription), at: node.location)
+            return nil
+        }
+        let context = "in dataset entry \(index + 1)"
+        var fields = fields(of: node, known: Self.datasetKeys, context: context, filtersBelongUnderSelect: true)
+        var entry = DatasetEntry(index: index, archive: "", location: node.location)
+        var kind: ArchiveKind?
+        var archiveNamed = false
+        let knownNames = archives.map(\.name) + unresolved.sorted()
+        if let pair = fields["archive"] {
+            entry.archiveLocation = pair.value.location
+            if let name = string("archive", pair.value) {
+                entry.archive = name
+                if let config = archives.first(where: { $0.name == name }) {
+                    kind = config.kind
+                    archiveNamed = true
+                } else if unresolved.contains(name) {
+                    archiveNamed = true
+                } else {
+                    report(.unknownArchive(name: name, suggestion: Suggestion.nearest(to: name, in: knownNames), known: knownNames), at: pair.value.location)
+                }
+            }
+        } else {
+            report(.missingKey(key: "archive", context: context, hint: "name the archive to ask (\(knownNames.joined(separator: ", ")))"), at: node.location)
+        }
+        if let kind {
+            for (key, kinds) in Self.datasetKeyKinds.sorted(by: { $0.key < $1.key }) where !kinds.contains(kind) {
+                if let misplaced = fields.removeValue(forKey: key) {
+                    report(.keyNotForArchiveKind(key: key, archive: entry.archive, kind: kind, acceptedBy: kinds), at: misplaced.key.location)
+                }
+            }
+        }
+        if let pair = fields["mission"], let mission = string("mission", pair.value) {
+            if mission.range(of: "^[A-Za-z0-9][A-Za-z0-9_-]*$", options: .regularExpression) != nil {
+                entry.mission = mission.lowercased()
+            } else {
+                report(.invalidMission(mission), at: pair.value.location)
+            }
+        }
+        entry.ids = selectorList("ids", fields)
+        entry.obsids = selectorList("obsids", fields)
+        entry.pids = selectorList("pids", fields)
+        if let pair = fields["where"] { entry.whereConditions = whereConditions(pair.value) }
+        if let pair = fields["adql"], let adql = string("adql", pair.value) { entry.adql = adql }
+        if let pair = fields["calibrations"], let text = string("calibrations", pair.value) {
+            entry.calibrations = choice("calibrations", text, at: pair.value.location, as: CalibrationMode.self)
+        }
+        if let pair = fields["select"] { entry.select = selectFilters(pair.value) }
+        if let kind, kind != .index, let selectors = Self.selectorKeys[kind], !selectors.contains(where: { fields[$0] != nil }) {
+            report(.nothingToTake(archive: entry.archive, kind: kind, keys: selectors), at: node.location)
+        }
+        if kind == .mast {
+            let needsMission = ["ids", "where"].compactMap { fields[$0] }
+            if fields["mission"] == nil, let first = needsMission.first, let key = first.key.scalar {
+                report(.missionRequired(key: key), at: first.key.location)
+            }
+            if let mission = fields["mission"], needsMission.isEmpty, fields["obsids"] != nil {
+                report(.missionUnused, at: mission.key.location)
+            }
+        }
+        return archiveNamed ? entry : nil
+    }
+
+    /// `ids`, `obsids` or `pids`: strings as written (plain numbers keep their text), trimmed.
+    mutating func selectorList(_ key: String, _ fields: [String: YAMLPair]) -> [String] {
+        guard let pair = fields[key], let items = stringList(key, pair.value) else { return [] }
+        if pair.value.items?.isEmpty == true {
+            report(.emptySelectorList(key: key), at: pair.value.location)
+        }
+        return items.map { $0.text.trimmingCharacters(in: .whitespaces) }
+    }
+
+    mutating func whereConditions(_ node: YAMLNode) -> [WhereCondition] {
+        if node.isNull || node.pairs?.isEmpty == true {
+            report(.emptyWhere, at: node.location)
+            return []
+        }
+        guard let pairs = node.pairs else {
+            report(.wrongType(key: "where", expected: "a mapping of conditions such as {program: \"02734\"}", found: node.kindDescription), at: node.location)
+            return []
+        }
+        var conditions: [WhereCondition] = []
+        var seen: Set<String> = []
+        for pair in pairs {
+            guard let name = pair.key.scalar else {
+                report(.complexKey(context: "in where"), at: pair.key.location)
+                continue
+            }
+            guard seen.insert(name).inserted else {
+                report(.duplicateKey(key: name, context: "in where"), at: pair.key.location)
+                continue
+            }
+            if let values = stringList(name, pair.value) {
+                if values.isEmpty { report(.emptySelectorList(key: name), at: pair.value.location) }
+                conditions.append(WhereCondition(name: name, values: values.map(\.text)))
+            }
+        }
+        return conditions
+    }
+
+    // MARK: Select
+
+    mutating func selectFilters(_ node: YAMLNode) -> SelectFilters? {
+        if node.isNull { return nil }
+        guard node.pairs != nil else {
+            report(.wrongType(key: "select", expected: "a mapping of filters (levels, suffixes, …)", found: node.kindDescription), at: node.location)
+            return nil
+        }
+        let fields = fields(of: node, known: Self.selectKeys, context: "in select")
+        var filters = SelectFilters()
+        filters.levels = filterList("levels", fields) { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        filters.suffixes = filterList("suffixes", fields) { text in
+            let lowered = text.trimmingCharacters(in: .whitespaces).lowercased()
+            return lowered.hasPrefix("_") ? lowered : "_" + lowered
+        }
+        filters.extensions = filterList("extensions", fields) { text in
+            let lowered = text.trimmingCharacters(in: .whitespaces).lowercased()
+            return lowered.hasPrefix(".") ? lowered : "." + lowered
+        }
+        filters.match = filterList("match", fields) { $0 }
+        filters.types = choiceList("types", fields, as: ProductType.self)
+        filters.access = choiceList("access", fields, as: Access.self)
+        filters.include = patterns("include", fields)
+        filters.exclude = patterns("exclude", fields)
+        if let pair = fields["recommended"] { filters.recommended = bool("recommended", pair.value) }
+        if let pair = fields["guidestar"] { filters.guidestar = bool("guidestar", pair.value) }
+        if let pair = fields["calibration_references"] { filters.calibrationReferences = bool("calibration_references", pair.value) }
+        if let pair = fields["max_size"] { filters.maxSize = size("max_size", pair.value) }
+        return filters
+    }
+
+    /// A list filter, normalised item by item, without repeats; warns when it is empty.
+    mutating func filterList(_ key: String, _ fields: [String: YAMLPair], normalise: (String) -> String) -> [String]? {
+        guard let pair = fields[key], let items = stringList(key, pair.value) else { return nil }
+        if pair.value.items?.isEmpty == true {
+            report(.emptyFilterList(key: key), at: pair.key.location)
+        }
+        var seen: Set<String> = []
+        return items.map { normalise($0.text) }.filter { seen.insert($0).inserted }
+    }
+
+    mutating func choiceList<T: RawRepresentable & CaseIterable & Hashable>(_ key: String, _ fields: [String: YAMLPair], as type: T.Type) -> [T]? where T.RawValue == String {
+        guard let pair = fields[key], let items = stringList(key, pair.value) else { return nil }
+        if pair.value.items?.isEmpty == true {
+            report(.emptyFilterList(key: key), at: pair.key.location)
+        }
+        var seen: Set<T> = []
+        return items.compactMap { choice(key, $0.text, at: $0.node.location, as: type) }.filter { seen.insert($0).inserted }
+    }
+
+    mutating func patterns(_ key: String, _ fields: [String: YAMLPair]) -> [FilePattern]? {
+        guard let pair = fields[key], let items = stringList(key, pair.value) else { return nil }
+        if pair.value.items?.isEmpty == true {
+            report(.emptyFilterList(key: key), at: pair.key.location)
+        }
+        return items.map { item in
+            let pattern = FilePattern(item.text, location: item.node.location)
+            do throws(PatternError) {
+                _ = try CompiledPattern(pattern)
+            } catch {
+                report(.invalidPattern(error), at: item.node.location)
+            }
+            return pattern
+        }
+    }
+
+    mutating func size(_ key: String, _ node: YAMLNode) -> Int64? {
+        guard let text = string(key, node) else { return nil }
+        guard let bytes = ByteSize.parse(text) else {
+            report(.invalidSize(key: key, value: text), at: node.location)
+            return nil
+        }
+        return bytes
+    }
+
+    // MARK: Values
+
+    /// The pairs of a mapping by key; reports unknown, duplicate and non-scalar keys at the key.
+    mutating func fields(of node: YAMLNode, known: [String], context: String, filtersBelongUnderSelect: Bool = false) -> [String: YAMLPair] {
+        var fields: [String: YAMLPair] = [:]
+        for pair in node.pairs ?? [] {
+            guard let key = pair.key.scalar else {
+                report(.complexKey(context: context), at: pair.key.location)
+                continue
+            }
+            guard known.contains(key) else {
+                let hint: SpecProblem.KeyHint
+                if filtersBelongUnderSelect && Self.selectKeys.contains(key) {
+                    hint = .belongsUnderSelect
+                } else if let suggestion = Suggestion.nearest(to: key, in: known) {
+                    hint = .didYouMean(suggestion)
+                } else {
+                    hint = .validKeys(known)
+                }
+                report(.unknownKey(key: key, context: context, hint: hint), at: pair.key.location)
+                continue
+            }
+            guard fields[key] == nil else {
+                report(.duplicateKey(key: key, context: context), at: pair.key.location)
+                continue
+            }
+            fields[key] = pair
+        }
+        return fields
+    }
+
+    /// A non-empty scalar's text; reports a list, a mapping, null or an empty string.
+    mutating func string(_ key: String, _ node: YAMLNode) -> String? {
+        guard let text = node.scalar else {
+            report(.wrongType(key: key, expected: "a string", found: node.kindDescription), at: node.location)
+            return nil
+        }
+        guard !node.isNull, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            report(.emptyValue(key: key), at: node.location)
+            return nil
+        }
+        return text
+    }
+
+    /// A list of non-empty scalars; a single scalar counts as a one-item list.
+    mutating func stringList(_ key: String, _ node: YAMLNode) -> [(text: String, node: YAMLNode)]? {
+        switch node.value {
+        case .scalar:
+            return string(key, node).map { [($0, node)] }
+        case .mapping:
+            report(.wrongType(key: key, expected: "a list of strings", found: "a mapping"), at: node.location)
+            return nil
+        case .sequence(let items):
+            var values: [(text: String, node: YAMLNode)] = []
+            for item in items {
+                if item.scalar == nil {
+                    report(.wrongType(key: key, expected: "a list of strings", found: "\(item.kindDescription) inside the list"), at: item.location)
+                } else if let text = string(key, item) {
+                    values.append((text, item))
+                }
+            }
+            return values
+        }
+    }
+
+    /// A YAML 1.1 boolean written plainly: true/false, yes/no, on/off, in any case.
+    mutating func bool(_ key: String, _ node: YAMLNode) -> Bool? {
+        guard case .scalar(let text, let plain) = node.value else {
+            report(.wrongType(key: key, expected: "true or false", found: node.kindDescription), at: node.location)
+            return nil
+        }
+        if node.isNull {
+            report(.emptyValue(key: key), at: node.location)
+            return nil
+        }
+        let lowered = text.lowercased()
+        let word: Bool? = ["true", "yes", "on"].contains(lowered) ? true : ["false", "no", "off"].contains(lowered) ? false : nil
+        guard plain, node.tag == nil || node.tag == "tag:yaml.org,2002:bool" else {
+            report(word == nil ? .invalidBoolean(key: key, found: text) : .quotedBoolean(key: key), at: node.location)
+            return nil
+        }
+        guard let word else {
+            report(.invalidBoolean(key: key, found: text), at: node.location)
+            return nil
+        }
+        return word
+    }
+
+    /// One of an enumeration's raw values, compared case-insensitively.
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ text: String, at location: SourceLocation, as type: T.Type) -> T? where T.RawValue == String {
+        let valid = T.allCases.map(\.rawValue)
+        guard let value = T(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
+            report(.invalidChoice(key: key, value: text, valid: valid, suggestion: Suggestion.nearest(to: text, in: valid)), at: location)
+            return nil
+        }
+        return value
+    }
+}

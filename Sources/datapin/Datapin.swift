@@ -1,0 +1,30 @@
+import ArgumentParser
+import DatapinKit
+import Foundation
+
+/// The `datapin` command: parses arguments, runs one subcommand, exits with DESIGN.md's codes.
+@main
+struct Datapin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "datapin",
+        abstract: "Reproducible pulls of science-archive data: datapin.yaml → datapin.lock → files.",
+        discussion: "Exit codes: 0 done; 1 a --check or --exit-code found a difference; 2 bad usage or input; 3 transfers failed; 4 integrity; 5 credentials; 6 an archive could not be queried; 130 interrupted.",
+        version: DatapinVersion.current,
+        subcommands: [InitCommand.self, LockCommand.self, PlanCommand.self, ListCommand.self]
+    )
+
+    static func main() {
+        let arguments = GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()), subcommands: configuration.subcommands.map { $0._commandName })
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.badInput.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}

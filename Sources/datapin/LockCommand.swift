@@ -1,0 +1,110 @@
+import ArgumentParser
+import DatapinKit
+import Foundation
+
+/// `datapin lock`: resolve the spec into datapin.lock.
+struct LockCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lock",
+        abstract: "Resolve datapin.yaml into datapin.lock.",
+        discussion: """
+        Files that are still selected keep their locked URL, size and checksums. --update asks the \
+        archives again and takes their current answers (for the named datasets, or all), dropping \
+        pinned checksums whose upstream size or checksum changed. --check only compares the lock \
+        with the spec, offline, and exits 1 when the lock is stale.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Take the archives' current answers for the named datasets (all when none are named).")
+    var update = false
+
+    @Flag(help: "Exit 1 when datapin.lock is stale against datapin.yaml; change nothing, ask no archive.")
+    var check = false
+
+    @Argument(help: ArgumentHelp("Datasets to update (with --update).", valueName: "DATASET"))
+    var datasets: [String] = []
+
+    func validate() throws {
+        if !datasets.isEmpty && !update { throw ValidationError("dataset names go with --update: datapin lock --update \(datasets.joined(separator: " "))") }
+        if check && update { throw ValidationError("--check and --update cannot be combined: --check never changes the lock") }
+    }
+
+    func run() throws {
+        let console = global.console
+        let paths = global.paths
+        let loaded = try global.loadSpec()
+        let previous = try global.readLock()
+        if check {
+            try runCheck(loaded, previous: previous, console: console, paths: paths)
+            return
+        }
+        let scope: UpdateScope = update ? (datasets.isEmpty ? .all : .datasets(Set(datasets))) : .none
+        let resolution = try global.resolve(loaded, previous: previous, update: scope)
+        let text = LockWriter.render(resolution.lock)
+        let unchanged = (try? String(contentsOf: paths.lock, encoding: .utf8)) == text
+        if !unchanged {
+            do {
+                try AtomicFile.write(text, to: paths.lock)
+            } catch {
+                throw console.fail([Diagnostic(.error, error.message)], status: .badInput)
+            }
+        }
+        let lock = resolution.lock
+        let bytes = lock.files.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
+        let datasetCount = Set(lock.files.map(\.dataset)).count
+        if global.json {
+            console.data(JSONOutput.render(LockSummary(lockfile: paths.lockDisplayName, written: !unchanged, files: lock.files.count, bytes: bytes, datasets: datasetCount, added: resolution.diff.added.count, removed: resolution.diff.removed.count, changed: resolution.diff.changed.count, upstreamChanged: resolution.upstreamChanges)))
+        } else if unchanged {
+            console.info("\(paths.lockDisplayName) is up to date: \(lock.files.count) files (\(ByteSize.format(bytes))) in \(datasetCount) datasets")
+        } else {
+            let diff = resolution.diff
+            console.info("Locked \(lock.files.count) files (\(ByteSize.format(bytes))) in \(datasetCount) datasets: \(diff.added.count) added, \(diff.removed.count) removed, \(diff.changed.count) changed → \(paths.lockDisplayName)")
+        }
+    }
+
+    private func runCheck(_ loaded: LoadedSpec, previous: Lockfile?, console: Console, paths: ProjectPaths) throws {
+        let fresh = previous?.specDigest == loaded.spec.meaningDigest
+        if global.json {
+            console.data(JSONOutput.render(CheckSummary(lockfile: paths.lockDisplayName, exists: previous != nil, upToDate: fresh)))
+        } else if previous == nil {
+            console.info("\(paths.lockDisplayName) does not exist; run `datapin lock`")
+        } else if fresh {
+            console.info("\(paths.lockDisplayName) is up to date with \(paths.specDisplayName)")
+        } else {
+            console.info("\(paths.lockDisplayName) is stale: \(paths.specDisplayName) changed since it was locked; run `datapin plan` to see what would change, `datapin lock` to update it")
+        }
+        if !fresh { throw ExitCode(ExitStatus.different.rawValue) }
+    }
+}
+
+/// `lock --json` output.
+struct LockSummary: Encodable {
+    var lockfile: String
+    var written: Bool
+    var files: Int
+    var bytes: Int64
+    var datasets: Int
+    var added: Int
+    var removed: Int
+    var changed: Int
+    var upstreamChanged: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case lockfile, written, files, bytes, datasets, added, removed, changed
+        case upstreamChanged = "upstream_changed"
+    }
+}
+
+/// `lock --check --json` output.
+struct CheckSummary: Encodable {
+    var lockfile: String
+    var exists: Bool
+    var upToDate: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case lockfile, exists
+        case upToDate = "up_to_date"
+    }
+}

@@ -1,3 +1,0 @@
-import DatapinKit
-
-print(DatapinVersion.current)
