@@ -51,22 +51,22 @@ enum LocalFiles {
         return nil
     }
 
-    /// Flushes the partial file to disk, closes it, and renames it to `finalPath` (inside
-    /// `root`, creating folders, refusing symbolic links on the way).
+    /// Flushes the partial file's data to disk, closes it, and renames it to `finalPath` (inside
+    /// `root`, creating folders, refusing symbolic links on the way). Closes `fd` in every case.
+    ///
+    /// Durability choice: one `fdatasync` of the file, no `fsync` of its folder. The data is on
+    /// disk before the name points at it, so a crash never leaves a final path with missing
+    /// bytes; a rename lost to a power cut only means the file is fetched again. Skipping the
+    /// folder sync saves one journal commit per file, which dominates runs of many small files.
     static func place(fd: Int32, partialPath: String, finalPath: String, root: String) throws(TransferFailure) {
-        if fsync(fd) != 0 {
+        if fdatasync(fd) != 0 {
             let code = errno
             close(fd)
             throw TransferFailure.fromErrno(code, path: partialPath)
         }
         close(fd)
-        let parent = try makeParentFolders(of: finalPath, root: root, mustBeInside: true)
+        try makeParentFolders(of: finalPath, root: root, mustBeInside: true)
         guard rename(partialPath, finalPath) == 0 else { throw TransferFailure.fromErrno(errno, path: finalPath) }
-        let folder = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folder >= 0 {
-            fsync(folder)
-            close(folder)
-        }
     }
 
     /// Removes a file, ignoring a missing one.
