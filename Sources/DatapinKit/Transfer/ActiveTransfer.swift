@@ -1,0 +1,215 @@
+import CCurl
+import Foundation
+
+/// One request's state across its attempts. Owned by the engine's transfer thread: libcurl's
+/// callbacks and the run loop touch it there; only value copies go to the hashing thread.
+final class ActiveTransfer {
+    let index: Int
+    let request: TransferRequest
+    let shownURL: String
+    /// Resuming with `Range` is only done over HTTP(S); a `file://` source is re-read whole.
+    let isHTTP: Bool
+    let checksumAlgorithm: DigestAlgorithm?
+    private let pipeline: HashingPipeline
+    private let events: @Sendable (TransferEvent) -> Void
+    /// The request's headers, credential headers dropped unless the host may receive them.
+    private(set) var headerList: UnsafeMutablePointer<curl_slist>?
+
+    var attempts = 0
+    var bytesTransferred: Int64 = 0
+    var resumedFrom: Int64?
+    /// Whether the one fresh retry after a digest mismatch of a resumed download was used.
+    var freshRetryUsed = false
+
+    private(set) var fd: Int32 = -1
+    private(set) var digests: DigestSet?
+    /// Bytes written to the partial file and handed to the hashing thread.
+    private(set) var bytesOnDisk: Int64 = 0
+    private var chunk: Chunk?
+    private var lastProgress: UInt64 = 0
+
+    // State of the current attempt.
+    /// The offset the attempt asked the server to start from (0: the whole file).
+    private(set) var requestedOffset: Int64 = 0
+    private(set) var responseChecked = false
+    private var discardingBody = false
+    /// A local failure (disk, permission) or a bad `Content-Range` that ended the attempt.
+    var localFailure: TransferFailure?
+    private(set) var retryAfter: String?
+    private var contentRangeStart: Int64?
+
+    init(index: Int, request: TransferRequest, pipeline: HashingPipeline, events: @escaping @Sendable (TransferEvent) -> Void) {
+        self.index = index
+        self.request = request
+        self.shownURL = HTTPClient.redactingUserInfo(request.url)
+        let scheme = URLRedaction.scheme(of: request.url)
+        self.isHTTP = scheme == "http" || scheme == "https"
+        self.checksumAlgorithm = request.checksum?.digestAlgorithm
+        self.pipeline = pipeline
+        self.events = events
+        let mayCarryCredentials = URLRedaction.host(of: request.url).map { request.credentialHosts.contains($0) } ?? false
+        for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) {
+            if TransferRequest.credentialHeaderNames.contains(name.lowercased()), !mayCarryCredentials { continue }
+            headerList = curl_slist_append(headerList, value.isEmpty ? "\(name);" : "\(name): \(value)")
+        }
+    }
+
+    deinit {
+        curl_slist_free_all(headerList)
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Opens the partial file and decides where this attempt starts: where the previous attempt
+    /// stopped, after bytes left by an earlier run (hashed first), or at zero.
+    func prepareAttempt() throws(TransferFailure) {
+        attempts += 1
+        responseChecked = false
+        discardingBody = false
+        localFailure = nil
+        retryAfter = nil
+        contentRangeStart = nil
+        if fd < 0 {
+            let opened = try LocalFiles.openPartial(request.partialPath, root: request.rootPath)
+            fd = opened.fd
+            let continuesPreviousAttempt = digests != nil && opened.size == bytesOnDisk && request.allowResume && isHTTP
+            if !continuesPreviousAttempt {
+                let fresh = DigestSet(extra: checksumAlgorithm.map { [$0] } ?? [])
+                digests = fresh
+                bytesOnDisk = 0
+                if opened.size > 0 {
+                    if request.allowResume && isHTTP {
+                        pipeline.prime(fresh, fromFileAt: request.partialPath, length: opened.size)
+                        bytesOnDisk = opened.size
+                    } else {
+                        try LocalFiles.truncate(fd, path: request.partialPath)
+                    }
+                }
+            }
+        }
+        requestedOffset = bytesOnDisk
+    }
+
+    /// Empties the partial file and starts the digests over.
+    func restartFromZero() throws(TransferFailure) {
+        chunk = nil
+        if fd >= 0 { try LocalFiles.truncate(fd, path: request.partialPath) } else { LocalFiles.remove(request.partialPath) }
+        digests = DigestSet(extra: checksumAlgorithm.map { [$0] } ?? [])
+        bytesOnDisk = 0
+        resumedFrom = nil
+    }
+
+    /// Forgets the partial file, which the verification job closed and placed or removed.
+    func forgetPartial() {
+        chunk = nil
+        digests = nil
+        bytesOnDisk = 0
+        fd = -1
+    }
+
+    /// Hands the open descriptor to the caller (the verification job), which will close it.
+    func takeDescriptor() -> Int32 {
+        defer { fd = -1 }
+        return fd
+    }
+
+    func closeFile() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
+
+    /// Writes and queues for hashing what is buffered; records a disk failure.
+    @discardableResult
+    func flush() -> Bool {
+        guard let pending = chunk else { return true }
+        chunk = nil
+        guard pending.count > 0 else { return true }
+        if let code = LocalFiles.writeAll(fd, pending.bytes) {
+            localFailure = TransferFailure.fromErrno(code, path: request.partialPath)
+            return false
+        }
+        bytesOnDisk += Int64(pending.count)
+        if let digests { pipeline.hash(pending, into: digests) }
+        return true
+    }
+
+    // MARK: libcurl callbacks
+
+    /// Takes body bytes from libcurl; returns how many were consumed (fewer aborts the attempt).
+    func receive(_ bytes: UnsafeRawBufferPointer, handle: UnsafeMutableRawPointer) -> Int {
+        if !responseChecked {
+            responseChecked = true
+            checkResponseStart(handle: handle)
+        }
+        if localFailure != nil { return 0 }
+        if discardingBody { return bytes.count }
+        var rest = bytes
+        while !rest.isEmpty {
+            let current: Chunk
+            if let chunk { current = chunk } else {
+                current = pipeline.makeChunk()
+                chunk = current
+            }
+            let taken = current.append(rest)
+            rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
+            if current.isFull, !flush() { return 0 }
+        }
+        bytesTransferred += Int64(bytes.count)
+        let now = DispatchTime.now().uptimeNanoseconds
+        if now &- lastProgress >= 100_000_000 {
+            lastProgress = now
+            events(.progress(id: request.id, bytes: bytesOnDisk + Int64(chunk?.count ?? 0), total: request.expectedSize))
+        }
+        return bytes.count
+    }
+
+    /// Remembers the header fields the engine needs; a status line starts a new response.
+    func receiveHeader(_ line: UnsafeRawBufferPointer) {
+        guard let first = line.first else { return }
+        switch first {
+        case UInt8(ascii: "H"):
+            if line.starts(with: "HTTP/".utf8) {
+                retryAfter = nil
+                contentRangeStart = nil
+            }
+        case UInt8(ascii: "R"), UInt8(ascii: "r"), UInt8(ascii: "C"), UInt8(ascii: "c"):
+            let text = String(decoding: line, as: UTF8.self)
+            guard let colon = text.firstIndex(of: ":") else { return }
+            let name = text[..<colon].lowercased()
+            let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            if name == "retry-after" {
+                retryAfter = value
+            } else if name == "content-range", value.lowercased().hasPrefix("bytes ") {
+                contentRangeStart = Int64(value.dropFirst(6).prefix(while: { $0.isNumber }))
+            }
+        default:
+            return
+        }
+    }
+
+    /// At the first body byte: an error answer's body is dropped; a 200 to a range request
+    /// means the server sent the whole file, so the partial starts over; a 206 must start
+    /// exactly where the partial ends.
+    private func checkResponseStart(handle: UnsafeMutableRawPointer) {
+        var status = 0
+        datapin_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        let success = isHTTP ? (200..<300).contains(status) : true
+        guard success else {
+            discardingBody = true
+            return
+        }
+        guard requestedOffset > 0 else { return }
+        if status == 206 {
+            if contentRangeStart == requestedOffset {
+                resumedFrom = requestedOffset
+            } else {
+                localFailure = .transport(url: shownURL, reason: "the server resumed at another offset than the one asked for")
+            }
+            return
+        }
+        do {
+            try restartFromZero()
+        } catch {
+            localFailure = error
+        }
+    }
+}
