@@ -1,0 +1,613 @@
+import Foundation
+
+/// One thing a sync does to make a locked path in the tree match the lock.
+public enum SyncAction: Sendable, Hashable {
+    /// The file already holds the locked bytes.
+    case keep(LockEntry)
+    /// The file is missing: download it from scratch (discarding any partial download).
+    case download(LockEntry)
+    /// The file is missing and `partialBytes` of it are in the entry's partial file: continue with a Range request.
+    case resume(LockEntry, partialBytes: Int64)
+    /// The local file has another size or content ("size 10 B, locked 12 B" / "content differs from the pinned sha256").
+    case replace(LockEntry, reason: String)
+    /// Put a hard link (`.link`) or a copy (`.copy`) of the entry's file at one of its `alsoPaths`,
+    /// after the entry's own file is in place.
+    case place(LockEntry, at: String, mode: DuplicatePolicy)
+    /// Remove a file (or symlink, never its target) under destination that the lock does not list.
+    case prune(path: String, size: Int64)
+}
+
+/// Everything a sync would do, in order: for each lock entry its own action then its placements,
+/// then the prunes (sorted).
+public struct SyncPlan: Sendable {
+    /// How many actions of each kind the plan has.
+    public struct Counts: Sendable, Hashable {
+        public var keep = 0
+        public var download = 0
+        public var resume = 0
+        public var replace = 0
+        public var place = 0
+        public var prune = 0
+
+        public init() {}
+    }
+
+    public var actions: [SyncAction]
+    /// Bytes to fetch: sizes of downloads and replacements, plus what remains of resumed files
+    /// (entries of unknown size count 0).
+    public var bytesToTransfer: Int64
+    public var counts: Counts
+    /// Entries to download, resume or replace that have no sha256 pin (what `--frozen` refuses).
+    public var unpinnedTransfers: [LockEntry]
+    /// Files under destination that the lock does not list, sorted; empty when pruning (they are prune actions then).
+    public var extras: [String]
+
+    /// True when the plan changes nothing in the tree.
+    public var isNoOp: Bool {
+        counts.download + counts.resume + counts.replace + counts.place + counts.prune == 0
+    }
+
+    public init(actions: [SyncAction], extras: [String]) {
+        self.actions = actions
+        self.extras = extras
+        var counts = Counts()
+        var bytes: Int64 = 0
+        var unpinned: [LockEntry] = []
+        for action in actions {
+            switch action {
+            case .keep: counts.keep += 1
+            case .download(let entry):
+                counts.download += 1
+                bytes += entry.size ?? 0
+                if entry.sha256 == nil { unpinned.append(entry) }
+            case .resume(let entry, let partialBytes):
+                counts.resume += 1
+                bytes += max(0, (entry.size ?? partialBytes) - partialBytes)
+                if entry.sha256 == nil { unpinned.append(entry) }
+            case .replace(let entry, _):
+                counts.replace += 1
+                bytes += entry.size ?? 0
+                if entry.sha256 == nil { unpinned.append(entry) }
+            case .place: counts.place += 1
+            case .prune: counts.prune += 1
+            }
+        }
+        self.counts = counts
+        self.bytesToTransfer = bytes
+        self.unpinnedTransfers = unpinned
+    }
+}
+
+/// Why a sync cannot be planned; nothing has been changed.
+public enum SyncPlanningError: Error, Sendable, Hashable {
+    /// A symlink or a file of the wrong kind at a locked path or on the way to it (relative to destination).
+    case unsafePath(path: String, reason: String)
+    /// A local file whose content had to be checked could not be read.
+    case unreadable(path: String, reason: String)
+
+    public var message: String {
+        switch self {
+        case .unsafePath(let path, let reason):
+            return "\(PathSafety.escaped(path)) in the destination \(reason); move it out of the way and sync again"
+        case .unreadable(let path, let reason):
+            return "could not read \(PathSafety.escaped(path)) in the destination to check its content: \(reason)"
+        }
+    }
+}
+
+/// Decides what to do with the local tree so that it matches the lock: compares every locked path
+/// with the file there (trusting the state cache for unchanged files, hashing the others) and,
+/// when pruning, lists the files the lock does not name. Changes nothing but the cache's memory.
+public struct SyncPlanner {
+    public var lock: Lockfile
+    public var tree: SyncTree
+    public var cache: StateCache
+    /// How `alsoPaths` are placed: `.copy` copies, anything else hard-links (the spec's `duplicates`).
+    public var duplicates: DuplicatePolicy
+
+    public init(lock: Lockfile, tree: SyncTree, cache: StateCache, duplicates: DuplicatePolicy = .link) {
+        self.lock = lock
+        self.tree = tree
+        self.cache = cache
+        self.duplicates = duplicates
+    }
+
+    /// The plan; with `prune`, files under destination that the lock does not list become prune
+    /// actions, otherwise they are listed as `extras`.
+    public func plan(prune: Bool) throws(SyncPlanningError) -> SyncPlan {
+        let survey = TreeSurvey(tree: tree, cache: cache, duplicates: duplicates)
+        if case .unsafe(let path, let reason)? = survey.partialDirectoryProblem {
+            throw .unsafePath(path: path, reason: reason)
+        }
+        let results: [TreeSurvey.EntryResult]
+        switch survey.survey(lock.files, stopAtUnsafe: true) {
+        case .failure(let finding): throw .unsafePath(path: finding.path, reason: finding.reason)
+        case .success(let found): results = found
+        }
+        let placementMode: DuplicatePolicy = duplicates == .copy ? .copy : .link
+        var actions: [SyncAction] = []
+        actions.reserveCapacity(results.count)
+        for (entry, result) in zip(lock.files, results) {
+            switch result.primary {
+            case .intact:
+                actions.append(.keep(entry))
+            case .missing:
+                if let partial = result.partialBytes, partial > 0, partial < entry.size ?? Int64.max {
+                    actions.append(.resume(entry, partialBytes: partial))
+                } else {
+                    actions.append(.download(entry))
+                }
+            case .differs(let reason):
+                actions.append(.replace(entry, reason: reason))
+            case .unsafe(let path, let reason):
+                throw .unsafePath(path: path, reason: reason)
+            case .unreadable(let path, let reason):
+                throw .unreadable(path: path, reason: reason)
+            }
+            for placement in result.placements {
+                switch placement.verdict {
+                case .intact: break
+                case .missing, .differs: actions.append(.place(entry, at: placement.path, mode: placementMode))
+                case .unsafe(let path, let reason): throw .unsafePath(path: path, reason: reason)
+                case .unreadable(let path, let reason): throw .unreadable(path: path, reason: reason)
+                }
+            }
+        }
+        let extras = survey.extras(locked: lock.lockedPaths)
+        if prune {
+            actions.append(contentsOf: extras.map { .prune(path: $0, size: survey.size(ofExtra: $0)) })
+            return SyncPlan(actions: actions, extras: [])
+        }
+        return SyncPlan(actions: actions, extras: extras)
+    }
+}
+
+extension Lockfile {
+    /// Every path the lock places a file at: entries' paths and their `alsoPaths`.
+    var lockedPaths: Set<String> {
+        var paths = Set<String>(minimumCapacity: files.count)
+        for entry in files {
+            paths.insert(entry.path)
+            for alsoPath in entry.alsoPaths { paths.insert(alsoPath) }
+        }
+        return paths
+    }
+}
+
+
+/// What the local tree holds for every locked path, compared with the lock; the common ground of
+/// the planner and `status`. Reads only file status (lstat) for files the cache trusts and hashes
+/// the others on a few threads. Never follows a symlink inside the destination.
+final class TreeSurvey {
+    /// How one path in the tree compares with what the lock wants there.
+    enum Verdict: Equatable {
+        /// Holds the locked bytes (or, unpinned, the locked size).
+        case intact
+        case missing
+        /// Holds other bytes; the reason is one plain phrase ("size 10 B, locked 12 B").
+        case differs(String)
+        /// `path` (the file or a folder on the way) is a symlink or of the wrong kind.
+        case unsafe(path: String, reason: String)
+        case unreadable(path: String, reason: String)
+    }
+
+    /// The verdicts for one lock entry.
+    struct EntryResult {
+        var primary: Verdict
+        /// Size of a regular partial download of the entry, when the final path is missing.
+        var partialBytes: Int64?
+        /// A partial download that is a symlink or not a regular file.
+        var partialProblem: Verdict?
+        var placements: [(path: String, verdict: Verdict)]
+    }
+
+    private enum DigestSource {
+        case known(SHA256Value)
+        case job(Int)
+    }
+
+    private enum Pending {
+        case decided(Verdict)
+        /// The file must hash to `expected`; recorded in the cache when it does.
+        case expect(DigestSource, expected: SHA256Value, path: String)
+        /// An unpinned copy must hold the same bytes as its owner.
+        case sameAs(DigestSource, owner: DigestSource)
+        /// A hard link must share the owner's inode, and the owner must be intact.
+        case linked(to: FileStat, stat: FileStat, owner: String)
+    }
+
+    private struct PendingEntry {
+        var primary: Pending
+        var partialBytes: Int64?
+        var partialProblem: Verdict?
+        var placements: [(path: String, pending: Pending)]
+    }
+
+    let tree: SyncTree
+    let cache: StateCache
+    let duplicates: DuplicatePolicy
+    private let destinationDescriptor: Int32
+    private let destinationPath: String
+    private var knownDirectories: Set<String> = []
+    private var lastParent: String?
+    private var lastParentOutcome: ParentOutcome = .present
+    /// Names in the partial folder, and whether each is a regular file.
+    private var partialNames: [String: Bool] = [:]
+    /// A problem with the partial folder itself (a symlink, or a file where it should be).
+    private(set) var partialDirectoryProblem: Verdict?
+
+    private enum ParentOutcome {
+        case present
+        case absent
+        case unsafe(path: String, reason: String)
+    }
+
+    init(tree: SyncTree, cache: StateCache, duplicates: DuplicatePolicy) {
+        self.tree = tree
+        self.cache = cache
+        self.duplicates = duplicates
+        self.destinationPath = tree.destination.path
+        self.destinationDescriptor = open(tree.destination.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        readPartialDirectory()
+    }
+
+    deinit {
+        if destinationDescriptor >= 0 { close(destinationDescriptor) }
+    }
+
+    // MARK: - Survey
+
+    /// The verdict on every entry of `entries`, in order. With `stopAtUnsafe`, fails as soon as an
+    /// unsafe path is seen in the first pass, before any file is hashed.
+    func survey(_ entries: [LockEntry], stopAtUnsafe: Bool) -> Result<[EntryResult], UnsafeFinding> {
+        var jobs: [LocalFileDigests.Job] = []
+        var jobPaths: [String] = []
+        var pendings: [PendingEntry] = []
+        pendings.reserveCapacity(entries.count)
+
+        func addJob(_ relativePath: String) -> Int {
+            jobs.append(LocalFileDigests.Job(path: destinationPath + "/" + relativePath, algorithms: [.sha256]))
+            jobPaths.append(relativePath)
+            return jobs.count - 1
+        }
+
+        for entry in entries {
+            let pinned = entry.sha256.flatMap { SHA256Value(hex: $0) }
+            var pending = PendingEntry(primary: .decided(.missing), partialBytes: nil, partialProblem: nil, placements: [])
+            var ownerStat: FileStat?
+            var ownerDigest: DigestSource?
+            switch observe(entry.path) {
+            case .unsafe(let path, let reason):
+                if stopAtUnsafe { return .failure(UnsafeFinding(path: path, reason: reason)) }
+                pending.primary = .decided(.unsafe(path: path, reason: reason))
+            case .missing:
+                pending.primary = .decided(.missing)
+                lookUpPartial(for: entry, into: &pending)
+                if stopAtUnsafe, case .unsafe(let path, let reason)? = pending.partialProblem {
+                    return .failure(UnsafeFinding(path: path, reason: reason))
+                }
+            case .present(let stat):
+                if let size = entry.size, size != stat.size {
+                    pending.primary = .decided(.differs(Self.sizeReason(actual: stat.size, locked: size)))
+                } else {
+                    ownerStat = stat
+                    let trusted = cache.trustedValue(for: entry.path, stat: stat)
+                    if let pinned {
+                        if let trusted {
+                            pending.primary = .decided(trusted == pinned ? .intact : .differs(Self.contentReason))
+                        } else {
+                            pending.primary = .expect(.job(addJob(entry.path)), expected: pinned, path: entry.path)
+                        }
+                    } else {
+                        pending.primary = .decided(.intact)
+                        ownerDigest = trusted.map { .known($0) }
+                    }
+                }
+            }
+            for alsoPath in entry.alsoPaths {
+                let placement: Pending
+                switch observe(alsoPath) {
+                case .unsafe(let path, let reason):
+                    if stopAtUnsafe { return .failure(UnsafeFinding(path: path, reason: reason)) }
+                    placement = .decided(.unsafe(path: path, reason: reason))
+                case .missing:
+                    placement = .decided(.missing)
+                case .present(let stat):
+                    if duplicates != .copy {
+                        placement = ownerStat.map { .linked(to: $0, stat: stat, owner: entry.path) } ?? .decided(.differs(Self.notLinkedReason(entry.path)))
+                    } else if let expectedSize = entry.size ?? ownerStat?.size, expectedSize != stat.size {
+                        placement = .decided(.differs(Self.sizeReason(actual: stat.size, locked: expectedSize)))
+                    } else if let pinned {
+                        if let trusted = cache.trustedValue(for: alsoPath, stat: stat) {
+                            placement = .decided(trusted == pinned ? .intact : .differs(Self.contentReason))
+                        } else {
+                            placement = .expect(.job(addJob(alsoPath)), expected: pinned, path: alsoPath)
+                        }
+                    } else if ownerStat != nil {
+                        let owner = ownerDigest ?? .job(addJob(entry.path))
+                        ownerDigest = owner
+                        placement = .sameAs(.job(addJob(alsoPath)), owner: owner)
+                    } else {
+                        placement = .decided(.differs(Self.copyReason(entry.path)))
+                    }
+                }
+                pending.placements.append((alsoPath, placement))
+            }
+            pendings.append(pending)
+        }
+
+        let digests = LocalFileDigests.digestAll(jobs)
+        func resolve(_ pending: Pending, ownerIntact: Bool) -> Verdict {
+            switch pending {
+            case .decided(let verdict):
+                return verdict
+            case .expect(let source, let expected, let path):
+                switch digest(source, digests, jobPaths) {
+                case .failure(let problem):
+                    return .unreadable(path: problem.path, reason: problem.reason)
+                case .success(let (value, stat)):
+                    if value == expected {
+                        if let stat { cache.record(path, stat: stat, sha256: value.hex) }
+                        return .intact
+                    }
+                    cache.forget(path)
+                    return .differs(Self.contentReason)
+                }
+            case .sameAs(let source, let owner):
+                switch (digest(source, digests, jobPaths), digest(owner, digests, jobPaths)) {
+                case (.failure(let problem), _), (_, .failure(let problem)):
+                    return .unreadable(path: problem.path, reason: problem.reason)
+                case (.success(let copy), .success(let original)):
+                    return copy.0 == original.0 && ownerIntact ? .intact : .differs(Self.contentReason)
+                }
+            case .linked(let owner, let stat, let ownerPath):
+                return ownerIntact && owner.inode == stat.inode && owner.device == stat.device ? .intact : .differs(Self.notLinkedReason(ownerPath))
+            }
+        }
+
+        var results: [EntryResult] = []
+        results.reserveCapacity(pendings.count)
+        for pending in pendings {
+            let primary = resolve(pending.primary, ownerIntact: true)
+            let placements = pending.placements.map { placement in
+                (path: placement.path, verdict: resolve(placement.pending, ownerIntact: primary == .intact))
+            }
+            results.append(EntryResult(primary: primary, partialBytes: pending.partialBytes, partialProblem: pending.partialProblem, placements: placements))
+        }
+        return .success(results)
+    }
+
+    /// An unsafe path found while surveying.
+    struct UnsafeFinding: Error {
+        var path: String
+        var reason: String
+    }
+
+    private struct DigestProblem: Error {
+        var path: String
+        var reason: String
+    }
+
+    private func digest(_ source: DigestSource, _ digests: [Result<LocalFileDigests.Digested, LocalFileError>], _ jobPaths: [String]) -> Result<(SHA256Value, FileStat?), DigestProblem> {
+        switch source {
+        case .known(let value):
+            return .success((value, nil))
+        case .job(let index):
+            switch digests[index] {
+            case .failure(let error):
+                return .failure(DigestProblem(path: jobPaths[index], reason: error.reason))
+            case .success(let digested):
+                guard let hex = digested.digests[.sha256], let value = SHA256Value(hex: hex) else {
+                    return .failure(DigestProblem(path: jobPaths[index], reason: "its digest could not be computed"))
+                }
+                return .success((value, digested.stat))
+            }
+        }
+    }
+
+    static let contentReason = "content differs from the pinned sha256"
+
+    static func sizeReason(actual: Int64, locked: Int64) -> String {
+        var actualText = ByteSize.format(actual)
+        var lockedText = ByteSize.format(locked)
+        if actualText == lockedText {
+            actualText = "\(actual) B"
+            lockedText = "\(locked) B"
+        }
+        return "size \(actualText), locked \(lockedText)"
+    }
+
+    static func notLinkedReason(_ owner: String) -> String {
+        "not a hard link to \(owner)"
+    }
+
+    static func copyReason(_ owner: String) -> String {
+        "not a copy of \(owner), which is missing or differs"
+    }
+
+    // MARK: - Observing paths
+
+    /// What is at one path relative to the destination.
+    enum Observation {
+        case missing
+        case present(FileStat)
+        case unsafe(path: String, reason: String)
+    }
+
+    /// lstat of `relativePath`, after checking that the path is a plain relative path and that no
+    /// folder on the way is a symlink or a file.
+    func observe(_ relativePath: String) -> Observation {
+        if !Self.isPlainRelativePath(relativePath) {
+            return .unsafe(path: relativePath, reason: "is not a safe relative path: " + (PathSafety.problem(with: relativePath) ?? "it names a reserved file"))
+        }
+        guard destinationDescriptor >= 0 else { return .missing }
+        switch checkParents(of: relativePath) {
+        case .absent: return .missing
+        case .unsafe(let path, let reason): return .unsafe(path: path, reason: reason)
+        case .present: break
+        }
+        guard let stat = FileStat(relativePath: relativePath, in: destinationDescriptor) else { return .missing }
+        if stat.isRegular { return .present(stat) }
+        if stat.isSymlink { return .unsafe(path: relativePath, reason: "is a symbolic link") }
+        if stat.isDirectory { return .unsafe(path: relativePath, reason: "is a folder where a file should be") }
+        return .unsafe(path: relativePath, reason: "is not a regular file")
+    }
+
+    private func checkParents(of relativePath: String) -> ParentOutcome {
+        let utf8 = relativePath.utf8
+        guard let lastSlash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return .present }
+        let parent = relativePath[..<lastSlash]
+        if let lastParent, lastParent == parent { return lastParentOutcome }
+        var outcome = ParentOutcome.present
+        var index = utf8.startIndex
+        while index <= lastSlash {
+            if utf8[index] == UInt8(ascii: "/") {
+                let folder = String(relativePath[..<index])
+                if !knownDirectories.contains(folder) {
+                    guard let stat = FileStat(relativePath: folder, in: destinationDescriptor) else {
+                        outcome = .absent
+                        break
+                    }
+                    if stat.isSymlink {
+                        outcome = .unsafe(path: folder, reason: "is a symbolic link; datapin never writes through one")
+                        break
+                    }
+                    if !stat.isDirectory {
+                        outcome = .unsafe(path: folder, reason: "is a file where a folder should be")
+                        break
+                    }
+                    knownDirectories.insert(folder)
+                }
+            }
+            utf8.formIndex(after: &index)
+        }
+        lastParent = String(parent)
+        lastParentOutcome = outcome
+        return outcome
+    }
+
+    /// True when `path` has no empty, `.` or `..` component, no control character, does not start
+    /// with `/`, and its first component is not one of datapin's reserved names.
+    static func isPlainRelativePath(_ path: String) -> Bool {
+        var componentLength = 0
+        var dots = 0
+        var isFirstComponent = true
+        var firstComponentStartsWithDot = false
+        for byte in path.utf8 {
+            if byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\\") { return false }
+            if byte == UInt8(ascii: "/") {
+                if componentLength == 0 || componentLength == dots && dots <= 2 { return false }
+                if isFirstComponent && firstComponentStartsWithDot && reservedFirstComponent(path) { return false }
+                isFirstComponent = false
+                componentLength = 0
+                dots = 0
+                continue
+            }
+            if componentLength == 0 && isFirstComponent && byte == UInt8(ascii: ".") { firstComponentStartsWithDot = true }
+            componentLength += 1
+            if byte == UInt8(ascii: ".") { dots += 1 }
+        }
+        if componentLength == 0 || componentLength == dots && dots <= 2 { return false }
+        if isFirstComponent && firstComponentStartsWithDot && reservedFirstComponent(path) { return false }
+        return true
+    }
+
+    private static func reservedFirstComponent(_ path: String) -> Bool {
+        let first = path.split(separator: "/", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+        return PathSafety.reservedNames.contains(first)
+    }
+
+    // MARK: - Partial downloads
+
+    private func readPartialDirectory() {
+        guard destinationDescriptor >= 0,
+              let stat = FileStat(relativePath: SyncTree.partialDirectoryName, in: destinationDescriptor)
+        else { return }
+        guard stat.isDirectory else {
+            partialDirectoryProblem = .unsafe(path: SyncTree.partialDirectoryName, reason: stat.isSymlink ? "is a symbolic link; datapin never writes through one" : "is a file where a folder should be")
+            return
+        }
+        let descriptor = openat(destinationDescriptor, SyncTree.partialDirectoryName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0, let directory = fdopendir(descriptor) else {
+            if descriptor >= 0 { close(descriptor) }
+            return
+        }
+        defer { closedir(directory) }
+        while let item = readdir(directory) {
+            let name = Self.name(of: item)
+            if name == "." || name == ".." { continue }
+            let type = item.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                let stat = FileStat(relativePath: SyncTree.partialDirectoryName + "/" + name, in: destinationDescriptor)
+                partialNames[name] = stat?.isRegular ?? false
+            } else {
+                partialNames[name] = type == UInt8(DT_REG)
+            }
+        }
+    }
+
+    private func lookUpPartial(for entry: LockEntry, into pending: inout PendingEntry) {
+        guard !partialNames.isEmpty, partialDirectoryProblem == nil else { return }
+        let name = SyncTree.partialFileName(for: entry)
+        guard let isRegular = partialNames[name] else { return }
+        let relative = SyncTree.partialDirectoryName + "/" + name
+        guard isRegular, let stat = FileStat(relativePath: relative, in: destinationDescriptor), stat.isRegular else {
+            pending.partialProblem = .unsafe(path: relative, reason: "is not a regular file")
+            return
+        }
+        pending.partialBytes = stat.size
+    }
+
+    // MARK: - Walking the tree
+
+    /// Every file, symlink or other non-folder under the destination that is not in `locked`,
+    /// sorted; skips the reserved names at the top and the protected project files. Never
+    /// follows a symlink.
+    func extras(locked: Set<String>) -> [String] {
+        guard destinationDescriptor >= 0 else { return [] }
+        let protected = tree.protectedRelativePaths
+        var found: [String] = []
+        walk(folder: nil, locked: locked, protected: protected, into: &found)
+        return found.sorted()
+    }
+
+    /// lstat size of an extra path (0 when it vanished).
+    func size(ofExtra relativePath: String) -> Int64 {
+        FileStat(relativePath: relativePath, in: destinationDescriptor)?.size ?? 0
+    }
+
+    private func walk(folder: String?, locked: Set<String>, protected: Set<String>, into found: inout [String]) {
+        let descriptor = openat(destinationDescriptor, folder ?? ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0, let directory = fdopendir(descriptor) else {
+            if descriptor >= 0 { close(descriptor) }
+            return
+        }
+        var subfolders: [String] = []
+        while let item = readdir(directory) {
+            let name = Self.name(of: item)
+            if name == "." || name == ".." { continue }
+            if folder == nil && SyncTree.reservedNames.contains(name) { continue }
+            let relative = folder.map { $0 + "/" + name } ?? name
+            if protected.contains(relative) { continue }
+            var type = item.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                let stat = FileStat(relativePath: relative, in: destinationDescriptor)
+                type = stat?.isDirectory == true ? UInt8(DT_DIR) : UInt8(DT_REG)
+            }
+            if type == UInt8(DT_DIR) {
+                subfolders.append(relative)
+            } else if !locked.contains(relative) {
+                found.append(relative)
+            }
+        }
+        closedir(directory)
+        for subfolder in subfolders {
+            walk(folder: subfolder, locked: locked, protected: protected, into: &found)
+        }
+    }
+
+    private static func name(of item: UnsafeMutablePointer<dirent>) -> String {
+        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        return String(cString: UnsafeRawPointer(item).advanced(by: offset).assumingMemoryBound(to: CChar.self))
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+
+/// Where a sync works: the destination tree, its partial-download folder, and the state folder.
+public struct SyncTree: Sendable {
+    /// Name of the partial-download folder inside `destination`.
+    public static let partialDirectoryName = ".datapin-partial"
+    /// Names at the top of `destination` that are never "extra" and never pruned: datapin's
+    /// partial downloads and state, and the manifests a sync writes.
+    public static let reservedNames: Set<String> = [".datapin-partial", ".datapin", "MANIFEST.html", "manifest.json"]
+    /// Spec and lock files protected from pruning when the spec's folder lies inside `destination`.
+    static let protectedProjectFiles = ["datapin.yaml", "datapin.lock"]
+
+    /// Absolute; every locked path is relative to it.
+    public var destination: URL
+    /// `<destination>/.datapin-partial`: bytes of unfinished downloads.
+    public var partialDirectory: URL
+    /// `<spec dir>/.datapin`: the state cache and the sync lock live here.
+    public var stateDirectory: URL
+
+    public init(destination: URL, stateDirectory: URL) {
+        self.destination = destination.standardizedFileURL
+        self.partialDirectory = self.destination.appendingPathComponent(Self.partialDirectoryName, isDirectory: true)
+        self.stateDirectory = stateDirectory.standardizedFileURL
+    }
+
+    /// Where a locked file (or one of its `alsoPaths`) lives.
+    public func finalURL(for relativePath: String) -> URL {
+        destination.appendingPathComponent(relativePath, isDirectory: false)
+    }
+
+    /// Where the bytes of an unfinished download of `entry` are kept. The name is derived from the
+    /// entry's path, URL, size and sha256, so a changed lock entry never resumes stale bytes.
+    public func partialURL(for entry: LockEntry) -> URL {
+        partialDirectory.appendingPathComponent(Self.partialFileName(for: entry), isDirectory: false)
+    }
+
+    static func partialFileName(for entry: LockEntry) -> String {
+        let key = [entry.path, entry.url, entry.size.map(String.init) ?? "-", entry.sha256?.lowercased() ?? "-"].joined(separator: "\u{0}")
+        return String(Hasher.hex(.sha256, of: key).prefix(40)) + ".part"
+    }
+
+    /// Paths relative to `destination` (files, or folders whose whole content is protected) that
+    /// are never extra: the state folder and the spec and lock beside it, when they lie inside.
+    var protectedRelativePaths: Set<String> {
+        let base = destination.path.hasSuffix("/") ? destination.path : destination.path + "/"
+        var protected: Set<String> = []
+        let state = stateDirectory.path
+        if state.hasPrefix(base) {
+            protected.insert(String(state.dropFirst(base.count)))
+        }
+        let project = stateDirectory.deletingLastPathComponent().path
+        if project == destination.path || project.hasPrefix(base) {
+            let prefix = project == destination.path ? "" : String(project.dropFirst(base.count)) + "/"
+            for name in Self.protectedProjectFiles { protected.insert(prefix + name) }
+        }
+        return protected
+    }
+}
+
+/// What `lstat(2)` says about a path: enough to tell whether a file changed since datapin verified it.
+public struct FileStat: Sendable, Hashable {
+    public var size: Int64
+    public var mtimeNanoseconds: Int64
+    public var inode: UInt64
+    public var device: UInt64
+    public var isRegular: Bool
+    public var isSymlink: Bool
+    public var isDirectory: Bool
+
+    public init(size: Int64, mtimeNanoseconds: Int64, inode: UInt64, device: UInt64 = 0, isRegular: Bool = true, isSymlink: Bool = false, isDirectory: Bool = false) {
+        self.size = size
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.inode = inode
+        self.device = device
+        self.isRegular = isRegular
+        self.isSymlink = isSymlink
+        self.isDirectory = isDirectory
+    }
+
+    init(_ raw: stat) {
+        let kind = raw.st_mode & S_IFMT
+        self.init(
+            size: Int64(raw.st_size),
+            mtimeNanoseconds: Int64(raw.st_mtim.tv_sec) * 1_000_000_000 + Int64(raw.st_mtim.tv_nsec),
+            inode: UInt64(raw.st_ino),
+            device: UInt64(raw.st_dev),
+            isRegular: kind == S_IFREG,
+            isSymlink: kind == S_IFLNK,
+            isDirectory: kind == S_IFDIR
+        )
+    }
+
+    /// The path's own status (a symlink is described, not followed); nil when nothing is there
+    /// or it cannot be examined.
+    public init?(lstatAt path: String) {
+        var raw = stat()
+        guard lstat(path, &raw) == 0 else { return nil }
+        self.init(raw)
+    }
+
+    /// Like `init(lstatAt:)`, for a path relative to an open folder.
+    init?(relativePath: String, in directory: Int32) {
+        var raw = stat()
+        guard fstatat(directory, relativePath, &raw, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        self.init(raw)
+    }
+
+    /// What a message calls a path that is neither a regular file nor missing.
+    var kindDescription: String {
+        if isSymlink { return "a symbolic link" }
+        if isDirectory { return "a folder" }
+        return "not a regular file"
+    }
+}
+
+/// A SHA-256 value held as four words, so a cache of 100,000 digests needs no string per digest.
+struct SHA256Value: Hashable, Sendable {
+    var words: (UInt64, UInt64, UInt64, UInt64)
+
+    init?(hex: String) {
+        self.init(hexBytes: hex.utf8)
+    }
+
+    init?<S: Sequence>(hexBytes: S) where S.Element == UInt8 {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var count = 0
+        for byte in hexBytes {
+            let nibble: UInt64
+            switch byte {
+            case 48...57: nibble = UInt64(byte - 48)
+            case 97...102: nibble = UInt64(byte - 87)
+            case 65...70: nibble = UInt64(byte - 55)
+            default: return nil
+            }
+            switch count / 16 {
+            case 0: words.0 = words.0 << 4 | nibble
+            case 1: words.1 = words.1 << 4 | nibble
+            case 2: words.2 = words.2 << 4 | nibble
+            case 3: words.3 = words.3 << 4 | nibble
+            default: return nil
+            }
+            count += 1
+        }
+        guard count == 64 else { return nil }
+        self.words = words
+    }
+
+    var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: 0, count: 64)
+        for (index, word) in [words.0, words.1, words.2, words.3].enumerated() {
+            for nibble in 0..<16 {
+                out[index * 16 + nibble] = digits[Int((word >> UInt64(60 - 4 * nibble)) & 0xf)]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func == (lhs: SHA256Value, rhs: SHA256Value) -> Bool {
+        lhs.words == rhs.words
+    }
+
+    func hash(into hasher: inout Swift.Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+}
+
+/// Reads local files to compute their digests, never following a symlink, on a few threads at once.
+enum LocalFileDigests {
+    /// What reading one file gave: its status when opened and the digests of its bytes.
+    struct Digested: Sendable {
+        var stat: FileStat
+        var digests: [DigestAlgorithm: String]
+    }
+
+    /// One file to read and the algorithms to compute over it.
+    struct Job: Sendable {
+        var path: String
+        var algorithms: [DigestAlgorithm]
+    }
+
+    static let blockSize = 1 << 20
+
+    /// The digests of the regular file at `path`; fails on a symlink, a non-regular file or a read error.
+    static func digest(path: String, algorithms: [DigestAlgorithm], buffer: UnsafeMutableRawBufferPointer) -> Result<Digested, LocalFileError> {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ELOOP { return .failure(LocalFileError(reason: "it is a symbolic link")) }
+            return .failure(LocalFileError(reason: String(cString: strerror(errno))))
+        }
+        defer { close(descriptor) }
+        var raw = stat()
+        guard fstat(descriptor, &raw) == 0 else { return .failure(LocalFileError(reason: String(cString: strerror(errno)))) }
+        let stat = FileStat(raw)
+        guard stat.isRegular else { return .failure(LocalFileError(reason: "it is \(stat.kindDescription)")) }
+        _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+        let hashers = algorithms.map { Hasher($0) }
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(LocalFileError(reason: String(cString: strerror(errno))))
+            }
+            if count == 0 { break }
+            let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<count])
+            for hasher in hashers { hasher.update(bytes) }
+        }
+        return .success(Digested(stat: stat, digests: Dictionary(uniqueKeysWithValues: hashers.map { ($0.algorithm, $0.finalize()) })))
+    }
+
+    /// Digests every job, on up to `maximumThreads` threads (Dispatch worker threads, never Swift
+    /// concurrency's pool); results are in the jobs' order.
+    static func digestAll(_ jobs: [Job], maximumThreads: Int = min(ProcessInfo.processInfo.activeProcessorCount, 4)) -> [Result<Digested, LocalFileError>] {
+        guard !jobs.isEmpty else { return [] }
+        let board = JobBoard(count: jobs.count)
+        let workers = max(1, min(maximumThreads, jobs.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
+            defer { buffer.deallocate() }
+            while let index = board.take() {
+                board.store(digest(path: jobs[index].path, algorithms: jobs[index].algorithms, buffer: buffer), at: index)
+            }
+        }
+        return board.results.map { $0! }
+    }
+
+    /// Hands out job indices to worker threads, each exactly once, and collects their results.
+    private final class JobBoard: @unchecked Sendable {
+        private let lock = NSLock()
+        private var next = 0
+        private(set) var results: [Result<Digested, LocalFileError>?]
+
+        init(count: Int) {
+            results = Array(repeating: nil, count: count)
+        }
+
+        func take() -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard next < results.count else { return nil }
+            next += 1
+            return next - 1
+        }
+
+        func store(_ result: Result<Digested, LocalFileError>, at index: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            results[index] = result
+        }
+    }
+}
+
+/// Why a local file could not be read for hashing (one plain sentence fragment from the system).
+struct LocalFileError: Error, Sendable, Hashable {
+    var reason: String
+}
