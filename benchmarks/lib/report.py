@@ -48,23 +48,28 @@ def median(rows, case, tool):
     return statistics.median(row.seconds)
 
 
+def cell(text):
+    return text.replace("|", "\\|")
+
+
 def table(rows, descriptions):
     lines = ["| case | tool | median s | ratio | peak RSS MB |", "|---|---|---:|---:|---:|"]
     for case in CASES:
         label = f"{case} ({descriptions[case]})" if case in descriptions else case
         baseline = median(rows, case, BASELINE[case])
-        for (row_case, tool), row in rows.items():
+        for (row_case, name), row in rows.items():
             if row_case != case:
                 continue
+            tool = cell(name)
             if row.not_available:
                 lines.append(f"| {label} | {tool} | {row.not_available} | | |")
                 continue
             seconds = statistics.median(row.seconds)
-            ratio = f"{seconds / baseline:.2f}× {BASELINE[case]}" if baseline else "-"
+            ratio = f"{seconds / baseline:.2f}× {cell(BASELINE[case])}" if baseline else "-"
             peak_mb = max(row.rss_kib) * 1024 / 1e6
             lines.append(f"| {label} | {tool} | {seconds:.3f} | {ratio} | {peak_mb:.1f} |")
             for warning in row.warnings:
-                lines.append(f"| {label} | ⚠ {tool} | WARNING {warning} | | |")
+                lines.append(f"| {label} | ⚠ {tool} | WARNING {cell(warning)} | | |")
     return lines
 
 
