@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Turns benchmarks/run's results.tsv into the Markdown table and the targets lines.
+
+Usage: report.py RESULTS.tsv [--describe CASE=TEXT ...]
+
+results.tsv has one line per timed run: case, tool, run, seconds, peak RSS KiB, status.
+status is "ok", "n/a <reason>" (the tool could not run; seconds and RSS are "-") or any other
+text, which is a warning about that run (wrong file count or bytes, non-zero exit).
+"""
+
+import argparse
+import statistics
+
+CASES = ["small", "large", "noop"]
+BASELINE = {"small": "curl --parallel", "large": "curl --parallel", "noop": "find | wc -l"}
+DATAPIN = {"small": "datapin sync", "large": "datapin sync", "noop": "datapin sync (no-op)"}
+RSS_LIMIT_MB = 100.0
+
+
+class Row:
+    def __init__(self):
+        self.seconds = []
+        self.rss_kib = []
+        self.not_available = None
+        self.warnings = []
+
+
+def load(path):
+    rows = {}
+    with open(path) as handle:
+        for line in handle:
+            case, tool, run, seconds, rss, status = line.rstrip("\n").split("\t", 5)
+            row = rows.setdefault((case, tool), Row())
+            if status.startswith("n/a"):
+                row.not_available = status
+                continue
+            row.seconds.append(float(seconds))
+            row.rss_kib.append(int(rss))
+            if status != "ok":
+                row.warnings.append(f"run {run}: {status}")
+    return rows
+
+
+def median(rows, case, tool):
+    row = rows.get((case, tool))
+    if row is None or not row.seconds:
+        return None
+    return statistics.median(row.seconds)
+
+
+def cell(text):
+    return text.replace("|", "\\|")
+
+
+def table(rows, descriptions):
+    lines = ["| case | tool | median s | ratio | peak RSS MB |", "|---|---|---:|---:|---:|"]
+    for case in CASES:
+        label = f"{case} ({descriptions[case]})" if case in descriptions else case
+        baseline = median(rows, case, BASELINE[case])
+        for (row_case, name), row in rows.items():
+            if row_case != case:
+                continue
+            tool = cell(name)
+            if row.not_available:
+                lines.append(f"| {label} | {tool} | {row.not_available} | | |")
+                continue
+            seconds = statistics.median(row.seconds)
+            ratio = f"{seconds / baseline:.2f}× {cell(BASELINE[case])}" if baseline else "-"
+            peak_mb = max(row.rss_kib) * 1024 / 1e6
+            lines.append(f"| {label} | {tool} | {seconds:.3f} | {ratio} | {peak_mb:.1f} |")
+            for warning in row.warnings:
+                lines.append(f"| {label} | ⚠ {tool} | WARNING {cell(warning)} | | |")
+    return lines
+
+
+def verdict(met, observed, datapin_row):
+    if met is None:
+        return "n/a"
+    if datapin_row is not None and datapin_row.warnings:
+        return f"{observed} — unverified (datapin's runs had warnings: see the table)"
+    return f"{observed} — {'met' if met else 'missed'}"
+
+
+def targets(rows):
+    lines = []
+
+    def ratio(case, numerator, denominator):
+        top, bottom = median(rows, case, numerator), median(rows, case, denominator)
+        return top / bottom if top is not None and bottom else None
+
+    def line(case, text, value, met_when, shown):
+        met = None if value is None else met_when(value)
+        observed = None if value is None else shown(value)
+        lines.append(f"- {case}: {text}: {verdict(met, observed, rows.get((case, DATAPIN[case])))}")
+
+    for case, limit in (("small", 1.2), ("large", 1.3)):
+        line(case, f"datapin ≤ {limit}× curl --parallel", ratio(case, DATAPIN[case], "curl --parallel"),
+             lambda value, limit=limit: value <= limit, lambda value: f"{value:.2f}×")
+    for case, factor in (("small", 2), ("large", 3)):
+        line(case, f"datapin ≥ {factor}× faster than aria2c", ratio(case, "aria2c -j16", DATAPIN[case]),
+             lambda value, factor=factor: value >= factor, lambda value: f"{value:.2f}× faster")
+    line("small", "datapin ≥ 10× faster than the curl script", ratio("small", "curl script", DATAPIN["small"]),
+         lambda value: value >= 10, lambda value: f"{value:.2f}× faster")
+    line("noop", "datapin no-op ≤ 1 s", median(rows, "noop", DATAPIN["noop"]),
+         lambda value: value <= 1.0, lambda value: f"{value:.3f} s")
+    peaks = [max(row.rss_kib) for (case, tool), row in rows.items() if tool == DATAPIN[case] and row.rss_kib]
+    peak = max(peaks) * 1024 / 1e6 if peaks else None
+    met = None if peak is None else peak <= RSS_LIMIT_MB
+    lines.append(f"- all: datapin peak RSS ≤ {RSS_LIMIT_MB:.0f} MB: "
+                 f"{verdict(met, None if peak is None else f'{peak:.1f} MB', None)}")
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("results")
+    parser.add_argument("--describe", action="append", default=[], metavar="CASE=TEXT")
+    args = parser.parse_args()
+    descriptions = dict(item.split("=", 1) for item in args.describe)
+    rows = load(args.results)
+    print("\n".join(table(rows, descriptions)))
+    print()
+    print("Targets:")
+    print("\n".join(targets(rows)))
+
+
+if __name__ == "__main__":
+    main()
