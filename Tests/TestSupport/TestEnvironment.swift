@@ -80,9 +80,51 @@ public enum Datapin {
             process.standardInput = FileHandle.nullDevice
         }
         try process.run()
+        // Both pipes are drained at once, so a chatty stderr cannot block the child.
+        let errorReader = PipeReader(err.fileHandleForReading)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        let errData = errorReader.wait()
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+extension Datapin {
+    /// Starts `datapin arguments…` in `directory` without waiting; stdout and stderr go to
+    /// files in `directory` (`.stdout`, `.stderr`) so that a killed child leaves no pipe behind.
+    public static func start(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = TestEnvironment.datapinBinary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "NO_COLOR": "1", "LANG": "C.UTF-8"]
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        FileManager.default.createFile(atPath: directory.appendingPathComponent(".stdout").path, contents: nil)
+        FileManager.default.createFile(atPath: directory.appendingPathComponent(".stderr").path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent(".stdout"))
+        process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent(".stderr"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own.
+final class PipeReader: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        let thread = Thread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func wait() -> Data {
+        done.wait()
+        return data
     }
 }

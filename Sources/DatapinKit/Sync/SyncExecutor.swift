@@ -1,0 +1,188 @@
+import Foundation
+
+/// Where one locked file is downloaded from, and what the request may carry. The caller
+/// builds it from the archive's configuration; Sync itself knows no archive.
+public struct DownloadSource: Sendable, Hashable {
+    public var url: String
+    public var headers: [String: String]
+    /// Hosts that may see `headers` (the archive's own).
+    public var credentialHosts: Set<String>
+
+    public init(url: String, headers: [String: String] = [:], credentialHosts: Set<String> = []) {
+        self.url = url
+        self.headers = headers
+        self.credentialHosts = credentialHosts
+    }
+}
+
+/// What happens during a sync, for progress displays and NDJSON output.
+public enum SyncEvent: Sendable {
+    case transferStarted(path: String, size: Int64?)
+    /// `bytes` is how much of this file is on disk now.
+    case transferProgress(path: String, bytes: Int64, total: Int64?)
+    case retrying(path: String, attempt: Int, reason: String, delay: TimeInterval)
+    case transferFinished(path: String, result: TransferResult)
+    case placedDuplicate(path: String, of: String, mode: DuplicatePolicy)
+    case pruned(path: String, size: Int64)
+}
+
+/// The outcome of executing a plan.
+public struct SyncReport: Sendable {
+    /// Paths whose bytes were verified and placed this run.
+    public var placed: [String] = []
+    /// Files already right and left alone.
+    public var kept = 0
+    /// Files that could not be placed, with why.
+    public var failed: [(path: String, failure: TransferFailure)] = []
+    /// Exclusive-access files skipped because no token was available.
+    public var skippedForCredentials: [LockEntry] = []
+    /// Observed SHA-256 of files the lock did not pin, by path.
+    public var pins: [String: String] = [:]
+    public var pruned: [String] = []
+    public var duplicatesPlaced: [String] = []
+    /// Bytes received over the network this run.
+    public var bytesTransferred: Int64 = 0
+    /// Bytes of the files placed this run.
+    public var bytesPlaced: Int64 = 0
+    public var seconds: Double = 0
+
+    public init() {}
+
+    /// True when some file failed to match its locked size or checksum.
+    public var hasIntegrityFailure: Bool {
+        failed.contains { if case .sizeMismatch = $0.failure { return true }; if case .digestMismatch = $0.failure { return true }; return false }
+    }
+}
+
+/// Carries out a `SyncPlan`: transfers through the engine, links or copies duplicates, prunes
+/// (only when nothing failed), and keeps the state cache up to date.
+public struct SyncExecutor {
+    public var tree: SyncTree
+    public var cache: StateCache
+    public var engine: TransferEngine
+    /// The source of each entry's bytes; nil means "skip it: credentials are missing".
+    public var source: (LockEntry) -> DownloadSource?
+
+    public init(tree: SyncTree, cache: StateCache, engine: TransferEngine, source: @escaping (LockEntry) -> DownloadSource?) {
+        self.tree = tree
+        self.cache = cache
+        self.engine = engine
+        self.source = source
+    }
+
+    /// Runs `plan`; never throws: every problem is in the report, file by file.
+    public func run(_ plan: SyncPlan, events: @escaping @Sendable (SyncEvent) -> Void) -> SyncReport {
+        let started = Date()
+        var report = SyncReport()
+        var requests: [TransferRequest] = []
+        var entriesByID: [Int: LockEntry] = [:]
+        var places: [(entry: LockEntry, path: String, mode: DuplicatePolicy)] = []
+        var prunes: [(path: String, size: Int64)] = []
+        for action in plan.actions {
+            switch action {
+            case .keep:
+                report.kept += 1
+            case .download(let entry), .resume(let entry, _), .replace(let entry, _):
+                guard let source = source(entry) else {
+                    report.skippedForCredentials.append(entry)
+                    continue
+                }
+                let id = requests.count
+                entriesByID[id] = entry
+                requests.append(TransferRequest(
+                    id: id, url: source.url, headers: source.headers, credentialHosts: source.credentialHosts,
+                    rootPath: tree.destination.path, partialPath: tree.partialURL(for: entry).path,
+                    finalPath: tree.finalURL(for: entry.path).path, expectedSize: entry.size,
+                    expectedSHA256: entry.sha256, checksum: entry.checksum))
+            case .place(let entry, let path, let mode):
+                places.append((entry, path, mode))
+            case .prune(let path, let size):
+                prunes.append((path, size))
+            }
+        }
+
+        let lookup = entriesByID
+        let results = requests.isEmpty ? [] : engine.runBlocking(requests) { event in
+            switch event {
+            case .started(let id):
+                if let entry = lookup[id] { events(.transferStarted(path: entry.path, size: entry.size)) }
+            case .progress(let id, let bytes, let total):
+                if let entry = lookup[id] { events(.transferProgress(path: entry.path, bytes: bytes, total: total)) }
+            case .retrying(let id, let attempt, let reason, let delay):
+                if let entry = lookup[id] { events(.retrying(path: entry.path, attempt: attempt, reason: reason.message, delay: delay)) }
+            case .finished(let result):
+                if let entry = lookup[result.id] { events(.transferFinished(path: entry.path, result: result)) }
+            }
+        }
+        var failedPaths: Set<String> = []
+        for result in results {
+            guard let entry = entriesByID[result.id] else { continue }
+            report.bytesTransferred += result.bytesTransferred
+            switch result.outcome {
+            case .placed(let sha256, let size):
+                report.placed.append(entry.path)
+                report.bytesPlaced += size
+                if entry.sha256 == nil { report.pins[entry.path] = sha256 }
+                if let stat = FileStat(lstatAt: tree.finalURL(for: entry.path).path) {
+                    cache.record(entry.path, stat: stat, sha256: sha256)
+                }
+            case .failed(let failure):
+                report.failed.append((entry.path, failure))
+                failedPaths.insert(entry.path)
+            }
+        }
+        for entry in report.skippedForCredentials { failedPaths.insert(entry.path) }
+
+        for place in places where !failedPaths.contains(place.entry.path) {
+            do {
+                try placeDuplicate(of: place.entry, at: place.path, mode: place.mode)
+                report.duplicatesPlaced.append(place.path)
+                events(.placedDuplicate(path: place.path, of: place.entry.path, mode: place.mode))
+            } catch {
+                report.failed.append((place.path, error))
+            }
+        }
+
+        if report.failed.isEmpty && report.skippedForCredentials.isEmpty {
+            for prune in prunes {
+                if unlink(tree.finalURL(for: prune.path).path) == 0 || errno == ENOENT {
+                    cache.forget(prune.path)
+                    report.pruned.append(prune.path)
+                    events(.pruned(path: prune.path, size: prune.size))
+                }
+            }
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Puts the owner's verified bytes at a duplicate's path: a hard link (a copy when the file
+    /// system cannot link), written beside the target and renamed into place.
+    private func placeDuplicate(of entry: LockEntry, at path: String, mode: DuplicatePolicy) throws(TransferFailure) {
+        let source = tree.finalURL(for: entry.path).path
+        let target = tree.finalURL(for: path)
+        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).datapin-\(getpid())").path
+        do {
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw .fileSystem(path: target.deletingLastPathComponent().path, reason: "could not create the folder")
+        }
+        unlink(temporary)
+        if mode != .link || link(source, temporary) != 0 {
+            do {
+                try FileManager.default.copyItem(atPath: source, toPath: temporary)
+            } catch {
+                unlink(temporary)
+                throw .fileSystem(path: path, reason: "could not copy \(entry.path): \((error as NSError).localizedDescription)")
+            }
+        }
+        guard rename(temporary, target.path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw TransferFailure.fromErrno(code, path: target.path)
+        }
+        if let sha256 = entry.sha256, let stat = FileStat(lstatAt: target.path) {
+            cache.record(path, stat: stat, sha256: sha256)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import DatapinKit
+import Foundation
+
+/// `datapin status`: how the local tree differs from datapin.lock, without changing either.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show missing, modified, partial and extra files under the destination.",
+        discussion: "Unchanged files are trusted from the last sync's record without being read; `datapin verify` re-reads everything."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Exit 1 unless the tree matches the lock exactly.")
+    var check = false
+
+    func run() throws {
+        let console = global.console
+        let context = try global.syncContext()
+        let cache = StateCache.load(from: context.tree)
+        let status = TreeStatusScanner.scan(lock: context.lock, tree: context.tree, cache: cache, duplicates: context.loaded.spec.duplicates)
+        try? cache.save()
+        if global.json {
+            console.data(JSONOutput.render(Record(status)))
+        } else {
+            var lines: [String] = []
+            lines += status.missing.map { "missing   \($0.path)" }
+            lines += status.partial.map { "partial   \($0.path)" }
+            lines += status.modified.map { "modified  \($0.path) (\($0.reason))" }
+            lines += status.unplaced.map { "unplaced  \($0.path) (\($0.reason))" }
+            lines += status.extra.map { "extra     \($0)" }
+            let summary = status.isClean
+                ? "Clean: \(status.clean) file\(status.clean == 1 ? "" : "s") match \(context.paths.lockDisplayName)"
+                : "\(status.clean) clean, \(status.missing.count) missing, \(status.partial.count) partial, \(status.modified.count) modified, \(status.unplaced.count) duplicates not in place, \(status.extra.count) extra; `datapin sync` fixes all but extra files (`--prune` removes those)"
+            console.data((lines + [summary]).joined(separator: "\n"))
+        }
+        if context.lockIsStale {
+            console.report([Diagnostic(.warning, "\(context.paths.lockDisplayName) is stale against \(context.paths.specDisplayName); run `datapin lock`")])
+        }
+        if check && !status.isClean { throw ExitCode(ExitStatus.different.rawValue) }
+    }
+
+    /// `status --json` output.
+    struct Record: Encodable {
+        struct Difference: Encodable {
+            var path: String
+            var reason: String
+        }
+        var clean: Int
+        var missing: [String]
+        var partial: [String]
+        var modified: [Difference]
+        var unplaced: [Difference]
+        var extra: [String]
+        var isClean: Bool
+
+        init(_ status: TreeStatus) {
+            clean = status.clean
+            missing = status.missing.map(\.path)
+            partial = status.partial.map(\.path)
+            modified = status.modified.map { Difference(path: $0.path, reason: $0.reason) }
+            unplaced = status.unplaced.map { Difference(path: $0.path, reason: $0.reason) }
+            extra = status.extra
+            isClean = status.isClean
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case clean, missing, partial, modified, unplaced, extra
+            case isClean = "is_clean"
+        }
+    }
+}

@@ -1,0 +1,291 @@
+import ArgumentParser
+import DatapinKit
+import Foundation
+
+/// `datapin sync`: make the destination tree exactly what datapin.lock says.
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Download what is missing or changed, verified, so the tree matches datapin.lock.",
+        discussion: """
+        Only missing, changed or interrupted files are fetched; every byte is checked against the \
+        lock before a file reaches its final path. Files locked without a checksum get the one \
+        observed on their first download written into datapin.lock ("pinned"). --frozen never \
+        changes datapin.lock and fails when it is stale or would need pinning (for CI). --prune \
+        removes files under the destination that the lock does not list, never when a transfer \
+        failed, and at most --max-delete of them.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Transfers at once (at most 6 to one host).")
+    var jobs = 8
+
+    @Flag(help: "Print what would be done, with byte totals, and change nothing.")
+    var dryRun = false
+
+    @Flag(help: "Never change datapin.lock; fail if it is stale or has files to pin (for CI).")
+    var frozen = false
+
+    @Flag(help: "Remove files under the destination that the lock does not list.")
+    var prune = false
+
+    @Option(help: "With --prune, remove at most this many files; more is an error.")
+    var maxDelete = 20
+
+    func validate() throws {
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs takes a number from 1 to 64") }
+        guard maxDelete >= 0 else { throw ValidationError("--max-delete takes a number, 0 or more") }
+    }
+
+    func run() throws {
+        let console = global.console
+        let context = try global.syncContext()
+        let paths = context.paths
+        if context.lockIsStale {
+            if frozen {
+                throw console.fail([Diagnostic(.error, "\(paths.lockDisplayName) is stale: \(paths.specDisplayName) changed since it was locked; run `datapin lock` and commit the result")], status: .different)
+            }
+            console.report([Diagnostic(.warning, "\(paths.lockDisplayName) is stale against \(paths.specDisplayName); syncing the lock as it is. Run `datapin plan` to see what `datapin lock` would change")])
+        }
+
+        let syncLock: SyncLock
+        do {
+            syncLock = try SyncLock.acquire(in: context.tree) { holder in
+                console.info("waiting for another sync of this tree to finish (\(holder))")
+            }
+        } catch {
+            throw console.fail([Diagnostic(.error, "cannot lock \(context.tree.stateDirectory.path) for this sync: \(error.message)")], status: .transferFailed)
+        }
+        defer { syncLock.release() }
+
+        let cache = StateCache.load(from: context.tree)
+        let plan: SyncPlan
+        do {
+            plan = try SyncPlanner(lock: context.lock, tree: context.tree, cache: cache, duplicates: context.loaded.spec.duplicates).plan(prune: prune)
+        } catch {
+            throw console.fail([Diagnostic(.error, error.message)], status: .badInput)
+        }
+        let summary = PlanSummary(plan)
+        if prune && summary.prunes.count > maxDelete {
+            throw console.fail([Diagnostic(.error, "--prune would remove \(summary.prunes.count) files, more than --max-delete \(maxDelete); nothing was changed", notes: summary.prunes.prefix(5).map { "would remove \($0.path)" } + ["run `datapin sync --dry-run --prune` to see them all, and `--max-delete \(summary.prunes.count)` to allow it"])], status: .badInput)
+        }
+        if frozen && !summary.unpinned.isEmpty {
+            throw console.fail([Diagnostic(.error, "\(summary.unpinned.count) file\(summary.unpinned.count == 1 ? " is" : "s are") locked without a checksum and would be pinned, which --frozen does not allow; run `datapin sync` once and commit \(paths.lockDisplayName)", notes: summary.unpinned.prefix(5).map { "unpinned: \($0.path)" })], status: .different)
+        }
+        if dryRun {
+            printDryRun(summary, console: console)
+            return
+        }
+
+        let credentials = context.archives.mapValues { ArchiveCredentials.resolve($0) }
+        let lockDirectory = paths.directory
+        let executor = SyncExecutor(tree: context.tree, cache: cache, engine: TransferEngine(maxConcurrent: jobs), source: { entry in
+            let archive = credentials[entry.archive] ?? ArchiveCredentials()
+            if entry.access == .exclusive && !archive.hasToken { return nil }
+            return DownloadSource(url: entry.downloadURL(lockDirectory: lockDirectory), headers: archive.headers, credentialHosts: archive.hosts)
+        })
+        let progress = SyncProgress(style: SyncProgress.style(for: global), totalFiles: summary.transfers.count, totalBytes: summary.bytesToTransfer)
+        let interruption = Interruption(engine: executor.engine)
+        let report = executor.run(plan) { progress.handle($0) }
+        progress.finish()
+        interruption.disarm()
+
+        var pinned = 0
+        if !report.pins.isEmpty && !frozen {
+            pinned = try writePins(report.pins, into: context.lock, paths: paths, console: console)
+        }
+        do {
+            try cache.save()
+        } catch {
+            console.report([Diagnostic(.warning, "the sync state could not be saved, so the next sync re-reads the files: \(error.message)")])
+        }
+        if context.loaded.spec.manifest {
+            writeManifest(context: context, report: report, credentials: credentials, console: console)
+        }
+        finish(report: report, pinned: pinned, summary: summary, credentials: credentials, progress: progress, console: console, interrupted: interruption.fired)
+    }
+
+    /// Records observed digests of unpinned files in the lock (an atomic rewrite).
+    private func writePins(_ pins: [String: String], into lock: Lockfile, paths: ProjectPaths, console: Console) throws -> Int {
+        var updated = lock
+        var count = 0
+        for index in updated.files.indices {
+            if updated.files[index].sha256 == nil, let sha256 = pins[updated.files[index].path] {
+                updated.files[index].sha256 = sha256
+                count += 1
+            }
+        }
+        guard count > 0 else { return 0 }
+        do {
+            try AtomicFile.write(LockWriter.render(updated), to: paths.lock)
+        } catch {
+            throw console.fail([Diagnostic(.error, "the files are in place, but \(paths.lockDisplayName) could not be updated with their checksums: \(error.message)")], status: .transferFailed)
+        }
+        console.info("pinned \(count) checksum\(count == 1 ? "" : "s"); commit \(paths.lockDisplayName)")
+        return count
+    }
+
+    private func writeManifest(context: SyncContext, report: SyncReport, credentials: [String: ArchiveCredentials], console: Console) {
+        let failed = Dictionary(report.failed.map { ($0.path, $0.failure.message) }, uniquingKeysWith: { first, _ in first })
+        let skipped = Set(report.skippedForCredentials.map(\.path))
+        var rows: [SyncManifest.Row] = []
+        for entry in context.lock.files {
+            let archive = credentials[entry.archive] ?? ArchiveCredentials()
+            let user = archive.hasToken ? "token from \(context.archives[entry.archive]?.tokenEnv ?? "the environment")" : "anonymous"
+            let sha256 = entry.sha256 ?? report.pins[entry.path]
+            for path in [entry.path] + entry.alsoPaths {
+                let status: SyncManifest.Status, detail: String?
+                if skipped.contains(entry.path) {
+                    (status, detail) = (.skipped, "exclusive access; set \(archive.missingVariable ?? "a token")")
+                } else if let reason = failed[path] ?? failed[entry.path] {
+                    (status, detail) = (.error, reason)
+                } else {
+                    (status, detail) = (.complete, nil)
+                }
+                rows.append(SyncManifest.Row(uri: entry.uri, file: path, access: entry.access.rawValue, status: status, user: user, sha256: sha256, size: entry.size, detail: detail))
+            }
+        }
+        do {
+            try SyncManifest(rows: rows, specDigest: context.lock.specDigest).write(into: context.tree.destination)
+        } catch {
+            console.report([Diagnostic(.warning, "the manifest could not be written: \(error.message)")])
+        }
+    }
+
+    private func finish(report: SyncReport, pinned: Int, summary: PlanSummary, credentials: [String: ArchiveCredentials], progress: SyncProgress, console: Console, interrupted: Bool) {
+        let megabytesPerSecond = report.seconds > 0 ? Double(report.bytesTransferred) / report.seconds / 1_000_000 : 0
+        var diagnostics: [Diagnostic] = report.failed.map { Diagnostic(.error, "\($0.path): \($0.failure.message)") }
+        if !report.skippedForCredentials.isEmpty {
+            let variables = Set(report.skippedForCredentials.compactMap { credentials[$0.archive]?.missingVariable })
+            let hint = variables.isEmpty ? "configure `token_env:` for the archive and set that variable" : "set \(variables.sorted().joined(separator: ", "))"
+            diagnostics.append(Diagnostic(.warning, "skipped \(report.skippedForCredentials.count) exclusive-access file\(report.skippedForCredentials.count == 1 ? "" : "s") without a token; \(hint) and run `datapin sync` again"))
+        }
+        if !report.failed.isEmpty && prune && !summary.prunes.isEmpty {
+            diagnostics.append(Diagnostic(.warning, "nothing was pruned because some files failed"))
+        }
+        console.report(diagnostics)
+        progress.emit(["event": "summary", "files_placed": report.placed.count, "files_kept": report.kept, "bytes": report.bytesTransferred,
+                       "seconds": report.seconds, "pinned": pinned, "failed": report.failed.count, "skipped": report.skippedForCredentials.count,
+                       "pruned": report.pruned.count, "duplicates_placed": report.duplicatesPlaced.count])
+        let nothingDone = report.placed.isEmpty && report.failed.isEmpty && report.skippedForCredentials.isEmpty && report.pruned.isEmpty && report.duplicatesPlaced.isEmpty
+        if nothingDone {
+            console.info("Up to date: \(report.kept) file\(report.kept == 1 ? "" : "s") in place, nothing to fetch")
+        }
+        var line = "Synced \(report.placed.count) file\(report.placed.count == 1 ? "" : "s") (\(ByteSize.format(report.bytesTransferred)) in \(String(format: "%.1f", report.seconds)) s, \(String(format: "%.1f", megabytesPerSecond)) MB/s); \(report.kept) already in place"
+        if !report.duplicatesPlaced.isEmpty { line += ", \(report.duplicatesPlaced.count) duplicates placed" }
+        if pinned > 0 { line += ", \(pinned) pinned" }
+        if !report.pruned.isEmpty { line += ", \(report.pruned.count) removed" }
+        if !report.skippedForCredentials.isEmpty { line += ", \(report.skippedForCredentials.count) skipped" }
+        if !report.failed.isEmpty { line += ", \(report.failed.count) failed" }
+        if !nothingDone { console.info(line) }
+
+        let status: ExitStatus
+        if interrupted { status = .interrupted }
+        else if report.hasIntegrityFailure { status = .integrity }
+        else if !report.failed.isEmpty { status = .transferFailed }
+        else if !report.skippedForCredentials.isEmpty { status = .credentials }
+        else { status = .ok }
+        if status != .ok { Foundation.exit(status.rawValue) }
+    }
+
+    private func printDryRun(_ summary: PlanSummary, console: Console) {
+        if global.json {
+            console.data(JSONOutput.render(summary.record))
+            return
+        }
+        var lines: [String] = []
+        for transfer in summary.transfers {
+            lines.append("\(transfer.verb) \(transfer.entry.path) (\(transfer.entry.size.map(ByteSize.format) ?? "size unknown"))\(transfer.detail.map { ": \($0)" } ?? "")")
+        }
+        for place in summary.places { lines.append("\(place.mode == .link ? "link" : "copy") \(place.path) from \(place.owner)") }
+        for prune in summary.prunes { lines.append("remove \(prune.path) (\(ByteSize.format(prune.size)))") }
+        lines.append("Would fetch \(summary.transfers.count) file\(summary.transfers.count == 1 ? "" : "s") (\(ByteSize.format(summary.bytesToTransfer))), place \(summary.places.count) duplicates, remove \(summary.prunes.count); \(summary.kept) already in place")
+        console.data(lines.joined(separator: "\n"))
+    }
+}
+
+/// A sync plan in the terms `--dry-run` and the progress display need.
+struct PlanSummary {
+    struct Transfer {
+        var verb: String
+        var entry: LockEntry
+        var detail: String?
+    }
+
+    var transfers: [Transfer] = []
+    var places: [(path: String, owner: String, mode: DuplicatePolicy)] = []
+    var prunes: [(path: String, size: Int64)] = []
+    var kept = 0
+    var unpinned: [LockEntry]
+    var bytesToTransfer: Int64
+
+    init(_ plan: SyncPlan) {
+        unpinned = plan.unpinnedTransfers
+        bytesToTransfer = plan.bytesToTransfer
+        for action in plan.actions {
+            switch action {
+            case .keep: kept += 1
+            case .download(let entry): transfers.append(Transfer(verb: "fetch", entry: entry))
+            case .resume(let entry, let bytes): transfers.append(Transfer(verb: "resume", entry: entry, detail: "\(ByteSize.format(bytes)) already here"))
+            case .replace(let entry, let reason): transfers.append(Transfer(verb: "replace", entry: entry, detail: reason))
+            case .place(let entry, let path, let mode): places.append((path, entry.path, mode))
+            case .prune(let path, let size): prunes.append((path, size))
+            }
+        }
+    }
+
+    struct Record: Encodable {
+        struct Item: Encodable {
+            var action: String
+            var path: String
+            var size: Int64?
+            var detail: String?
+        }
+        var actions: [Item]
+        var bytesToTransfer: Int64
+        var kept: Int
+
+        enum CodingKeys: String, CodingKey {
+            case actions, kept
+            case bytesToTransfer = "bytes_to_transfer"
+        }
+    }
+
+    var record: Record {
+        var items = transfers.map { Record.Item(action: $0.verb, path: $0.entry.path, size: $0.entry.size, detail: $0.detail) }
+        items += places.map { Record.Item(action: $0.mode == .link ? "link" : "copy", path: $0.path, size: nil, detail: "from \($0.owner)") }
+        items += prunes.map { Record.Item(action: "remove", path: $0.path, size: $0.size, detail: nil) }
+        return Record(actions: items, bytesToTransfer: bytesToTransfer, kept: kept)
+    }
+}
+
+/// Turns Ctrl-C (SIGINT) and SIGTERM into a prompt, clean stop: transfers are cancelled,
+/// partial files stay for the next run to resume, and the command exits 130.
+final class Interruption: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var didFire = false
+
+    init(engine: TransferEngine) {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [weak self] in
+                self?.lock.withLock { self?.didFire = true }
+                engine.cancel()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var fired: Bool { lock.withLock { didFire } }
+
+    func disarm() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
