@@ -5,6 +5,7 @@ import Foundation
 public enum LockReader {
     /// Parses and validates lockfile `text`; `file` names it in diagnostics.
     public static func read(text: String, file: String) throws(DiagnosticList) -> Lockfile {
+        if let lock = CanonicalLockReader.read(text) { return lock }
         var reader = Validator(source: SourceText(path: file, text: text))
         let root: YAMLNode?
         do {

@@ -5,7 +5,7 @@ import Foundation
 /// columns of MAST's download manifest, so what a reviewer knows from MAST reads the same.
 public struct SyncManifest: Sendable, Hashable {
     /// How a sync left one locked file.
-    public enum Status: String, Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable {
         /// In place and verified against the lock.
         case complete = "COMPLETE"
         /// Not fetched: exclusive access without a usable token.
@@ -15,7 +15,7 @@ public struct SyncManifest: Sendable, Hashable {
     }
 
     /// One row of the manifest.
-    public struct Row: Sendable, Hashable, Codable {
+    public struct Row: Sendable, Hashable {
         public var uri: String
         public var file: String
         public var access: String
@@ -71,17 +71,43 @@ public struct SyncManifest: Sendable, Hashable {
         return out
     }
 
-    /// The same rows as JSON, keys sorted, for tools.
+    /// The same rows as JSON, for tools: `{"datapin", "spec", "files": [{"access", "detail",
+    /// "file", "sha256", "size", "status", "uri", "user"}]}`, keys sorted, one file per line.
     public func json() -> String {
-        struct Document: Encodable {
-            var datapin: String
-            var spec: String
-            var files: [Row]
+        var out = "{\n  \"datapin\": \(Self.jsonString(DatapinVersion.current)),\n  \"spec\": \(Self.jsonString(specDigest)),\n  \"files\": ["
+        for (index, row) in rows.enumerated() {
+            out += index == 0 ? "\n    {" : ",\n    {"
+            out += "\"access\": \(Self.jsonString(row.access))"
+            if let detail = row.detail { out += ", \"detail\": \(Self.jsonString(detail))" }
+            out += ", \"file\": \(Self.jsonString(row.file))"
+            if let sha256 = row.sha256 { out += ", \"sha256\": \(Self.jsonString(sha256))" }
+            if let size = row.size { out += ", \"size\": \(size)" }
+            out += ", \"status\": \"\(row.status.rawValue)\", \"uri\": \(Self.jsonString(row.uri)), \"user\": \(Self.jsonString(row.user))}"
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Document(datapin: DatapinVersion.current, spec: specDigest, files: rows))) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+        out += rows.isEmpty ? "]\n}\n" : "\n  ]\n}\n"
+        return out
+    }
+
+    /// A JSON string literal for `text`.
+    static func jsonString(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) { return "\"" + text + "\"" }
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
     }
 
     /// Writes both files atomically into `destination`.
@@ -91,6 +117,7 @@ public struct SyncManifest: Sendable, Hashable {
     }
 
     static func escape(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 }) { return text }
         var out = ""
         for character in text {
             switch character {

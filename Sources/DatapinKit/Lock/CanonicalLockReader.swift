@@ -1,0 +1,186 @@
+import Foundation
+
+/// A fast reader for lockfiles exactly as `LockWriter` writes them, so that a no-op sync of a
+/// 100,000-file lock takes well under a second. It accepts only text whose every line has the
+/// writer's shape and whose every value would read back the same through libyaml; anything
+/// else (a hand edit, an unusual character, a damaged file) gives nil, and `LockReader` then
+/// reads the file with libyaml and reports problems by line and column. What it accepts, it
+/// checks as `LockReader` does, so both readers give the same `Lockfile`.
+enum CanonicalLockReader {
+    static func read(_ text: String) -> Lockfile? {
+        var reader = Cursor(bytes: Array(text.utf8))
+        return reader.lockfile()
+    }
+
+    private struct Cursor {
+        let bytes: [UInt8]
+        var position = 0
+
+        init(bytes: [UInt8]) {
+            self.bytes = bytes
+        }
+
+        /// The next line without its newline; nil at the end or when a line has no newline.
+        mutating func nextLine() -> ArraySlice<UInt8>? {
+            guard position < bytes.count, let end = bytes[position...].firstIndex(of: 0x0A) else { return nil }
+            let line = bytes[position..<end]
+            position = end + 1
+            return line
+        }
+
+        mutating func lockfile() -> Lockfile? {
+            guard let header = nextLine(), header.elementsEqual(LockWriter.header.utf8),
+                  let versionLine = nextLine(), let versionText = Self.value(of: versionLine, key: "version: "),
+                  versionText.allSatisfy({ (0x30...0x39).contains($0) }), versionText.count <= 4,
+                  let version = Int(String(decoding: versionText, as: UTF8.self)), (1...Lockfile.currentVersion).contains(version),
+                  let specLine = nextLine(), let specText = Self.value(of: specLine, key: "spec: sha256:"),
+                  specText.count == 64, specText.allSatisfy(Self.isHexDigit),
+                  let filesLine = nextLine()
+            else { return nil }
+            let spec = "sha256:" + String(decoding: specText, as: UTF8.self).lowercased()
+            if filesLine.elementsEqual("files: []".utf8) {
+                return position == bytes.count ? Lockfile(version: version, specDigest: spec, files: []) : nil
+            }
+            guard filesLine.elementsEqual("files:".utf8) else { return nil }
+            var files: [LockEntry] = []
+            var previousPath: ArraySlice<UInt8>?
+            var pending: ArraySlice<UInt8>? = nextLine()
+            while let first = pending {
+                guard let pathText = Self.value(of: first, key: "- path: ") else { return nil }
+                var fields = [ArraySlice<UInt8>?](repeating: nil, count: Self.keyPrefixes.count)
+                fields[0] = pathText
+                var lastKey = 0
+                pending = nil
+                while let line = nextLine() {
+                    if line.first == 0x2D { pending = line; break }
+                    // Keys come in the writer's order: look for the line's key after the last one.
+                    var key = lastKey + 1
+                    while key < Self.keyPrefixes.count, !line.starts(with: Self.keyPrefixes[key]) { key += 1 }
+                    guard key < Self.keyPrefixes.count else { return nil }
+                    fields[key] = line.dropFirst(Self.keyPrefixes[key].count)
+                    lastKey = key
+                }
+                guard let entry = Self.entry(fields) else { return nil }
+                let path = pathText
+                if let previousPath, !previousPath.lexicographicallyPrecedes(path) { return nil }
+                previousPath = path
+                files.append(entry)
+            }
+            guard position == bytes.count else { return nil }
+            return Lockfile(version: version, specDigest: spec, files: files)
+        }
+
+        /// `  key: ` for every entry key, in the writer's order.
+        static let keyPrefixes: [[UInt8]] = LockKey.entryKeys.map { Array("  \($0): ".utf8) }
+
+        static func value(of line: ArraySlice<UInt8>, key: String) -> ArraySlice<UInt8>? {
+            guard line.starts(with: key.utf8) else { return nil }
+            return line.dropFirst(key.utf8.count)
+        }
+
+        static func isHexDigit(_ byte: UInt8) -> Bool {
+            (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) || (0x41...0x46).contains(byte)
+        }
+
+        /// A lock entry from its raw values by key index, checked as `LockReader` checks it.
+        static func entry(_ fields: [ArraySlice<UInt8>?]) -> LockEntry? {
+            func text(_ index: Int) -> String?? {
+                guard let raw = fields[index] else { return .some(nil) }
+                guard let value = scalar(raw) else { return nil }
+                return .some(value)
+            }
+            var required: [String] = []
+            for index in 0..<5 {
+                guard let value = text(index), let present = value, !present.isEmpty else { return nil }
+                required.append(present)
+            }
+            guard isRelativePath(required[0]) else { return nil }
+            var entry = LockEntry(path: required[0], archive: required[1], dataset: required[2], uri: required[3], url: required[4])
+            if let raw = fields[5] {
+                guard !raw.isEmpty, raw.count <= 18, raw.allSatisfy({ (0x30...0x39).contains($0) }), let size = Int64(String(decoding: raw, as: UTF8.self)) else { return nil }
+                entry.size = size
+            }
+            if let raw = fields[6] {
+                guard raw.count == 64, raw.allSatisfy(isHexDigit) else { return nil }
+                entry.sha256 = String(decoding: raw, as: UTF8.self).lowercased()
+            }
+            if fields[7] != nil {
+                guard let value = text(7), let present = value, let checksum = Checksum(present),
+                      checksum.algorithm.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }),
+                      checksum.hex.utf8.allSatisfy(isHexDigit)
+                else { return nil }
+                entry.checksum = checksum
+            }
+            guard let level = text(8), let suffix = text(9), let type = text(10), let access = text(11),
+                  let instrument = text(12), let filters = text(13) else { return nil }
+            entry.level = level
+            entry.suffix = suffix
+            if let type {
+                guard let value = ProductType(rawValue: type) else { return nil }
+                entry.type = value
+            }
+            if let access {
+                guard let value = Access(rawValue: access) else { return nil }
+                entry.access = value
+            }
+            entry.instrument = instrument
+            entry.filters = filters
+            if let raw = fields[14] {
+                guard let items = flowList(raw) else { return nil }
+                entry.also = items
+            }
+            if let raw = fields[15] {
+                guard let items = flowList(raw), items.allSatisfy(isRelativePath) else { return nil }
+                entry.alsoPaths = items
+            }
+            return entry
+        }
+
+        /// A block scalar's value: a plain one of safe ASCII characters, or a double-quoted one
+        /// without escapes. Anything else is left to libyaml.
+        static func scalar(_ raw: ArraySlice<UInt8>) -> String? {
+            guard let first = raw.first else { return nil }
+            if first == 0x22 {
+                guard raw.count >= 2, raw.last == 0x22 else { return nil }
+                let inner = raw.dropFirst().dropLast()
+                guard inner.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) else { return nil }
+                return String(decoding: inner, as: UTF8.self)
+            }
+            guard isPlainStart(first), raw.last != 0x3A, raw.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+            let text = String(decoding: raw, as: UTF8.self)
+            guard !nullWords.contains(text) else { return nil }
+            return text
+        }
+
+        /// `[a, b]` of plain, flow-safe items.
+        static func flowList(_ raw: ArraySlice<UInt8>) -> [String]? {
+            guard raw.count >= 3, raw.first == 0x5B, raw.last == 0x5D else { return nil }
+            var items: [String] = []
+            for (index, item) in raw.dropFirst().dropLast().split(separator: 0x2C, omittingEmptySubsequences: false).enumerated() {
+                guard index == 0 || item.first == 0x20 else { return nil }
+                let trimmed = index == 0 ? item : item.dropFirst()
+                guard let first = trimmed.first, isPlainStart(first), trimmed.last != 0x3A,
+                      trimmed.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !flowIndicators.contains($0) })
+                else { return nil }
+                let text = String(decoding: trimmed, as: UTF8.self)
+                guard !nullWords.contains(text) else { return nil }
+                items.append(text)
+            }
+            return items
+        }
+
+        /// Characters a plain scalar may start with here: letters, digits, `_`, `.`, `/`.
+        static func isPlainStart(_ byte: UInt8) -> Bool {
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F || byte == 0x2E || byte == 0x2F
+        }
+
+        static let flowIndicators: Set<UInt8> = Set(",[]{}#:'\"".utf8)
+        static let nullWords: Set<String> = ["null", "Null", "NULL"]
+
+        /// As `LockReader` requires: relative, `/`-separated, no `.`, `..` or empty parts.
+        static func isRelativePath(_ path: String) -> Bool {
+            guard !path.hasPrefix("/"), !path.contains("\\"), !path.contains("\0") else { return false }
+            return !path.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
+        }
+    }
+}
