@@ -154,10 +154,16 @@ final class ActiveTransfer {
             if current.isFull, !flush() { return 0 }
         }
         bytesTransferred += Int64(bytes.count)
+        let received = bytesOnDisk + Int64(chunk?.count ?? 0)
+        if let expected = request.expectedSize, received > expected {
+            // Stop as soon as the body is longer than the lock says rather than fetch it all.
+            localFailure = .sizeMismatch(expected: expected, actual: received)
+            return 0
+        }
         let now = DispatchTime.now().uptimeNanoseconds
         if now &- lastProgress >= 100_000_000 {
             lastProgress = now
-            events(.progress(id: request.id, bytes: bytesOnDisk + Int64(chunk?.count ?? 0), total: request.expectedSize))
+            events(.progress(id: request.id, bytes: received, total: request.expectedSize))
         }
         return bytes.count
     }
