@@ -42,12 +42,12 @@ final class ActiveTransfer {
         self.index = index
         self.request = request
         self.shownURL = HTTPClient.redactingUserInfo(request.url)
-        let scheme = URLRedaction.scheme(of: request.url)
+        let scheme = URLParts.scheme(of: request.url)
         self.isHTTP = scheme == "http" || scheme == "https"
         self.checksumAlgorithm = request.checksum?.digestAlgorithm
         self.pipeline = pipeline
         self.events = events
-        let mayCarryCredentials = URLRedaction.host(of: request.url).map { request.credentialHosts.contains($0) } ?? false
+        let mayCarryCredentials = URLParts.host(of: request.url).map { request.credentialHosts.contains($0) } ?? false
         for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) {
             if TransferRequest.credentialHeaderNames.contains(name.lowercased()), !mayCarryCredentials { continue }
             headerList = curl_slist_append(headerList, value.isEmpty ? "\(name);" : "\(name): \(value)")

@@ -198,6 +198,8 @@ private final class TransferLoop: @unchecked Sendable {
             collectCompletedAttempts()
             for (index, outcome) in mailbox.take() { verified(index, outcome) }
             if unfinished == 0 || cancellation.isCancelled { continue }
+            // A freed slot is refilled at once rather than after the next socket event.
+            if running.count < engine.maxConcurrent, readyHead < ready.count { continue }
             curl_multi_poll(multi, nil, 0, pollTimeoutMilliseconds(), nil)
         }
 
