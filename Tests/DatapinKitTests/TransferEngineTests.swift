@@ -500,6 +500,37 @@ struct TransferEngineTests {
         #expect(!partial.isEmpty && data.starts(with: partial))
     }
 
+    @Test func aLongerBodyThanExpectedIsAbortedEarly() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(2_000_000)
+        let server = try LoopbackServer { _ in LoopbackResponse.ok(data).with(fault: .slow(chunkSize: 100_000, delayMilliseconds: 20)) }
+        defer { server.shutdown() }
+        var request = scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)
+        request.expectedSize = 150_000
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([request]) { _ in }.first
+
+        guard case .sizeMismatch(150_000, let actual)? = failure(of: result) else { Issue.record("expected a size mismatch, got \(String(describing: result))"); return }
+        #expect(actual > 150_000 && actual < 2_000_000)
+        #expect(result?.bytesTransferred ?? 0 < 2_000_000)
+        #expect(!scratch.partialExists("f"))
+    }
+
+    @Test func aRunAfterCancelEndsAtOnce() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let source = try scratch.writeSource("f", content(10))
+        let engine = TransferEngine()
+        engine.cancel()
+
+        let results = engine.runBlocking([scratch.request(1, url: source.absoluteString, name: "f")]) { _ in }
+
+        #expect(results.map(\.outcome) == [.failed(.cancelled)])
+        #expect(results.first?.attempts == 0)
+        #expect(scratch.placed("f") == nil)
+    }
+
     @Test func progressEventsReportBytesOnDisk() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

@@ -42,12 +42,12 @@ final class ActiveTransfer {
         self.index = index
         self.request = request
         self.shownURL = HTTPClient.redactingUserInfo(request.url)
-        let scheme = URLRedaction.scheme(of: request.url)
+        let scheme = URLParts.scheme(of: request.url)
         self.isHTTP = scheme == "http" || scheme == "https"
         self.checksumAlgorithm = request.checksum?.digestAlgorithm
         self.pipeline = pipeline
         self.events = events
-        let mayCarryCredentials = URLRedaction.host(of: request.url).map { request.credentialHosts.contains($0) } ?? false
+        let mayCarryCredentials = URLParts.host(of: request.url).map { request.credentialHosts.contains($0) } ?? false
         for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) {
             if TransferRequest.credentialHeaderNames.contains(name.lowercased()), !mayCarryCredentials { continue }
             headerList = curl_slist_append(headerList, value.isEmpty ? "\(name);" : "\(name): \(value)")
@@ -154,10 +154,16 @@ final class ActiveTransfer {
             if current.isFull, !flush() { return 0 }
         }
         bytesTransferred += Int64(bytes.count)
+        let received = bytesOnDisk + Int64(chunk?.count ?? 0)
+        if let expected = request.expectedSize, received > expected {
+            // Stop as soon as the body is longer than the lock says rather than fetch it all.
+            localFailure = .sizeMismatch(expected: expected, actual: received)
+            return 0
+        }
         let now = DispatchTime.now().uptimeNanoseconds
         if now &- lastProgress >= 100_000_000 {
             lastProgress = now
-            events(.progress(id: request.id, bytes: bytesOnDisk + Int64(chunk?.count ?? 0), total: request.expectedSize))
+            events(.progress(id: request.id, bytes: received, total: request.expectedSize))
         }
         return bytes.count
     }

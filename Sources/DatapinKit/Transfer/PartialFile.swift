@@ -2,7 +2,7 @@ import Foundation
 
 /// The file-system steps of a transfer, with POSIX calls so every failure has an errno:
 /// folders that refuse symbolic links, a partial file opened without following links,
-/// writes in a loop, and the durable rename into place.
+/// writes in a loop, and the rename into place.
 enum LocalFiles {
     /// Opens (creating it and its folders) the partial file for appending, without following a
     /// symbolic link, and returns the descriptor and the bytes already in it.
@@ -51,20 +51,9 @@ enum LocalFiles {
         return nil
     }
 
-    /// Flushes the partial file's data to disk, closes it, and renames it to `finalPath` (inside
-    /// `root`, creating folders, refusing symbolic links on the way). Closes `fd` in every case.
-    ///
-    /// Durability choice: one `fdatasync` of the file, no `fsync` of its folder. The data is on
-    /// disk before the name points at it, so a crash never leaves a final path with missing
-    /// bytes; a rename lost to a power cut only means the file is fetched again. Skipping the
-    /// folder sync saves one journal commit per file, which dominates runs of many small files.
-    static func place(fd: Int32, partialPath: String, finalPath: String, root: String) throws(TransferFailure) {
-        if fdatasync(fd) != 0 {
-            let code = errno
-            close(fd)
-            throw TransferFailure.fromErrno(code, path: partialPath)
-        }
-        close(fd)
+    /// Renames the (already durable) partial file to `finalPath` inside `root`, creating
+    /// folders and refusing symbolic links on the way.
+    static func moveIntoPlace(partialPath: String, finalPath: String, root: String) throws(TransferFailure) {
         try makeParentFolders(of: finalPath, root: root, mustBeInside: true)
         guard rename(partialPath, finalPath) == 0 else { throw TransferFailure.fromErrno(errno, path: finalPath) }
     }

@@ -143,8 +143,7 @@ final class HashingPipeline: @unchecked Sendable {
     }
 
     /// Runs `body` on the hashing thread with the final digests, after every chunk queued
-    /// before it. `body` may do file work (verify, fsync, rename) but must not wait for the
-    /// transfer thread.
+    /// before it. `body` verifies and hands the file on; it must not wait for the transfer thread.
     func finish(_ digests: DigestSet, then body: @escaping (FinalDigests) -> Void) {
         enqueue(.finish(digests, body))
     }

@@ -97,7 +97,8 @@ private final class Cancellation: @unchecked Sendable {
     }
 }
 
-/// Verification outcomes posted by the hashing thread to the transfer thread.
+/// Verification and placement outcomes posted by the hashing and placement threads to the
+/// transfer thread.
 private final class Mailbox: @unchecked Sendable {
     private let lock = NSLock()
     private var outcomes: [(index: Int, outcome: TransferOutcome)] = []
@@ -139,7 +140,7 @@ private final class EasyHandle {
 }
 
 /// One run of the engine: the multi handle, the queues and the results. Lives on its transfer
-/// thread; only the mailbox is shared with the hashing thread.
+/// thread; only the mailbox is shared with the hashing and placement threads.
 private final class TransferLoop: @unchecked Sendable {
     private let engine: TransferEngine
     private let requests: [TransferRequest]
@@ -149,6 +150,7 @@ private final class TransferLoop: @unchecked Sendable {
 
     private var multi: UnsafeMutableRawPointer!
     private var mailbox: Mailbox!
+    private var placer: Placer!
     private var transfers: [ActiveTransfer] = []
     private var ready: [Int] = []
     private var readyHead = 0
@@ -174,13 +176,16 @@ private final class TransferLoop: @unchecked Sendable {
             return requests.map { TransferResult(id: $0.id, outcome: .failed(.transport(url: HTTPClient.redactingUserInfo($0.url), reason: "libcurl could not create a multi handle")), bytesTransferred: 0, resumedFrom: nil, attempts: 0) }
         }
         self.multi = multi
-        mailbox = Mailbox(multi: multi)
+        let mailbox = Mailbox(multi: multi)
+        self.mailbox = mailbox
+        placer = Placer { index, outcome in mailbox.post(index: index, outcome: outcome) }
         datapin_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, engine.maxConcurrent)
         datapin_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, engine.maxPerHost)
         datapin_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, engine.maxConcurrent * 2)
         datapin_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
         cancellation.register(multi)
         pipeline.start()
+        placer.start()
 
         transfers = requests.enumerated().map { ActiveTransfer(index: $0.offset, request: $0.element, pipeline: pipeline, events: events) }
         ready = Array(transfers.indices)
@@ -193,11 +198,14 @@ private final class TransferLoop: @unchecked Sendable {
             collectCompletedAttempts()
             for (index, outcome) in mailbox.take() { verified(index, outcome) }
             if unfinished == 0 || cancellation.isCancelled { continue }
+            // A freed slot is refilled at once rather than after the next socket event.
+            if running.count < engine.maxConcurrent, readyHead < ready.count { continue }
             curl_multi_poll(multi, nil, 0, pollTimeoutMilliseconds(), nil)
         }
 
         if unfinished > 0 { cancelEverything() }
         pipeline.shutdown()
+        placer.shutdown()
         for (index, outcome) in mailbox.take() { verified(index, outcome) }
         cancellation.unregister(multi)
         curl_multi_cleanup(multi)
@@ -368,18 +376,20 @@ private final class TransferLoop: @unchecked Sendable {
         let index = transfer.index
         let algorithm = transfer.checksumAlgorithm
         let mailbox = self.mailbox!
+        let placer = self.placer!
         verifying.insert(index)
         pipeline.finish(digests) { final in
-            mailbox.post(index: index, outcome: Self.verifyAndPlace(final, request: request, fd: fd, checksumAlgorithm: algorithm))
+            Self.verify(final, index: index, request: request, fd: fd, checksumAlgorithm: algorithm, placer: placer, mailbox: mailbox)
         }
     }
 
-    /// On the hashing thread: checks size and digests, then places the file or removes it.
-    private static func verifyAndPlace(_ final: FinalDigests, request: TransferRequest, fd: Int32, checksumAlgorithm: DigestAlgorithm?) -> TransferOutcome {
-        func reject(_ failure: TransferFailure) -> TransferOutcome {
+    /// On the hashing thread: checks size and digests, then queues the file for placement or
+    /// removes it.
+    private static func verify(_ final: FinalDigests, index: Int, request: TransferRequest, fd: Int32, checksumAlgorithm: DigestAlgorithm?, placer: Placer, mailbox: Mailbox) {
+        func reject(_ failure: TransferFailure) {
             close(fd)
             LocalFiles.remove(request.partialPath)
-            return .failed(failure)
+            mailbox.post(index: index, outcome: .failed(failure))
         }
         if let problem = final.problem { return reject(.fileSystem(path: request.partialPath, reason: problem)) }
         if let expected = request.expectedSize, final.hashedBytes != expected {
@@ -391,12 +401,7 @@ private final class TransferLoop: @unchecked Sendable {
         if let checksum = request.checksum, let algorithm = checksumAlgorithm, let actual = final.digests[algorithm], actual != checksum.hex {
             return reject(.digestMismatch(algorithm: checksum.algorithm, expected: checksum.hex, actual: actual))
         }
-        do {
-            try LocalFiles.place(fd: fd, partialPath: request.partialPath, finalPath: request.finalPath, root: request.rootPath)
-        } catch {
-            return .failed(error)
-        }
-        return .placed(sha256: final.sha256, size: final.hashedBytes)
+        placer.place(Placement(index: index, fd: fd, request: request, digests: final))
     }
 
     /// A verification result. A digest mismatch of a resumed download gets one fresh retry

@@ -146,16 +146,8 @@ public enum TransferEvent: Sendable, Hashable {
     case finished(TransferResult)
 }
 
-/// Removes `user:password@` from a URL so it can be shown.
-enum URLRedaction {
-    static func redact(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
-        let authorityStart = schemeEnd.upperBound
-        let authorityEnd = url[authorityStart...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? url.endIndex
-        guard let at = url[authorityStart..<authorityEnd].lastIndex(of: "@") else { return url }
-        return String(url[..<authorityStart]) + String(url[url.index(after: at)...])
-    }
-
+/// The parts of a URL the engine decides on (credential hosts, resumable schemes).
+enum URLParts {
     /// The lowercase host of an absolute URL, without userinfo or port.
     static func host(of url: String) -> String? {
         URLComponents(string: url)?.host?.lowercased()
