@@ -8,20 +8,26 @@ import Foundation
 /// checks as `LockReader` does, so both readers give the same `Lockfile`.
 enum CanonicalLockReader {
     static func read(_ text: String) -> Lockfile? {
-        var reader = Cursor(bytes: Array(text.utf8))
-        return reader.lockfile()
+        var text = text
+        return text.withUTF8 { buffer in
+            var reader = Cursor(bytes: buffer)
+            return reader.lockfile()
+        }
     }
 
+    /// A run of bytes of the text, read in place.
+    private typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
+
     private struct Cursor {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
 
-        init(bytes: [UInt8]) {
+        init(bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
         }
 
         /// The next line without its newline; nil at the end or when a line has no newline.
-        mutating func nextLine() -> ArraySlice<UInt8>? {
+        mutating func nextLine() -> Bytes? {
             guard position < bytes.count, let end = bytes[position...].firstIndex(of: 0x0A) else { return nil }
             let line = bytes[position..<end]
             position = end + 1
@@ -43,11 +49,11 @@ enum CanonicalLockReader {
             }
             guard filesLine.elementsEqual("files:".utf8) else { return nil }
             var files: [LockEntry] = []
-            var previousPath: ArraySlice<UInt8>?
-            var pending: ArraySlice<UInt8>? = nextLine()
+            var previousPath: Bytes?
+            var pending: Bytes? = nextLine()
             while let first = pending {
                 guard let pathText = Self.value(of: first, key: "- path: ") else { return nil }
-                var fields = [ArraySlice<UInt8>?](repeating: nil, count: Self.keyPrefixes.count)
+                var fields = [Bytes?](repeating: nil, count: Self.keyPrefixes.count)
                 fields[0] = pathText
                 var lastKey = 0
                 pending = nil
@@ -73,7 +79,7 @@ enum CanonicalLockReader {
         /// `  key: ` for every entry key, in the writer's order.
         static let keyPrefixes: [[UInt8]] = LockKey.entryKeys.map { Array("  \($0): ".utf8) }
 
-        static func value(of line: ArraySlice<UInt8>, key: String) -> ArraySlice<UInt8>? {
+        static func value(of line: Bytes, key: String) -> Bytes? {
             guard line.starts(with: key.utf8) else { return nil }
             return line.dropFirst(key.utf8.count)
         }
@@ -83,7 +89,7 @@ enum CanonicalLockReader {
         }
 
         /// A lock entry from its raw values by key index, checked as `LockReader` checks it.
-        static func entry(_ fields: [ArraySlice<UInt8>?]) -> LockEntry? {
+        static func entry(_ fields: [Bytes?]) -> LockEntry? {
             func text(_ index: Int) -> String?? {
                 guard let raw = fields[index] else { return .some(nil) }
                 guard let value = scalar(raw) else { return nil }
@@ -138,7 +144,7 @@ enum CanonicalLockReader {
 
         /// A block scalar's value: a plain one of safe ASCII characters, or a double-quoted one
         /// without escapes. Anything else is left to libyaml.
-        static func scalar(_ raw: ArraySlice<UInt8>) -> String? {
+        static func scalar(_ raw: Bytes) -> String? {
             guard let first = raw.first else { return nil }
             if first == 0x22 {
                 guard raw.count >= 2, raw.last == 0x22 else { return nil }
@@ -153,7 +159,7 @@ enum CanonicalLockReader {
         }
 
         /// `[a, b]` of plain, flow-safe items.
-        static func flowList(_ raw: ArraySlice<UInt8>) -> [String]? {
+        static func flowList(_ raw: Bytes) -> [String]? {
             guard raw.count >= 3, raw.first == 0x5B, raw.last == 0x5D else { return nil }
             var items: [String] = []
             for (index, item) in raw.dropFirst().dropLast().split(separator: 0x2C, omittingEmptySubsequences: false).enumerated() {
