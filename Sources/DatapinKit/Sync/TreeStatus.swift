@@ -49,7 +49,7 @@ public enum TreeStatusScanner {
             case .intact:
                 status.clean += 1
             case .missing:
-                if result.partialBytes != nil || result.partialProblem != nil {
+                if result.partialBytes != nil {
                     status.partial.append(entry)
                 } else {
                     status.missing.append(entry)
