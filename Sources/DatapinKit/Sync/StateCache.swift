@@ -31,15 +31,12 @@ public final class StateCache: @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    /// Keyed by a 64-bit hash of the path: cheaper than hashing and comparing strings for every
-    /// lookup. A collision is harmless: trust also needs the same inode, size and mtime, that is the
-    /// same file, and a colliding record or forget only costs a re-hash.
-    private var records: [UInt64: Record]
+    private var records: RecordTable
     private var changed = false
     private let fileURL: URL
     private let destinationPath: String
 
-    init(fileURL: URL, destinationPath: String, records: [UInt64: Record]) {
+    init(fileURL: URL, destinationPath: String, records: RecordTable) {
         self.fileURL = fileURL
         self.destinationPath = destinationPath
         self.records = records
@@ -50,7 +47,7 @@ public final class StateCache: @unchecked Sendable {
     public static func load(from tree: SyncTree) -> StateCache {
         let url = tree.stateDirectory.appendingPathComponent(fileName)
         let destination = tree.destination.path
-        let records = readFile(url.path).flatMap { parse($0, destination: destination) } ?? [:]
+        let records = readFile(url.path).flatMap { parse($0, destination: destination) } ?? RecordTable()
         return StateCache(fileURL: url, destinationPath: destination, records: records)
     }
 
@@ -69,7 +66,7 @@ public final class StateCache: @unchecked Sendable {
     func trustedValue(for relativePath: String, stat: FileStat) -> SHA256Value? {
         lock.lock()
         defer { lock.unlock() }
-        guard let record = records[Self.key(relativePath)], record.size == stat.size,
+        guard let record = records.record(for: relativePath), record.size == stat.size,
               record.mtimeNanoseconds == stat.mtimeNanoseconds, record.inode == stat.inode
         else { return nil }
         return record.sha256
@@ -81,7 +78,7 @@ public final class StateCache: @unchecked Sendable {
         guard let value = SHA256Value(hex: sha256) else { return }
         lock.lock()
         defer { lock.unlock() }
-        records[Self.key(relativePath)] = Record(path: relativePath, size: stat.size, mtimeNanoseconds: stat.mtimeNanoseconds, inode: stat.inode, sha256: value)
+        records.set(Record(path: relativePath, size: stat.size, mtimeNanoseconds: stat.mtimeNanoseconds, inode: stat.inode, sha256: value))
         changed = true
     }
 
@@ -89,7 +86,7 @@ public final class StateCache: @unchecked Sendable {
     public func forget(_ relativePath: String) {
         lock.lock()
         defer { lock.unlock() }
-        if records.removeValue(forKey: Self.key(relativePath)) != nil { changed = true }
+        if records.remove(relativePath) { changed = true }
     }
 
     /// Drops every path not in `relativePaths` (files no longer locked).
@@ -97,7 +94,7 @@ public final class StateCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let before = records.count
-        records = records.filter { relativePaths.contains($0.value.path) }
+        records = RecordTable(records.liveRecords.filter { relativePaths.contains($0.path) })
         if records.count != before { changed = true }
     }
 
@@ -119,7 +116,7 @@ public final class StateCache: @unchecked Sendable {
         bytes.append(9)
         bytes.append(contentsOf: destinationPath.utf8)
         bytes.append(10)
-        for record in records.values {
+        for record in records.liveRecords {
             bytes.append(contentsOf: String(record.size).utf8)
             bytes.append(9)
             bytes.append(contentsOf: String(record.mtimeNanoseconds).utf8)
@@ -185,12 +182,12 @@ public final class StateCache: @unchecked Sendable {
     }
 
     /// The records in `bytes`, or nil when any line is malformed or the header names another destination.
-    static func parse(_ bytes: [UInt8], destination: String) -> [UInt64: Record]? {
-        bytes.withUnsafeBufferPointer { buffer -> [UInt64: Record]? in
+    static func parse(_ bytes: [UInt8], destination: String) -> RecordTable? {
+        bytes.withUnsafeBufferPointer { buffer -> RecordTable? in
             guard let headerEnd = buffer.firstIndex(of: 10) else { return nil }
             let expected = Array((header + "\t" + destination).utf8)
             guard headerEnd == expected.count, buffer[0..<headerEnd].elementsEqual(expected) else { return nil }
-            var records: [UInt64: Record] = [:]
+            var records = RecordTable()
             records.reserveCapacity(buffer.count / 110)
             var position = headerEnd + 1
             while position < buffer.count {
@@ -203,10 +200,60 @@ public final class StateCache: @unchecked Sendable {
                 let pathStart = position + 65
                 guard pathStart < lineEnd, size <= UInt64(Int64.max), mtime <= UInt64(Int64.max) else { return nil }
                 let pathBytes = UnsafeBufferPointer(rebasing: buffer[pathStart..<lineEnd])
-                records[key(UnsafeRawBufferPointer(pathBytes))] = Record(path: String(decoding: pathBytes, as: UTF8.self), size: Int64(size), mtimeNanoseconds: Int64(mtime), inode: inode, sha256: digest)
+                records.set(Record(path: String(decoding: pathBytes, as: UTF8.self), size: Int64(size), mtimeNanoseconds: Int64(mtime), inode: inode, sha256: digest))
                 position = lineEnd + 1
             }
             return records
+        }
+    }
+
+    /// The records in the order they were saved (which is roughly the order files are looked up
+    /// in), found through a small index keyed by a 64-bit hash of the path: the index stays in the
+    /// processor's cache and the records are read nearly in sequence. A hash collision is harmless:
+    /// trust also needs the same inode, size and mtime (the same file), and a record or forget
+    /// that hits another path only costs a re-hash.
+    struct RecordTable {
+        private var records: [Record] = []
+        private var index: [UInt64: Int32] = [:]
+
+        init() {}
+
+        init(_ records: [Record]) {
+            reserveCapacity(records.count)
+            for record in records { set(record) }
+        }
+
+        var count: Int { index.count }
+
+        var liveRecords: [Record] {
+            records.filter { !$0.path.isEmpty }
+        }
+
+        mutating func reserveCapacity(_ capacity: Int) {
+            records.reserveCapacity(capacity)
+            index.reserveCapacity(capacity)
+        }
+
+        func record(for path: String) -> Record? {
+            guard let position = index[StateCache.key(path)] else { return nil }
+            return records[Int(position)]
+        }
+
+        mutating func set(_ record: Record) {
+            let key = StateCache.key(record.path)
+            if let position = index[key] {
+                records[Int(position)] = record
+            } else {
+                index[key] = Int32(records.count)
+                records.append(record)
+            }
+        }
+
+        /// Forgets `path`; its slot stays, emptied, until the table is rebuilt.
+        mutating func remove(_ path: String) -> Bool {
+            guard let position = index.removeValue(forKey: StateCache.key(path)) else { return false }
+            records[Int(position)].path = ""
+            return true
         }
     }
 

@@ -284,33 +284,36 @@ final class TreeSurvey {
         }
 
         var previousPath: String?
-        for (index, entry) in entries.enumerated() {
-            let pinned = entry.sha256.flatMap { SHA256Value(hex: $0) }
+        for index in entries.indices {
+            // Fields are read one by one: copying a whole LockEntry per file costs a dozen retains.
+            let path = entries[index].path
+            let lockedSize = entries[index].size
+            let pinned = entries[index].sha256.flatMap { SHA256Value(hex: $0) }
             var result = EntryResult(primary: .missing, partialBytes: nil, placements: [])
             var ownerStat: FileStat?
             var ownerDigest: DigestSource?
-            let isRepeat = previousPath == entry.path
-            previousPath = entry.path
-            switch observe(entry.path, countTowardsFolder: !isRepeat) {
+            let isRepeat = previousPath == path
+            previousPath = path
+            switch observe(path, countTowardsFolder: !isRepeat) {
             case .unsafe(let path, let reason):
                 if stopAtUnsafe { return .failure(UnsafeFinding(path: path, reason: reason)) }
                 result.primary = .unsafe(path: path, reason: reason)
             case .missing:
-                lookUpPartial(for: entry, into: &result)
+                lookUpPartial(for: entries[index], into: &result)
                 if stopAtUnsafe, case .unsafe(let path, let reason) = result.primary {
                     return .failure(UnsafeFinding(path: path, reason: reason))
                 }
             case .present(let stat):
-                if let size = entry.size, size != stat.size {
-                    result.primary = .differs(Self.sizeReason(actual: stat.size, locked: size))
+                if let lockedSize, lockedSize != stat.size {
+                    result.primary = .differs(Self.sizeReason(actual: stat.size, locked: lockedSize))
                 } else {
                     ownerStat = stat
-                    let trusted = cache.trustedValue(for: entry.path, stat: stat)
+                    let trusted = cache.trustedValue(for: path, stat: stat)
                     if let pinned {
                         if let trusted {
                             result.primary = trusted == pinned ? .intact : .differs(Self.contentReason)
                         } else {
-                            deferred.append(Deferred(entry: index, placement: nil, pending: .expect(.job(addJob(entry.path)), expected: pinned, path: entry.path)))
+                            deferred.append(Deferred(entry: index, placement: nil, pending: .expect(.job(addJob(path)), expected: pinned, path: path)))
                         }
                     } else {
                         result.primary = .intact
@@ -318,7 +321,7 @@ final class TreeSurvey {
                     }
                 }
             }
-            for (placementIndex, alsoPath) in entry.alsoPaths.enumerated() {
+            for (placementIndex, alsoPath) in entries[index].alsoPaths.enumerated() {
                 var verdict = Verdict.missing
                 var pending: Pending?
                 switch observe(alsoPath, countTowardsFolder: false) {
@@ -330,11 +333,11 @@ final class TreeSurvey {
                 case .present(let stat):
                     if duplicates != .copy {
                         if let ownerStat {
-                            pending = .linked(to: ownerStat, stat: stat, owner: entry.path)
+                            pending = .linked(to: ownerStat, stat: stat, owner: path)
                         } else {
-                            verdict = .differs(Self.notLinkedReason(entry.path))
+                            verdict = .differs(Self.notLinkedReason(path))
                         }
-                    } else if let expectedSize = entry.size ?? ownerStat?.size, expectedSize != stat.size {
+                    } else if let expectedSize = lockedSize ?? ownerStat?.size, expectedSize != stat.size {
                         verdict = .differs(Self.sizeReason(actual: stat.size, locked: expectedSize))
                     } else if let pinned {
                         if let trusted = cache.trustedValue(for: alsoPath, stat: stat) {
@@ -343,11 +346,11 @@ final class TreeSurvey {
                             pending = .expect(.job(addJob(alsoPath)), expected: pinned, path: alsoPath)
                         }
                     } else if ownerStat != nil {
-                        let owner = ownerDigest ?? .job(addJob(entry.path))
+                        let owner = ownerDigest ?? .job(addJob(path))
                         ownerDigest = owner
                         pending = .sameAs(.job(addJob(alsoPath)), owner: owner)
                     } else {
-                        verdict = .differs(Self.copyReason(entry.path))
+                        verdict = .differs(Self.copyReason(path))
                     }
                 }
                 if let pending { deferred.append(Deferred(entry: index, placement: placementIndex, pending: pending)) }
