@@ -113,7 +113,8 @@ public struct SyncPlanner {
     }
 
     /// The plan; with `prune`, files under destination that the lock does not list become prune
-    /// actions, otherwise they are listed as `extras`.
+    /// actions, otherwise they are listed as `extras`. Blocking (file I/O, hashing on worker
+    /// threads): call it from the main thread, never from Swift concurrency's pool.
     public func plan(prune: Bool) throws(SyncPlanningError) -> SyncPlan {
         let survey = TreeSurvey(tree: tree, cache: cache, duplicates: duplicates)
         if case .unsafe(let path, let reason)? = survey.partialDirectoryProblem {
