@@ -186,6 +186,21 @@ import TestSupport
         #expect(listing.counts.prune == 0)
     }
 
+    @Test func extrasAreFoundBesideLockedMissingFilesAndDuplicates() throws {
+        let scratch = try SyncScratch()
+        defer { scratch.cleanUp() }
+        let present = SyncScratch.entry("d/a.fits", "a")
+        let absent = SyncScratch.entry("d/b.fits", "b")
+        let duplicated = SyncScratch.entry("e/x.fits", "x", alsoPaths: ["f/x.fits"])
+        for (path, text) in [("d/a.fits", "a"), ("d/c.fits", "c"), ("e/x.fits", "x"), ("f/x.fits", "x"), ("f/y.fits", "y"), ("g/h/i.fits", "i")] {
+            try scratch.write(path, text)
+        }
+        let lock = Lockfile(specDigest: "x", files: [present, absent, duplicated])
+        let plan = try SyncPlanner(lock: lock, tree: scratch.tree, cache: StateCache.load(from: scratch.tree), duplicates: .copy).plan(prune: false)
+        #expect(plan.extras == ["d/c.fits", "f/y.fits", "g/h/i.fits"])
+        #expect(plan.actions == [.keep(present), .download(absent), .keep(duplicated)])
+    }
+
     @Test func stateFolderAndProjectFilesInsideDestinationAreNeverExtra() throws {
         let root = try TestEnvironment.makeScratchDirectory("sync")
         defer { try? FileManager.default.removeItem(at: root) }

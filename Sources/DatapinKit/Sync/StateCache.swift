@@ -12,6 +12,7 @@ public final class StateCache: @unchecked Sendable {
     static let header = "datapin-sync-state 1"
 
     struct Record {
+        var path: String
         var size: Int64
         var mtimeNanoseconds: Int64
         var inode: UInt64
@@ -30,12 +31,12 @@ public final class StateCache: @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    private var records: [String: Record]
+    private var records: RecordTable
     private var changed = false
     private let fileURL: URL
     private let destinationPath: String
 
-    init(fileURL: URL, destinationPath: String, records: [String: Record]) {
+    init(fileURL: URL, destinationPath: String, records: RecordTable) {
         self.fileURL = fileURL
         self.destinationPath = destinationPath
         self.records = records
@@ -46,7 +47,7 @@ public final class StateCache: @unchecked Sendable {
     public static func load(from tree: SyncTree) -> StateCache {
         let url = tree.stateDirectory.appendingPathComponent(fileName)
         let destination = tree.destination.path
-        let records = readFile(url.path).flatMap { parse($0, destination: destination) } ?? [:]
+        let records = readFile(url.path).flatMap { parse($0, destination: destination) } ?? RecordTable()
         return StateCache(fileURL: url, destinationPath: destination, records: records)
     }
 
@@ -65,7 +66,7 @@ public final class StateCache: @unchecked Sendable {
     func trustedValue(for relativePath: String, stat: FileStat) -> SHA256Value? {
         lock.lock()
         defer { lock.unlock() }
-        guard let record = records[relativePath], record.size == stat.size,
+        guard let record = records.record(for: relativePath), record.size == stat.size,
               record.mtimeNanoseconds == stat.mtimeNanoseconds, record.inode == stat.inode
         else { return nil }
         return record.sha256
@@ -77,7 +78,7 @@ public final class StateCache: @unchecked Sendable {
         guard let value = SHA256Value(hex: sha256) else { return }
         lock.lock()
         defer { lock.unlock() }
-        records[relativePath] = Record(size: stat.size, mtimeNanoseconds: stat.mtimeNanoseconds, inode: stat.inode, sha256: value)
+        records.set(Record(path: relativePath, size: stat.size, mtimeNanoseconds: stat.mtimeNanoseconds, inode: stat.inode, sha256: value))
         changed = true
     }
 
@@ -85,7 +86,7 @@ public final class StateCache: @unchecked Sendable {
     public func forget(_ relativePath: String) {
         lock.lock()
         defer { lock.unlock() }
-        if records.removeValue(forKey: relativePath) != nil { changed = true }
+        if records.remove(relativePath) { changed = true }
     }
 
     /// Drops every path not in `relativePaths` (files no longer locked).
@@ -93,7 +94,7 @@ public final class StateCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let before = records.count
-        records = records.filter { relativePaths.contains($0.key) }
+        records = RecordTable(records.liveRecords.filter { relativePaths.contains($0.path) })
         if records.count != before { changed = true }
     }
 
@@ -115,7 +116,7 @@ public final class StateCache: @unchecked Sendable {
         bytes.append(9)
         bytes.append(contentsOf: destinationPath.utf8)
         bytes.append(10)
-        for (path, record) in records {
+        for record in records.liveRecords {
             bytes.append(contentsOf: String(record.size).utf8)
             bytes.append(9)
             bytes.append(contentsOf: String(record.mtimeNanoseconds).utf8)
@@ -124,7 +125,7 @@ public final class StateCache: @unchecked Sendable {
             bytes.append(9)
             bytes.append(contentsOf: record.sha256.hex.utf8)
             bytes.append(9)
-            bytes.append(contentsOf: path.utf8)
+            bytes.append(contentsOf: record.path.utf8)
             bytes.append(10)
         }
         try Self.writeAtomically(bytes, to: fileURL)
@@ -181,12 +182,12 @@ public final class StateCache: @unchecked Sendable {
     }
 
     /// The records in `bytes`, or nil when any line is malformed or the header names another destination.
-    static func parse(_ bytes: [UInt8], destination: String) -> [String: Record]? {
-        bytes.withUnsafeBufferPointer { buffer -> [String: Record]? in
+    static func parse(_ bytes: [UInt8], destination: String) -> RecordTable? {
+        bytes.withUnsafeBufferPointer { buffer -> RecordTable? in
             guard let headerEnd = buffer.firstIndex(of: 10) else { return nil }
             let expected = Array((header + "\t" + destination).utf8)
             guard headerEnd == expected.count, buffer[0..<headerEnd].elementsEqual(expected) else { return nil }
-            var records: [String: Record] = [:]
+            var records = RecordTable()
             records.reserveCapacity(buffer.count / 110)
             var position = headerEnd + 1
             while position < buffer.count {
@@ -194,16 +195,80 @@ public final class StateCache: @unchecked Sendable {
                 guard let size = parseNumber(buffer, &position, lineEnd), let mtime = parseNumber(buffer, &position, lineEnd),
                       let inode = parseNumber(buffer, &position, lineEnd),
                       position + 65 <= lineEnd, buffer[position + 64] == 9,
-                      let digest = SHA256Value(hexBytes: buffer[position..<(position + 64)])
+                      let digest = SHA256Value(hexBytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[position..<(position + 64)]))
                 else { return nil }
                 let pathStart = position + 65
                 guard pathStart < lineEnd, size <= UInt64(Int64.max), mtime <= UInt64(Int64.max) else { return nil }
-                let path = String(decoding: UnsafeBufferPointer(rebasing: buffer[pathStart..<lineEnd]), as: UTF8.self)
-                records[path] = Record(size: Int64(size), mtimeNanoseconds: Int64(mtime), inode: inode, sha256: digest)
+                let pathBytes = UnsafeBufferPointer(rebasing: buffer[pathStart..<lineEnd])
+                records.set(Record(path: String(decoding: pathBytes, as: UTF8.self), size: Int64(size), mtimeNanoseconds: Int64(mtime), inode: inode, sha256: digest))
                 position = lineEnd + 1
             }
             return records
         }
+    }
+
+    /// The records in the order they were saved (which is roughly the order files are looked up
+    /// in), found through a small index keyed by a 64-bit hash of the path: the index stays in the
+    /// processor's cache and the records are read nearly in sequence. A hash collision is harmless:
+    /// trust also needs the same inode, size and mtime (the same file), and a record or forget
+    /// that hits another path only costs a re-hash.
+    struct RecordTable {
+        private var records: [Record] = []
+        private var index: [UInt64: Int32] = [:]
+
+        init() {}
+
+        init(_ records: [Record]) {
+            reserveCapacity(records.count)
+            for record in records { set(record) }
+        }
+
+        var count: Int { index.count }
+
+        var liveRecords: [Record] {
+            records.filter { !$0.path.isEmpty }
+        }
+
+        mutating func reserveCapacity(_ capacity: Int) {
+            records.reserveCapacity(capacity)
+            index.reserveCapacity(capacity)
+        }
+
+        func record(for path: String) -> Record? {
+            guard let position = index[StateCache.key(path)] else { return nil }
+            return records[Int(position)]
+        }
+
+        mutating func set(_ record: Record) {
+            let key = StateCache.key(record.path)
+            if let position = index[key] {
+                records[Int(position)] = record
+            } else {
+                index[key] = Int32(records.count)
+                records.append(record)
+            }
+        }
+
+        /// Forgets `path`; its slot stays, emptied, until the table is rebuilt.
+        mutating func remove(_ path: String) -> Bool {
+            guard let position = index.removeValue(forKey: StateCache.key(path)) else { return false }
+            records[Int(position)].path = ""
+            return true
+        }
+    }
+
+    /// FNV-1a over the path's UTF-8 bytes.
+    static func key(_ path: String) -> UInt64 {
+        if let hash = path.utf8.withContiguousStorageIfAvailable({ key(UnsafeRawBufferPointer($0)) }) { return hash }
+        return Array(path.utf8).withUnsafeBytes { key($0) }
+    }
+
+    static func key(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return hash
     }
 
     /// Reads decimal digits up to a tab, leaving `position` after the tab.

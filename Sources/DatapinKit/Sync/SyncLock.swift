@@ -34,6 +34,7 @@ public final class SyncLock: @unchecked Sendable {
 
     /// Takes the tree's lock, creating the state folder if needed. When another process holds it,
     /// calls `onWait` once with the holder's description and then waits until it is released.
+    /// Blocking: call it from the main thread.
     public static func acquire(in tree: SyncTree, onWait: (_ holderDescription: String) -> Void) throws(LockError) -> SyncLock {
         let url = tree.stateDirectory.appendingPathComponent(fileName)
         do {

@@ -113,7 +113,8 @@ public struct SyncPlanner {
     }
 
     /// The plan; with `prune`, files under destination that the lock does not list become prune
-    /// actions, otherwise they are listed as `extras`.
+    /// actions, otherwise they are listed as `extras`. Blocking (file I/O, hashing on worker
+    /// threads): call it from the main thread, never from Swift concurrency's pool.
     public func plan(prune: Bool) throws(SyncPlanningError) -> SyncPlan {
         let survey = TreeSurvey(tree: tree, cache: cache, duplicates: duplicates)
         if case .unsafe(let path, let reason)? = survey.partialDirectoryProblem {
@@ -174,7 +175,6 @@ extension Lockfile {
     }
 }
 
-
 /// What the local tree holds for every locked path, compared with the lock; the common ground of
 /// the planner and `status`. Reads only file status (lstat) for files the cache trusts and hashes
 /// the others on a few threads. Never follows a symlink inside the destination.
@@ -186,7 +186,7 @@ final class TreeSurvey {
         case missing
         /// Holds other bytes; the reason is one plain phrase ("size 10 B, locked 12 B").
         case differs(String)
-        /// `path` (the file or a folder on the way) is a symlink or of the wrong kind.
+        /// `path` (the file, a folder on the way, or its partial download) is a symlink or of the wrong kind.
         case unsafe(path: String, reason: String)
         case unreadable(path: String, reason: String)
     }
@@ -196,9 +196,13 @@ final class TreeSurvey {
         var primary: Verdict
         /// Size of a regular partial download of the entry, when the final path is missing.
         var partialBytes: Int64?
-        /// A partial download that is a symlink or not a regular file.
-        var partialProblem: Verdict?
         var placements: [(path: String, verdict: Verdict)]
+    }
+
+    /// An unsafe path found while surveying.
+    struct UnsafeFinding: Error {
+        var path: String
+        var reason: String
     }
 
     private enum DigestSource {
@@ -206,8 +210,8 @@ final class TreeSurvey {
         case job(Int)
     }
 
+    /// A verdict that waits for file digests.
     private enum Pending {
-        case decided(Verdict)
         /// The file must hash to `expected`; recorded in the cache when it does.
         case expect(DigestSource, expected: SHA256Value, path: String)
         /// An unpinned copy must hold the same bytes as its owner.
@@ -216,11 +220,17 @@ final class TreeSurvey {
         case linked(to: FileStat, stat: FileStat, owner: String)
     }
 
-    private struct PendingEntry {
-        var primary: Pending
-        var partialBytes: Int64?
-        var partialProblem: Verdict?
-        var placements: [(path: String, pending: Pending)]
+    /// Which verdict a pending one fills in: an entry's own (`placement` nil) or one of its placements.
+    private struct Deferred {
+        var entry: Int
+        var placement: Int?
+        var pending: Pending
+    }
+
+    private enum ParentOutcome {
+        case present
+        case absent
+        case unsafe(path: String, reason: String)
     }
 
     let tree: SyncTree
@@ -231,16 +241,17 @@ final class TreeSurvey {
     private var knownDirectories: Set<String> = []
     private var lastParent: String?
     private var lastParentOutcome: ParentOutcome = .present
+    /// An open descriptor of `lastParent` when it is present (the destination's own for top-level files).
+    private var lastParentDescriptor: Int32 = -1
     /// Names in the partial folder, and whether each is a regular file.
     private var partialNames: [String: Bool] = [:]
     /// A problem with the partial folder itself (a symlink, or a file where it should be).
     private(set) var partialDirectoryProblem: Verdict?
-
-    private enum ParentOutcome {
-        case present
-        case absent
-        case unsafe(path: String, reason: String)
-    }
+    /// For each folder (relative, "" for the top), how many entries' own paths in it exist as non-folders:
+    /// a folder whose listing has exactly that many non-folders holds no extra, without building names.
+    private var lockedNonFolderCounts: [String: Int] = [:]
+    /// Folders where the listing must be checked name by name (they hold `alsoPaths`).
+    private var foldersToCheckByName: Set<String> = []
 
     init(tree: SyncTree, cache: StateCache, duplicates: DuplicatePolicy) {
         self.tree = tree
@@ -252,6 +263,7 @@ final class TreeSurvey {
     }
 
     deinit {
+        if lastParentDescriptor >= 0 && lastParentDescriptor != destinationDescriptor { close(lastParentDescriptor) }
         if destinationDescriptor >= 0 { close(destinationDescriptor) }
     }
 
@@ -262,8 +274,9 @@ final class TreeSurvey {
     func survey(_ entries: [LockEntry], stopAtUnsafe: Bool) -> Result<[EntryResult], UnsafeFinding> {
         var jobs: [LocalFileDigests.Job] = []
         var jobPaths: [String] = []
-        var pendings: [PendingEntry] = []
-        pendings.reserveCapacity(entries.count)
+        var deferred: [Deferred] = []
+        var results: [EntryResult] = []
+        results.reserveCapacity(entries.count)
 
         func addJob(_ relativePath: String) -> Int {
             jobs.append(LocalFileDigests.Job(path: destinationPath + "/" + relativePath, algorithms: [.sha256]))
@@ -271,116 +284,120 @@ final class TreeSurvey {
             return jobs.count - 1
         }
 
-        for entry in entries {
-            let pinned = entry.sha256.flatMap { SHA256Value(hex: $0) }
-            var pending = PendingEntry(primary: .decided(.missing), partialBytes: nil, partialProblem: nil, placements: [])
+        var previousPath: String?
+        for index in entries.indices {
+            // Fields are read one by one: copying a whole LockEntry per file costs a dozen retains.
+            let path = entries[index].path
+            let lockedSize = entries[index].size
+            let pinned = entries[index].sha256.flatMap { SHA256Value(hex: $0) }
+            var result = EntryResult(primary: .missing, partialBytes: nil, placements: [])
             var ownerStat: FileStat?
             var ownerDigest: DigestSource?
-            switch observe(entry.path) {
+            let isRepeat = previousPath == path
+            previousPath = path
+            switch observe(path, countTowardsFolder: !isRepeat) {
             case .unsafe(let path, let reason):
                 if stopAtUnsafe { return .failure(UnsafeFinding(path: path, reason: reason)) }
-                pending.primary = .decided(.unsafe(path: path, reason: reason))
+                result.primary = .unsafe(path: path, reason: reason)
             case .missing:
-                pending.primary = .decided(.missing)
-                lookUpPartial(for: entry, into: &pending)
-                if stopAtUnsafe, case .unsafe(let path, let reason)? = pending.partialProblem {
+                lookUpPartial(for: entries[index], into: &result)
+                if stopAtUnsafe, case .unsafe(let path, let reason) = result.primary {
                     return .failure(UnsafeFinding(path: path, reason: reason))
                 }
             case .present(let stat):
-                if let size = entry.size, size != stat.size {
-                    pending.primary = .decided(.differs(Self.sizeReason(actual: stat.size, locked: size)))
+                if let lockedSize, lockedSize != stat.size {
+                    result.primary = .differs(Self.sizeReason(actual: stat.size, locked: lockedSize))
                 } else {
                     ownerStat = stat
-                    let trusted = cache.trustedValue(for: entry.path, stat: stat)
+                    let trusted = cache.trustedValue(for: path, stat: stat)
                     if let pinned {
                         if let trusted {
-                            pending.primary = .decided(trusted == pinned ? .intact : .differs(Self.contentReason))
+                            result.primary = trusted == pinned ? .intact : .differs(Self.contentReason)
                         } else {
-                            pending.primary = .expect(.job(addJob(entry.path)), expected: pinned, path: entry.path)
+                            deferred.append(Deferred(entry: index, placement: nil, pending: .expect(.job(addJob(path)), expected: pinned, path: path)))
                         }
                     } else {
-                        pending.primary = .decided(.intact)
+                        result.primary = .intact
                         ownerDigest = trusted.map { .known($0) }
                     }
                 }
             }
-            for alsoPath in entry.alsoPaths {
-                let placement: Pending
-                switch observe(alsoPath) {
+            for (placementIndex, alsoPath) in entries[index].alsoPaths.enumerated() {
+                var verdict = Verdict.missing
+                var pending: Pending?
+                switch observe(alsoPath, countTowardsFolder: false) {
                 case .unsafe(let path, let reason):
                     if stopAtUnsafe { return .failure(UnsafeFinding(path: path, reason: reason)) }
-                    placement = .decided(.unsafe(path: path, reason: reason))
+                    verdict = .unsafe(path: path, reason: reason)
                 case .missing:
-                    placement = .decided(.missing)
+                    verdict = .missing
                 case .present(let stat):
                     if duplicates != .copy {
-                        placement = ownerStat.map { .linked(to: $0, stat: stat, owner: entry.path) } ?? .decided(.differs(Self.notLinkedReason(entry.path)))
-                    } else if let expectedSize = entry.size ?? ownerStat?.size, expectedSize != stat.size {
-                        placement = .decided(.differs(Self.sizeReason(actual: stat.size, locked: expectedSize)))
+                        if let ownerStat {
+                            pending = .linked(to: ownerStat, stat: stat, owner: path)
+                        } else {
+                            verdict = .differs(Self.notLinkedReason(path))
+                        }
+                    } else if let expectedSize = lockedSize ?? ownerStat?.size, expectedSize != stat.size {
+                        verdict = .differs(Self.sizeReason(actual: stat.size, locked: expectedSize))
                     } else if let pinned {
                         if let trusted = cache.trustedValue(for: alsoPath, stat: stat) {
-                            placement = .decided(trusted == pinned ? .intact : .differs(Self.contentReason))
+                            verdict = trusted == pinned ? .intact : .differs(Self.contentReason)
                         } else {
-                            placement = .expect(.job(addJob(alsoPath)), expected: pinned, path: alsoPath)
+                            pending = .expect(.job(addJob(alsoPath)), expected: pinned, path: alsoPath)
                         }
                     } else if ownerStat != nil {
-                        let owner = ownerDigest ?? .job(addJob(entry.path))
+                        let owner = ownerDigest ?? .job(addJob(path))
                         ownerDigest = owner
-                        placement = .sameAs(.job(addJob(alsoPath)), owner: owner)
+                        pending = .sameAs(.job(addJob(alsoPath)), owner: owner)
                     } else {
-                        placement = .decided(.differs(Self.copyReason(entry.path)))
+                        verdict = .differs(Self.copyReason(path))
                     }
                 }
-                pending.placements.append((alsoPath, placement))
+                if let pending { deferred.append(Deferred(entry: index, placement: placementIndex, pending: pending)) }
+                result.placements.append((alsoPath, verdict))
             }
-            pendings.append(pending)
+            results.append(result)
         }
+        flushFolderCount()
 
         let digests = LocalFileDigests.digestAll(jobs)
-        func resolve(_ pending: Pending, ownerIntact: Bool) -> Verdict {
-            switch pending {
-            case .decided(let verdict):
-                return verdict
-            case .expect(let source, let expected, let path):
-                switch digest(source, digests, jobPaths) {
-                case .failure(let problem):
-                    return .unreadable(path: problem.path, reason: problem.reason)
-                case .success(let (value, stat)):
-                    if value == expected {
-                        if let stat { cache.record(path, stat: stat, sha256: value.hex) }
-                        return .intact
-                    }
-                    cache.forget(path)
-                    return .differs(Self.contentReason)
-                }
-            case .sameAs(let source, let owner):
-                switch (digest(source, digests, jobPaths), digest(owner, digests, jobPaths)) {
-                case (.failure(let problem), _), (_, .failure(let problem)):
-                    return .unreadable(path: problem.path, reason: problem.reason)
-                case (.success(let copy), .success(let original)):
-                    return copy.0 == original.0 && ownerIntact ? .intact : .differs(Self.contentReason)
-                }
-            case .linked(let owner, let stat, let ownerPath):
-                return ownerIntact && owner.inode == stat.inode && owner.device == stat.device ? .intact : .differs(Self.notLinkedReason(ownerPath))
-            }
+        // Entries' own verdicts first: a link's verdict depends on its owner's.
+        for item in deferred where item.placement == nil {
+            results[item.entry].primary = resolve(item.pending, ownerIntact: true, digests, jobPaths)
         }
-
-        var results: [EntryResult] = []
-        results.reserveCapacity(pendings.count)
-        for pending in pendings {
-            let primary = resolve(pending.primary, ownerIntact: true)
-            let placements = pending.placements.map { placement in
-                (path: placement.path, verdict: resolve(placement.pending, ownerIntact: primary == .intact))
-            }
-            results.append(EntryResult(primary: primary, partialBytes: pending.partialBytes, partialProblem: pending.partialProblem, placements: placements))
+        for item in deferred {
+            guard let placement = item.placement else { continue }
+            let ownerIntact = results[item.entry].primary == .intact
+            results[item.entry].placements[placement].verdict = resolve(item.pending, ownerIntact: ownerIntact, digests, jobPaths)
         }
         return .success(results)
     }
 
-    /// An unsafe path found while surveying.
-    struct UnsafeFinding: Error {
-        var path: String
-        var reason: String
+    private func resolve(_ pending: Pending, ownerIntact: Bool, _ digests: [Result<LocalFileDigests.Digested, LocalFileError>], _ jobPaths: [String]) -> Verdict {
+        switch pending {
+        case .expect(let source, let expected, let path):
+            switch digest(source, digests, jobPaths) {
+            case .failure(let problem):
+                return .unreadable(path: problem.path, reason: problem.reason)
+            case .success(let found):
+                if found.value == expected {
+                    if let stat = found.stat { cache.record(path, stat: stat, sha256: found.value.hex) }
+                    return .intact
+                }
+                cache.forget(path)
+                return .differs(Self.contentReason)
+            }
+        case .sameAs(let source, let owner):
+            switch (digest(source, digests, jobPaths), digest(owner, digests, jobPaths)) {
+            case (.failure(let problem), _), (_, .failure(let problem)):
+                return .unreadable(path: problem.path, reason: problem.reason)
+            case (.success(let copy), .success(let original)):
+                return copy.value == original.value && ownerIntact ? .intact : .differs(Self.contentReason)
+            }
+        case .linked(let owner, let stat, let ownerPath):
+            return ownerIntact && owner.inode == stat.inode && owner.device == stat.device ? .intact : .differs(Self.notLinkedReason(ownerPath))
+        }
     }
 
     private struct DigestProblem: Error {
@@ -388,7 +405,7 @@ final class TreeSurvey {
         var reason: String
     }
 
-    private func digest(_ source: DigestSource, _ digests: [Result<LocalFileDigests.Digested, LocalFileError>], _ jobPaths: [String]) -> Result<(SHA256Value, FileStat?), DigestProblem> {
+    private func digest(_ source: DigestSource, _ digests: [Result<LocalFileDigests.Digested, LocalFileError>], _ jobPaths: [String]) -> Result<(value: SHA256Value, stat: FileStat?), DigestProblem> {
         switch source {
         case .known(let value):
             return .success((value, nil))
@@ -435,59 +452,90 @@ final class TreeSurvey {
     }
 
     /// lstat of `relativePath`, after checking that the path is a plain relative path and that no
-    /// folder on the way is a symlink or a file.
-    func observe(_ relativePath: String) -> Observation {
+    /// folder on the way is a symlink or a file. With `countTowardsFolder`, a non-folder found
+    /// there counts as locked in its folder's listing; otherwise its folder is checked name by name.
+    func observe(_ relativePath: String, countTowardsFolder: Bool = false) -> Observation {
         if !Self.isPlainRelativePath(relativePath) {
             return .unsafe(path: relativePath, reason: "is not a safe relative path: " + (PathSafety.problem(with: relativePath) ?? "it names a reserved file"))
         }
         guard destinationDescriptor >= 0 else { return .missing }
-        switch checkParents(of: relativePath) {
+        let utf8 = relativePath.utf8
+        let lastSlash = utf8.lastIndex(of: UInt8(ascii: "/"))
+        switch checkParents(of: relativePath, lastSlash: lastSlash) {
         case .absent: return .missing
         case .unsafe(let path, let reason): return .unsafe(path: path, reason: reason)
         case .present: break
         }
-        guard let stat = FileStat(relativePath: relativePath, in: destinationDescriptor) else { return .missing }
+        let nameOffset = lastSlash.map { utf8.distance(from: utf8.startIndex, to: $0) + 1 } ?? 0
+        var raw = stat()
+        let found = relativePath.withCString { path in
+            fstatat(lastParentDescriptor, path + nameOffset, &raw, AT_SYMLINK_NOFOLLOW) == 0
+        }
+        guard found else { return .missing }
+        let stat = FileStat(raw)
+        if !stat.isDirectory {
+            if countTowardsFolder {
+                currentFolderCount += 1
+            } else {
+                foldersToCheckByName.insert(lastParent ?? "")
+            }
+        }
         if stat.isRegular { return .present(stat) }
         if stat.isSymlink { return .unsafe(path: relativePath, reason: "is a symbolic link") }
         if stat.isDirectory { return .unsafe(path: relativePath, reason: "is a folder where a file should be") }
         return .unsafe(path: relativePath, reason: "is not a regular file")
     }
 
-    private func checkParents(of relativePath: String) -> ParentOutcome {
-        let utf8 = relativePath.utf8
-        guard let lastSlash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return .present }
-        let parent = relativePath[..<lastSlash]
+    /// Non-folders counted in `lastParent` since it became the current folder.
+    private var currentFolderCount = 0
+
+    private func flushFolderCount() {
+        if currentFolderCount > 0 {
+            lockedNonFolderCounts[lastParent ?? "", default: 0] += currentFolderCount
+        }
+        currentFolderCount = 0
+    }
+
+    private func checkParents(of relativePath: String, lastSlash: String.Index?) -> ParentOutcome {
+        let parent = lastSlash.map { relativePath[..<$0] } ?? ""
         if let lastParent, lastParent == parent { return lastParentOutcome }
-        var outcome = ParentOutcome.present
+        flushFolderCount()
+        if lastParentDescriptor >= 0 && lastParentDescriptor != destinationDescriptor { close(lastParentDescriptor) }
+        lastParentDescriptor = -1
+        lastParent = String(parent)
+        lastParentOutcome = walkParents(of: relativePath, lastSlash: lastSlash)
+        if case .present = lastParentOutcome {
+            if parent.isEmpty {
+                lastParentDescriptor = destinationDescriptor
+            } else {
+                lastParentDescriptor = openat(destinationDescriptor, String(parent), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if lastParentDescriptor < 0 { lastParentOutcome = .absent }
+            }
+        }
+        return lastParentOutcome
+    }
+
+    private func walkParents(of relativePath: String, lastSlash: String.Index?) -> ParentOutcome {
+        guard let lastSlash else { return .present }
+        let utf8 = relativePath.utf8
         var index = utf8.startIndex
         while index <= lastSlash {
             if utf8[index] == UInt8(ascii: "/") {
                 let folder = String(relativePath[..<index])
                 if !knownDirectories.contains(folder) {
-                    guard let stat = FileStat(relativePath: folder, in: destinationDescriptor) else {
-                        outcome = .absent
-                        break
-                    }
-                    if stat.isSymlink {
-                        outcome = .unsafe(path: folder, reason: "is a symbolic link; datapin never writes through one")
-                        break
-                    }
-                    if !stat.isDirectory {
-                        outcome = .unsafe(path: folder, reason: "is a file where a folder should be")
-                        break
-                    }
+                    guard let stat = FileStat(relativePath: folder, in: destinationDescriptor) else { return .absent }
+                    if stat.isSymlink { return .unsafe(path: folder, reason: "is a symbolic link; datapin never writes through one") }
+                    if !stat.isDirectory { return .unsafe(path: folder, reason: "is a file where a folder should be") }
                     knownDirectories.insert(folder)
                 }
             }
             utf8.formIndex(after: &index)
         }
-        lastParent = String(parent)
-        lastParentOutcome = outcome
-        return outcome
+        return .present
     }
 
-    /// True when `path` has no empty, `.` or `..` component, no control character, does not start
-    /// with `/`, and its first component is not one of datapin's reserved names.
+    /// True when `path` has no empty, `.` or `..` component, no control character or backslash,
+    /// does not start with `/`, and its first component is not one of datapin's reserved names.
     static func isPlainRelativePath(_ path: String) -> Bool {
         var componentLength = 0
         var dots = 0
@@ -546,29 +594,87 @@ final class TreeSurvey {
         }
     }
 
-    private func lookUpPartial(for entry: LockEntry, into pending: inout PendingEntry) {
+    /// Notes the size of the entry's partial download; a partial that is not a regular file makes
+    /// the entry's verdict unsafe.
+    private func lookUpPartial(for entry: LockEntry, into result: inout EntryResult) {
         guard !partialNames.isEmpty, partialDirectoryProblem == nil else { return }
         let name = SyncTree.partialFileName(for: entry)
         guard let isRegular = partialNames[name] else { return }
         let relative = SyncTree.partialDirectoryName + "/" + name
         guard isRegular, let stat = FileStat(relativePath: relative, in: destinationDescriptor), stat.isRegular else {
-            pending.partialProblem = .unsafe(path: relative, reason: "is not a regular file")
+            result.primary = .unsafe(path: relative, reason: "is not a regular file")
             return
         }
-        pending.partialBytes = stat.size
+        result.partialBytes = stat.size
     }
 
     // MARK: - Walking the tree
 
     /// Every file, symlink or other non-folder under the destination that is not in `locked`,
     /// sorted; skips the reserved names at the top and the protected project files. Never
-    /// follows a symlink.
-    func extras(locked: Set<String>) -> [String] {
+    /// follows a symlink. Call after `survey`: folders whose count of non-folders equals the
+    /// number of locked files found in them are not checked name by name.
+    func extras(locked: @autoclosure () -> Set<String>) -> [String] {
         guard destinationDescriptor >= 0 else { return [] }
+        flushFolderCount()
         let protected = tree.protectedRelativePaths
+        var foldersHoldingProtected: Set<String> = []
+        for path in protected {
+            var folder = path
+            while let slash = folder.lastIndex(of: "/") {
+                folder = String(folder[..<slash])
+                foldersHoldingProtected.insert(folder)
+            }
+        }
+        var lockedPaths: Set<String>?
         var found: [String] = []
-        walk(folder: nil, locked: locked, protected: protected, into: &found)
+        var pending: [String?] = [nil]
+        while let folder = pending.popLast() {
+            let descriptor = openat(destinationDescriptor, folder ?? ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard descriptor >= 0, let directory = fdopendir(descriptor) else {
+                if descriptor >= 0 { close(descriptor) }
+                continue
+            }
+            defer { closedir(directory) }
+            let key = folder ?? ""
+            var nonFolders = 0
+            let forcedByName = foldersToCheckByName.contains(key)
+            let checksNames = folder == nil || forcedByName || foldersHoldingProtected.contains(key)
+            while let item = readdir(directory) {
+                if Self.isDotOrDotDot(item) { continue }
+                let type = item.pointee.d_type
+                if type != UInt8(DT_DIR) && type != UInt8(DT_UNKNOWN) && !checksNames {
+                    nonFolders += 1
+                    continue
+                }
+                let name = Self.name(of: item)
+                let relative = folder.map { $0 + "/" + name } ?? name
+                if (folder == nil && SyncTree.reservedNames.contains(name)) || protected.contains(relative) { continue }
+                if isFolder(item, relative: relative) {
+                    pending.append(relative)
+                } else {
+                    nonFolders += 1
+                }
+            }
+            if !forcedByName && nonFolders == lockedNonFolderCounts[key, default: 0] { continue }
+            if lockedPaths == nil { lockedPaths = locked() }
+            rewinddir(directory)
+            while let item = readdir(directory) {
+                if Self.isDotOrDotDot(item) { continue }
+                let name = Self.name(of: item)
+                if folder == nil && SyncTree.reservedNames.contains(name) { continue }
+                let relative = folder.map { $0 + "/" + name } ?? name
+                if isFolder(item, relative: relative) || protected.contains(relative) || lockedPaths!.contains(relative) { continue }
+                found.append(relative)
+            }
+        }
         return found.sorted()
+    }
+
+    private func isFolder(_ item: UnsafeMutablePointer<dirent>, relative: @autoclosure () -> String) -> Bool {
+        let type = item.pointee.d_type
+        if type == UInt8(DT_UNKNOWN) { return FileStat(relativePath: relative(), in: destinationDescriptor)?.isDirectory == true }
+        return type == UInt8(DT_DIR)
     }
 
     /// lstat size of an extra path (0 when it vanished).
@@ -576,38 +682,14 @@ final class TreeSurvey {
         FileStat(relativePath: relativePath, in: destinationDescriptor)?.size ?? 0
     }
 
-    private func walk(folder: String?, locked: Set<String>, protected: Set<String>, into found: inout [String]) {
-        let descriptor = openat(destinationDescriptor, folder ?? ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0, let directory = fdopendir(descriptor) else {
-            if descriptor >= 0 { close(descriptor) }
-            return
-        }
-        var subfolders: [String] = []
-        while let item = readdir(directory) {
-            let name = Self.name(of: item)
-            if name == "." || name == ".." { continue }
-            if folder == nil && SyncTree.reservedNames.contains(name) { continue }
-            let relative = folder.map { $0 + "/" + name } ?? name
-            if protected.contains(relative) { continue }
-            var type = item.pointee.d_type
-            if type == UInt8(DT_UNKNOWN) {
-                let stat = FileStat(relativePath: relative, in: destinationDescriptor)
-                type = stat?.isDirectory == true ? UInt8(DT_DIR) : UInt8(DT_REG)
-            }
-            if type == UInt8(DT_DIR) {
-                subfolders.append(relative)
-            } else if !locked.contains(relative) {
-                found.append(relative)
-            }
-        }
-        closedir(directory)
-        for subfolder in subfolders {
-            walk(folder: subfolder, locked: locked, protected: protected, into: &found)
-        }
+    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
+    private static func isDotOrDotDot(_ item: UnsafeMutablePointer<dirent>) -> Bool {
+        let name = UnsafeRawPointer(item).advanced(by: nameOffset).assumingMemoryBound(to: UInt8.self)
+        return name[0] == UInt8(ascii: ".") && (name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0))
     }
 
     private static func name(of item: UnsafeMutablePointer<dirent>) -> String {
-        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
-        return String(cString: UnsafeRawPointer(item).advanced(by: offset).assumingMemoryBound(to: CChar.self))
+        String(cString: UnsafeRawPointer(item).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self))
     }
 }

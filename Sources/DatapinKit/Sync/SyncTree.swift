@@ -118,30 +118,39 @@ struct SHA256Value: Hashable, Sendable {
     var words: (UInt64, UInt64, UInt64, UInt64)
 
     init?(hex: String) {
-        self.init(hexBytes: hex.utf8)
+        let parsed = hex.utf8.withContiguousStorageIfAvailable { Self.parse(UnsafeRawBufferPointer($0)) }
+            ?? Array(hex.utf8).withUnsafeBytes { Self.parse($0) }
+        guard let parsed else { return nil }
+        self = parsed
     }
 
-    init?<S: Sequence>(hexBytes: S) where S.Element == UInt8 {
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        var count = 0
-        for byte in hexBytes {
-            let nibble: UInt64
-            switch byte {
-            case 48...57: nibble = UInt64(byte - 48)
-            case 97...102: nibble = UInt64(byte - 87)
-            case 65...70: nibble = UInt64(byte - 55)
-            default: return nil
+    init?(hexBytes: UnsafeRawBufferPointer) {
+        guard let value = Self.parse(hexBytes) else { return nil }
+        self = value
+    }
+
+    private static func parse(_ bytes: UnsafeRawBufferPointer) -> SHA256Value? {
+        guard bytes.count == 64 else { return nil }
+        @inline(__always) func word(_ start: Int) -> UInt64? {
+            var value: UInt64 = 0
+            for offset in start..<(start + 16) {
+                let byte = bytes[offset]
+                let digit = byte &- 48
+                if digit < 10 {
+                    value = value << 4 | UInt64(digit)
+                    continue
+                }
+                let letter = (byte | 0x20) &- 97
+                guard letter < 6 else { return nil }
+                value = value << 4 | UInt64(letter + 10)
             }
-            switch count / 16 {
-            case 0: words.0 = words.0 << 4 | nibble
-            case 1: words.1 = words.1 << 4 | nibble
-            case 2: words.2 = words.2 << 4 | nibble
-            case 3: words.3 = words.3 << 4 | nibble
-            default: return nil
-            }
-            count += 1
+            return value
         }
-        guard count == 64 else { return nil }
+        guard let first = word(0), let second = word(16), let third = word(32), let fourth = word(48) else { return nil }
+        return SHA256Value(words: (first, second, third, fourth))
+    }
+
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) {
         self.words = words
     }
 

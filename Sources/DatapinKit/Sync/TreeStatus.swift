@@ -38,6 +38,7 @@ public struct TreeStatus: Sendable {
 /// Compares the tree with the lock without changing it, trusting the state cache for unchanged
 /// files (which are not read); files hashed and found intact are recorded in the cache.
 public enum TreeStatusScanner {
+    /// The status of every locked path, plus the extras. Blocking: call it from the main thread.
     public static func scan(lock: Lockfile, tree: SyncTree, cache: StateCache, duplicates: DuplicatePolicy = .link) -> TreeStatus {
         let survey = TreeSurvey(tree: tree, cache: cache, duplicates: duplicates)
         guard case .success(let results) = survey.survey(lock.files, stopAtUnsafe: false) else {
@@ -49,7 +50,7 @@ public enum TreeStatusScanner {
             case .intact:
                 status.clean += 1
             case .missing:
-                if result.partialBytes != nil || result.partialProblem != nil {
+                if result.partialBytes != nil {
                     status.partial.append(entry)
                 } else {
                     status.missing.append(entry)

@@ -55,6 +55,7 @@ public struct VerifyFinding: Sendable, Hashable {
 /// on a few threads; files that match their pins are recorded in the cache.
 public enum TreeVerifier {
     /// One finding per locked path (entries' paths and their `alsoPaths`), in lock order.
+    /// Blocking (hashing on worker threads): call it from the main thread.
     public static func verify(lock: Lockfile, tree: SyncTree, cache: StateCache) -> [VerifyFinding] {
         let survey = TreeSurvey(tree: tree, cache: cache, duplicates: .link)
         var findings: [VerifyFinding] = []
