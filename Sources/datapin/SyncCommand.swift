@@ -96,6 +96,7 @@ struct SyncCommand: ParsableCommand {
         if !report.pins.isEmpty && !frozen {
             pinned = try writePins(report.pins, into: context.lock, paths: paths, console: console)
         }
+        cache.retainOnly(Set(context.lock.files.flatMap { [$0.path] + $0.alsoPaths }))
         do {
             try cache.save()
         } catch {
