@@ -96,7 +96,12 @@ struct SyncCommand: ParsableCommand {
         if !report.pins.isEmpty && !frozen {
             pinned = try writePins(report.pins, into: context.lock, paths: paths, console: console)
         }
-        cache.retainOnly(Set(context.lock.files.flatMap { [$0.path] + $0.alsoPaths }))
+        // Records of paths the lock no longer lists are dropped; when there are no more records
+        // than locked paths there is nothing worth the cost of looking.
+        let lockedPathCount = context.lock.files.reduce(0) { $0 + 1 + $1.alsoPaths.count }
+        if cache.count > lockedPathCount {
+            cache.retainOnly(Set(context.lock.files.flatMap { [$0.path] + $0.alsoPaths }))
+        }
         do {
             try cache.save()
         } catch {

@@ -185,8 +185,28 @@ enum CanonicalLockReader {
 
         /// As `LockReader` requires: relative, `/`-separated, no `.`, `..` or empty parts.
         static func isRelativePath(_ path: String) -> Bool {
-            guard !path.hasPrefix("/"), !path.contains("\\"), !path.contains("\0") else { return false }
-            return !path.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
+            var componentLength = 0, dots = 0, valid = true
+            var path = path
+            path.withUTF8 { bytes in
+                for byte in bytes {
+                    switch byte {
+                    case 0x2F:
+                        if componentLength == 0 || (componentLength == dots && dots <= 2) { valid = false; return }
+                        componentLength = 0
+                        dots = 0
+                    case 0x5C, 0x00:
+                        valid = false
+                        return
+                    case 0x2E:
+                        componentLength += 1
+                        dots += 1
+                    default:
+                        componentLength += 1
+                    }
+                }
+            }
+            // A component of only dots is '.' or '..' (or more dots, which LockReader accepts).
+            return valid && componentLength > 0 && !(componentLength == dots && dots <= 2)
         }
     }
 }
