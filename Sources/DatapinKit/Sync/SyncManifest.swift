@@ -74,41 +74,20 @@ public struct SyncManifest: Sendable, Hashable {
     /// The same rows as JSON, for tools: `{"datapin", "spec", "files": [{"access", "detail",
     /// "file", "sha256", "size", "status", "uri", "user"}]}`, keys sorted, one file per line.
     public func json() -> String {
-        var out = "{\n  \"datapin\": \(Self.jsonString(DatapinVersion.current)),\n  \"spec\": \(Self.jsonString(specDigest)),\n  \"files\": ["
+        var out = "{\n  \"datapin\": \(JSONString.quoted(DatapinVersion.current)),\n  \"spec\": \(JSONString.quoted(specDigest)),\n  \"files\": ["
         for (index, row) in rows.enumerated() {
             out += index == 0 ? "\n    {" : ",\n    {"
-            out += "\"access\": \(Self.jsonString(row.access))"
-            if let detail = row.detail { out += ", \"detail\": \(Self.jsonString(detail))" }
-            out += ", \"file\": \(Self.jsonString(row.file))"
-            if let sha256 = row.sha256 { out += ", \"sha256\": \(Self.jsonString(sha256))" }
+            out += "\"access\": \(JSONString.quoted(row.access))"
+            if let detail = row.detail { out += ", \"detail\": \(JSONString.quoted(detail))" }
+            out += ", \"file\": \(JSONString.quoted(row.file))"
+            if let sha256 = row.sha256 { out += ", \"sha256\": \(JSONString.quoted(sha256))" }
             if let size = row.size { out += ", \"size\": \(size)" }
-            out += ", \"status\": \"\(row.status.rawValue)\", \"uri\": \(Self.jsonString(row.uri)), \"user\": \(Self.jsonString(row.user))}"
+            out += ", \"status\": \"\(row.status.rawValue)\", \"uri\": \(JSONString.quoted(row.uri)), \"user\": \(JSONString.quoted(row.user))}"
         }
         out += rows.isEmpty ? "]\n}\n" : "\n  ]\n}\n"
         return out
     }
 
-    /// A JSON string literal for `text`.
-    static func jsonString(_ text: String) -> String {
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) { return "\"" + text + "\"" }
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
 
     /// Writes both files atomically into `destination`.
     public func write(into destination: URL) throws(AtomicFile.WriteError) {
