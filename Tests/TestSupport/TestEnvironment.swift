@@ -100,8 +100,8 @@ extension Datapin {
         var env = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "NO_COLOR": "1", "LANG": "C.UTF-8"]
         env.merge(environment) { _, new in new }
         process.environment = env
-        FileManager.default.createFile(atPath: directory.appendingPathComponent(".stdout").path, contents: nil)
-        FileManager.default.createFile(atPath: directory.appendingPathComponent(".stderr").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: directory.appendingPathComponent(".stdout").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: directory.appendingPathComponent(".stderr").path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent(".stdout"))
         process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent(".stderr"))
         process.standardInput = FileHandle.nullDevice
