@@ -100,7 +100,7 @@ enum CanonicalLockReader {
                 guard let value = text(index), let present = value, !present.isEmpty else { return nil }
                 required.append(present)
             }
-            guard isRelativePath(required[0]) else { return nil }
+            guard LockEntry.isValidPath(required[0]) else { return nil }
             var entry = LockEntry(path: required[0], archive: required[1], dataset: required[2], uri: required[3], url: required[4])
             if let raw = fields[5] {
                 guard !raw.isEmpty, raw.count <= 18, raw.allSatisfy({ (0x30...0x39).contains($0) }), let size = Int64(String(decoding: raw, as: UTF8.self)) else { return nil }
@@ -136,7 +136,7 @@ enum CanonicalLockReader {
                 entry.also = items
             }
             if let raw = fields[15] {
-                guard let items = flowList(raw), items.allSatisfy(isRelativePath) else { return nil }
+                guard let items = flowList(raw), items.allSatisfy(LockEntry.isValidPath) else { return nil }
                 entry.alsoPaths = items
             }
             return entry
@@ -182,31 +182,5 @@ enum CanonicalLockReader {
 
         static let flowIndicators: Set<UInt8> = Set(",[]{}#:'\"".utf8)
         static let nullWords: Set<String> = ["null", "Null", "NULL"]
-
-        /// As `LockReader` requires: relative, `/`-separated, no `.`, `..` or empty parts.
-        static func isRelativePath(_ path: String) -> Bool {
-            var componentLength = 0, dots = 0, valid = true
-            var path = path
-            path.withUTF8 { bytes in
-                for byte in bytes {
-                    switch byte {
-                    case 0x2F:
-                        if componentLength == 0 || (componentLength == dots && dots <= 2) { valid = false; return }
-                        componentLength = 0
-                        dots = 0
-                    case 0x5C, 0x00:
-                        valid = false
-                        return
-                    case 0x2E:
-                        componentLength += 1
-                        dots += 1
-                    default:
-                        componentLength += 1
-                    }
-                }
-            }
-            // A component of only dots is '.' or '..' (or more dots, which LockReader accepts).
-            return valid && componentLength > 0 && !(componentLength == dots && dots <= 2)
-        }
     }
 }

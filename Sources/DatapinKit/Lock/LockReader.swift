@@ -223,10 +223,8 @@ private struct Validator {
         return values
     }
 
-    /// A lock path is relative, `/`-separated, and never leaves the destination.
     private mutating func checkRelativePath(_ path: String, key: String, at location: SourceLocation) {
-        let components = path.split(separator: "/", omittingEmptySubsequences: false)
-        if path.hasPrefix("/") || path.contains("\\") || path.contains("\0") || components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+        if !LockEntry.isValidPath(path) {
             error("'\(key)' must be a relative path inside the destination without '.', '..' or empty parts, found '\(path)'", at: location)
         }
     }
