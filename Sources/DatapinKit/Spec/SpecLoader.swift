@@ -295,16 +295,7 @@ private struct SpecReader {
             report(.wrongType(key: "archives", expected: "a mapping of archive names to their settings", found: node.kindDescription), at: node.location)
             return (builtIns, unresolved)
         }
-        var seen: Set<String> = []
-        for pair in pairs {
-            guard let name = pair.key.scalar else {
-                report(.complexKey(context: "in archives"), at: pair.key.location)
-                continue
-            }
-            guard seen.insert(name).inserted else {
-                report(.duplicateKey(key: name, context: "in archives"), at: pair.key.location)
-                continue
-            }
+        for (name, pair) in namedPairs(pairs, context: "in archives") {
             guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }),
                   name != ".", name != ".."
             else {
@@ -500,16 +491,7 @@ private struct SpecReader {
             return []
         }
         var conditions: [WhereCondition] = []
-        var seen: Set<String> = []
-        for pair in pairs {
-            guard let name = pair.key.scalar else {
-                report(.complexKey(context: "in where"), at: pair.key.location)
-                continue
-            }
-            guard seen.insert(name).inserted else {
-                report(.duplicateKey(key: name, context: "in where"), at: pair.key.location)
-                continue
-            }
+        for (name, pair) in namedPairs(pairs, context: "in where") {
             if let values = stringList(name, pair.value) {
                 if values.isEmpty { report(.emptySelectorList(key: name), at: pair.value.location) }
                 conditions.append(WhereCondition(name: name, values: values.map(\.text)))
@@ -594,6 +576,25 @@ private struct SpecReader {
     }
 
     // MARK: Values
+
+    /// The pairs of a mapping whose keys are names the user chooses (archives, `where`
+    /// conditions), in file order; reports non-scalar and duplicate keys at the key.
+    mutating func namedPairs(_ pairs: [YAMLPair], context: String) -> [(name: String, pair: YAMLPair)] {
+        var named: [(name: String, pair: YAMLPair)] = []
+        var seen: Set<String> = []
+        for pair in pairs {
+            guard let name = pair.key.scalar else {
+                report(.complexKey(context: context), at: pair.key.location)
+                continue
+            }
+            guard seen.insert(name).inserted else {
+                report(.duplicateKey(key: name, context: context), at: pair.key.location)
+                continue
+            }
+            named.append((name, pair))
+        }
+        return named
+    }
 
     /// The pairs of a mapping by key; reports unknown, duplicate and non-scalar keys at the key.
     mutating func fields(of node: YAMLNode, known: [String], context: String, filtersBelongUnderSelect: Bool = false) -> [String: YAMLPair] {
