@@ -59,8 +59,8 @@ public struct CommandResult: Sendable {
 
 /// Runs the built `datapin` executable as a user would, in a given folder.
 public enum Datapin {
-    /// Runs `datapin arguments…` in `directory` with `environment` added to a minimal one.
-    public static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:], stdin: String? = nil) throws -> CommandResult {
+    /// A `datapin arguments…` process for `directory`, with `environment` added to a minimal one.
+    private static func makeProcess(_ arguments: [String], in directory: URL, environment: [String: String]) -> Process {
         let process = Process()
         process.executableURL = TestEnvironment.datapinBinary
         process.arguments = arguments
@@ -68,6 +68,12 @@ public enum Datapin {
         var env = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "NO_COLOR": "1", "LANG": "C.UTF-8"]
         env.merge(environment) { _, new in new }
         process.environment = env
+        return process
+    }
+
+    /// Runs `datapin arguments…` in `directory` with `environment` added to a minimal one.
+    public static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:], stdin: String? = nil) throws -> CommandResult {
+        let process = makeProcess(arguments, in: directory, environment: environment)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -93,13 +99,7 @@ extension Datapin {
     /// Starts `datapin arguments…` in `directory` without waiting; stdout and stderr go to
     /// files in `directory` (`.stdout`, `.stderr`) so that a killed child leaves no pipe behind.
     public static func start(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Process {
-        let process = Process()
-        process.executableURL = TestEnvironment.datapinBinary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        var env = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "NO_COLOR": "1", "LANG": "C.UTF-8"]
-        env.merge(environment) { _, new in new }
-        process.environment = env
+        let process = makeProcess(arguments, in: directory, environment: environment)
         _ = FileManager.default.createFile(atPath: directory.appendingPathComponent(".stdout").path, contents: nil)
         _ = FileManager.default.createFile(atPath: directory.appendingPathComponent(".stderr").path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent(".stdout"))
