@@ -233,16 +233,17 @@ struct PlanSummary {
     var transfers: [Transfer] = []
     var places: [(path: String, owner: String, mode: DuplicatePolicy)] = []
     var prunes: [(path: String, size: Int64)] = []
-    var kept = 0
+    var kept: Int
     var unpinned: [LockEntry]
     var bytesToTransfer: Int64
 
     init(_ plan: SyncPlan) {
+        kept = plan.counts.keep
         unpinned = plan.unpinnedTransfers
         bytesToTransfer = plan.bytesToTransfer
         for action in plan.actions {
             switch action {
-            case .keep: kept += 1
+            case .keep: break
             case .download(let entry): transfers.append(Transfer(verb: "fetch", entry: entry))
             case .resume(let entry, let bytes): transfers.append(Transfer(verb: "resume", entry: entry, detail: "\(ByteSize.format(bytes)) already here"))
             case .replace(let entry, let reason): transfers.append(Transfer(verb: "replace", entry: entry, detail: reason))

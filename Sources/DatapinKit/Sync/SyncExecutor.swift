@@ -78,10 +78,11 @@ public struct SyncExecutor {
         var entriesByID: [Int: LockEntry] = [:]
         var places: [(entry: LockEntry, path: String, mode: DuplicatePolicy)] = []
         var prunes: [(path: String, size: Int64)] = []
+        report.kept = plan.counts.keep
         for action in plan.actions {
             switch action {
             case .keep:
-                report.kept += 1
+                continue
             case .download(let entry), .resume(let entry, _), .replace(let entry, _):
                 guard let source = source(entry) else {
                     report.skippedForCredentials.append(entry)
