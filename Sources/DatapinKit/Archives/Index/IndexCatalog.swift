@@ -38,7 +38,7 @@ struct IndexCatalog: Sendable, Equatable {
     /// Parses `data`; `stem` (the catalog file's name without extension) names the dataset of
     /// files that sit at the top level of a checksum list.
     static func parse(_ data: Data, stem: String) throws(ParseError) -> IndexCatalog {
-        let firstByte = data.first(where: { !$0.isWhitespace })
+        let firstByte = data.first(where: { !$0.isBlankOrByteOrderMark })
         if firstByte == UInt8(ascii: "{") || firstByte == UInt8(ascii: "[") {
             return try parseJSON(data)
         }
@@ -245,5 +245,6 @@ struct IndexCatalog: Sendable, Equatable {
 }
 
 private extension UInt8 {
-    var isWhitespace: Bool { self == 0x20 || self == 0x09 || self == 0x0A || self == 0x0D || self == 0xEF || self == 0xBB || self == 0xBF }
+    /// A blank, a line break, or a byte of UTF-8's byte-order mark: what may precede a JSON catalog's `{`.
+    var isBlankOrByteOrderMark: Bool { self == 0x20 || self == 0x09 || self == 0x0A || self == 0x0D || self == 0xEF || self == 0xBB || self == 0xBF }
 }
