@@ -60,6 +60,16 @@ private final class RequestCounter: @unchecked Sendable {
     }
 }
 
+/// When requests reached a server.
+private final class ArrivalLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var times: [Date] = []
+    func record() { lock.withLock { times.append(Date()) } }
+    var count: Int { lock.withLock { times.count } }
+    /// Seconds between the first and the last arrival.
+    var spread: TimeInterval { lock.withLock { (times.max() ?? Date()).timeIntervalSince(times.min() ?? Date()) } }
+}
+
 /// Collects events from the transfer thread.
 private final class EventLog: @unchecked Sendable {
     private let lock = NSLock()
@@ -99,6 +109,27 @@ struct TransferEngineTests {
         let events = log.events
         #expect(events.filter { if case .started = $0 { return true } else { return false } }.count == files.count)
         #expect(events.filter { if case .finished = $0 { return true } else { return false } }.count == files.count)
+    }
+
+    @Test func transfersToOneHTTPHostRunAtTheSameTime() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(40_000)
+        let arrivals = ArrivalLog()
+        // Each body takes about a second to send; four downloads one after another would
+        // reach the server over about three seconds.
+        let server = try LoopbackServer { _ in
+            arrivals.record()
+            return LoopbackResponse(status: 200, body: data, fault: .slow(chunkSize: 4_000, delayMilliseconds: 100))
+        }
+        defer { server.shutdown() }
+        let names = (0..<4).map { "slow\($0).bin" }
+        let requests = names.enumerated().map { scratch.request($0.offset, url: "\(server.baseURL)/\($0.element)", name: $0.element, content: data) }
+        let results = TransferEngine(maxConcurrent: 4, maxPerHost: 4, retry: fastRetry).runBlocking(requests) { _ in }
+
+        #expect(results.allSatisfy { $0.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: Int64(data.count)) })
+        #expect(arrivals.count == 4)
+        #expect(arrivals.spread < 0.5, "all four requests reach the server before the first body is done: \(arrivals.spread) s apart")
     }
 
     @Test func placesFileURLsAndReportsTheObservedDigestWithoutExpectations() async throws {

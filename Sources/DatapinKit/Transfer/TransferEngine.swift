@@ -276,7 +276,10 @@ private final class TransferLoop: @unchecked Sendable {
         datapin_easy_setopt_string(handle, CURLOPT_USERAGENT, Curl.userAgent)
         datapin_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         datapin_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
-        datapin_easy_setopt_long(handle, CURLOPT_PIPEWAIT, 1)
+        // Waiting for a connection that might multiplex pays only where HTTP/2 can be negotiated
+        // (TLS with ALPN); over plain http:// it holds every other transfer to one host back
+        // until the first one's connection is free, serialising the downloads.
+        datapin_easy_setopt_long(handle, CURLOPT_PIPEWAIT, request.url.lowercased().hasPrefix("https:") ? 1 : 0)
         datapin_easy_setopt_long(handle, CURLOPT_BUFFERSIZE, 256 << 10)
         datapin_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 30)
         datapin_easy_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
