@@ -172,7 +172,12 @@ struct SyncCommand: ParsableCommand {
 
     private func finish(report: SyncReport, pinned: Int, summary: PlanSummary, credentials: [String: ArchiveCredentials], progress: SyncProgress, console: Console, interrupted: Bool) {
         let megabytesPerSecond = report.seconds > 0 ? Double(report.bytesTransferred) / report.seconds / 1_000_000 : 0
-        var diagnostics: [Diagnostic] = report.failed.map { Diagnostic(.error, "\($0.path): \($0.failure.message)") }
+        let cancelled = report.failed.filter { $0.failure == .cancelled }.count
+        let failed = report.failed.count - cancelled
+        var diagnostics: [Diagnostic] = report.failed.filter { $0.failure != .cancelled }.map { Diagnostic(.error, "\($0.path): \($0.failure.message)") }
+        if cancelled > 0 {
+            diagnostics.append(Diagnostic(.warning, "interrupted: \(cancelled) file\(cancelled == 1 ? " was" : "s were") not finished; partial downloads stay in \(SyncTree.partialDirectoryName) and `datapin sync` continues where this run stopped"))
+        }
         if !report.skippedForCredentials.isEmpty {
             let variables = Set(report.skippedForCredentials.compactMap { credentials[$0.archive]?.missingVariable })
             let hint = variables.isEmpty ? "configure `token_env:` for the archive and set that variable" : "set \(variables.sorted().joined(separator: ", "))"
@@ -183,7 +188,7 @@ struct SyncCommand: ParsableCommand {
         }
         console.report(diagnostics)
         progress.emit(["event": "summary", "files_placed": report.placed.count, "files_kept": report.kept, "bytes": report.bytesTransferred,
-                       "seconds": report.seconds, "pinned": pinned, "failed": report.failed.count, "skipped": report.skippedForCredentials.count,
+                       "seconds": report.seconds, "pinned": pinned, "failed": failed, "interrupted": cancelled, "skipped": report.skippedForCredentials.count,
                        "pruned": report.pruned.count, "duplicates_placed": report.duplicatesPlaced.count])
         let nothingDone = report.placed.isEmpty && report.failed.isEmpty && report.skippedForCredentials.isEmpty && report.pruned.isEmpty && report.duplicatesPlaced.isEmpty
         if nothingDone {
@@ -194,7 +199,8 @@ struct SyncCommand: ParsableCommand {
         if pinned > 0 { line += ", \(pinned) pinned" }
         if !report.pruned.isEmpty { line += ", \(report.pruned.count) removed" }
         if !report.skippedForCredentials.isEmpty { line += ", \(report.skippedForCredentials.count) skipped" }
-        if !report.failed.isEmpty { line += ", \(report.failed.count) failed" }
+        if failed > 0 { line += ", \(failed) failed" }
+        if cancelled > 0 { line += ", \(cancelled) interrupted" }
         if !nothingDone { console.info(line) }
 
         let status: ExitStatus

@@ -57,8 +57,8 @@ final class SyncProgress: @unchecked Sendable {
                 emit(record)
                 if style == .lines { line("fetched \(path) (\(ByteSize.format(size))\(result.resumedFrom.map { ", resumed at \(ByteSize.format($0))" } ?? ""))") }
             case .failed(let failure):
-                emit(["event": "failed", "path": path, "reason": failure.message, "attempts": result.attempts])
-                line("failed \(path): \(failure.message)")
+                // The failure itself is reported once, with the others, when the run ends.
+                emit(["event": failure == .cancelled ? "cancelled" : "failed", "path": path, "reason": failure.message, "attempts": result.attempts])
             }
             if style == .terminal { draw(force: true) }
         case .placedDuplicate(let path, let owner, let mode):

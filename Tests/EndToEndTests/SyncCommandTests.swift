@@ -328,13 +328,14 @@ import TestSupport
 
     // MARK: Killed mid-transfer
 
-    @Test func aSyncKilledMidTransferCompletesOnTheNextRunWithARange() throws {
+    /// A locked project with one big file whose first download is slow, a sync of it started,
+    /// and the size its partial file reached (more than 300 kB, or whatever it was after 30 s).
+    func startSlowSync() throws -> (project: Project, server: LoopbackServer, process: Process, partialBytes: Int) {
         let big = Self.bytes(4_000_000, seed: 9)
         let (project, server) = try Self.lockedProject(files: ["big.fits": big, "small.fits": Self.bytes(10, seed: 4)]) { request, attempt in
             guard attempt == 1, request.path == "/ds1/big.fits" else { return nil }
             return LoopbackResponse(status: 200, headers: [("Content-Type", "application/octet-stream")], body: big, fault: .slow(chunkSize: 65_536, delayMilliseconds: 40))
         }
-        defer { server.shutdown() }
         let process = try Datapin.start(["sync", "--no-progress"], in: project.directory)
         let partialFolder = project.data.appendingPathComponent(".datapin-partial")
         let deadline = Date().addingTimeInterval(30)
@@ -347,16 +348,40 @@ import TestSupport
             if partialBytes > 300_000 { break }
             usleep(20_000)
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(partialBytes > 300_000, "the partial file grew before the kill")
-        #expect(project.local("big.fits") == nil, "no final path holds partial bytes")
+        return (project, server, process, partialBytes)
+    }
 
+    /// The next sync finishes the job, resuming the big file with a Range request.
+    func expectRerunResumes(_ project: Project, _ server: LoopbackServer) throws {
         let rerun = try project.run(["sync"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
         expectTreeMatches(project)
         let ranged = server.requests.filter { $0.path == "/ds1/big.fits" && $0.header("Range") != nil }
         #expect(!ranged.isEmpty, "the re-run resumed with a Range request")
         #expect(try project.run(["verify"]).status == 0)
+    }
+
+    @Test func aSyncKilledMidTransferCompletesOnTheNextRunWithARange() throws {
+        let (project, server, process, partialBytes) = try startSlowSync()
+        defer { server.shutdown() }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(partialBytes > 300_000, "the partial file grew before the kill")
+        #expect(project.local("big.fits") == nil, "no final path holds partial bytes")
+        try expectRerunResumes(project, server)
+    }
+
+    @Test func anInterruptedSyncExits130SaysSoOnceAndResumes() throws {
+        let (project, server, process, partialBytes) = try startSlowSync()
+        defer { server.shutdown() }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(partialBytes > 300_000, "the partial file grew before the interrupt")
+        #expect(process.terminationStatus == 130)
+        let stderr = try String(contentsOf: project.directory.appendingPathComponent(".stderr"), encoding: .utf8)
+        #expect(stderr.contains("warning: interrupted: 1 file was not finished; partial downloads stay in .datapin-partial"), "\(stderr)")
+        #expect(!stderr.contains("error:"), "a cancelled file is not an error: \(stderr)")
+        #expect(project.local("big.fits") == nil)
+        try expectRerunResumes(project, server)
     }
 }
