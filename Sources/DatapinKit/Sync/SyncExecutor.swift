@@ -75,7 +75,8 @@ public struct SyncExecutor {
         let started = Date()
         var report = SyncReport()
         var requests: [TransferRequest] = []
-        var entriesByID: [Int: LockEntry] = [:]
+        // A request's id is its index here.
+        var requestedEntries: [LockEntry] = []
         var places: [(entry: LockEntry, path: String, mode: DuplicatePolicy)] = []
         var prunes: [(path: String, size: Int64)] = []
         report.kept = plan.counts.keep
@@ -89,7 +90,7 @@ public struct SyncExecutor {
                     continue
                 }
                 let id = requests.count
-                entriesByID[id] = entry
+                requestedEntries.append(entry)
                 requests.append(TransferRequest(
                     id: id, url: source.url, headers: source.headers, credentialHosts: source.credentialHosts,
                     rootPath: tree.destination.path, partialPath: tree.partialURL(for: entry).path,
@@ -102,22 +103,22 @@ public struct SyncExecutor {
             }
         }
 
-        let lookup = entriesByID
+        let lookup = requestedEntries
         let results = requests.isEmpty ? [] : engine.runBlocking(requests) { event in
             switch event {
             case .started(let id):
-                if let entry = lookup[id] { events(.transferStarted(path: entry.path, size: entry.size)) }
+                events(.transferStarted(path: lookup[id].path, size: lookup[id].size))
             case .progress(let id, let bytes, let total):
-                if let entry = lookup[id] { events(.transferProgress(path: entry.path, bytes: bytes, total: total)) }
+                events(.transferProgress(path: lookup[id].path, bytes: bytes, total: total))
             case .retrying(let id, let attempt, let reason, let delay):
-                if let entry = lookup[id] { events(.retrying(path: entry.path, attempt: attempt, reason: reason.message, delay: delay)) }
+                events(.retrying(path: lookup[id].path, attempt: attempt, reason: reason.message, delay: delay))
             case .finished(let result):
-                if let entry = lookup[result.id] { events(.transferFinished(path: entry.path, result: result)) }
+                events(.transferFinished(path: lookup[result.id].path, result: result))
             }
         }
         var failedPaths: Set<String> = []
         for result in results {
-            guard let entry = entriesByID[result.id] else { continue }
+            let entry = requestedEntries[result.id]
             report.bytesTransferred += result.bytesTransferred
             switch result.outcome {
             case .placed(let sha256, let size):
