@@ -110,7 +110,7 @@ struct SyncCommand: ParsableCommand {
         if context.loaded.spec.manifest {
             writeManifest(context: context, report: report, credentials: credentials, users: [:], console: console)
         }
-        finish(report: report, pinned: pinned, summary: summary, credentials: credentials, progress: progress, console: console, interrupted: interruption.fired)
+        finish(report: report, pinned: pinned, summary: summary, credentials: credentials, tokenVariables: context.archives.compactMapValues(\.tokenEnv), lock: context.lock, progress: progress, console: console, interrupted: interruption.fired)
     }
 
     /// Records observed digests of unpinned files in the lock (an atomic rewrite).
@@ -133,13 +133,21 @@ struct SyncCommand: ParsableCommand {
         return count
     }
 
-    private func finish(report: SyncReport, pinned: Int, summary: PlanSummary, credentials: [String: ArchiveCredentials], progress: SyncProgress, console: Console, interrupted: Bool) {
+    private func finish(report: SyncReport, pinned: Int, summary: PlanSummary, credentials: [String: ArchiveCredentials], tokenVariables: [String: String], lock: Lockfile, progress: SyncProgress, console: Console, interrupted: Bool) {
         let megabytesPerSecond = report.seconds > 0 ? Double(report.bytesTransferred) / report.seconds / 1_000_000 : 0
         let cancelled = report.failed.filter { $0.failure == .cancelled }.count
-        let failed = report.failed.count - cancelled
-        var diagnostics: [Diagnostic] = report.failed.filter { $0.failure != .cancelled }.map { Diagnostic(.error, "\($0.path): \($0.failure.message)") }
+        let refused = report.failed.filter { if case .unauthorized = $0.failure { return true }; return false }.map(\.path)
+        let refusedPaths = Set(refused)
+        let failed = report.failed.count - cancelled - refused.count
+        var diagnostics: [Diagnostic] = report.failed.filter { $0.failure != .cancelled && !refusedPaths.contains($0.path) }.map { Diagnostic(.error, "\($0.path): \($0.failure.message)") }
         if cancelled > 0 {
             diagnostics.append(Diagnostic(.warning, "interrupted: \(cancelled) file\(cancelled == 1 ? " was" : "s were") not finished; partial downloads stay in \(SyncTree.partialDirectoryName) and `datapin sync` continues where this run stopped"))
+        }
+        if !refused.isEmpty {
+            let archives = Set(lock.files.filter { refusedPaths.contains($0.path) }.map(\.archive))
+            let variables = archives.compactMap { tokenVariables[$0] }.sorted()
+            let token = variables.isEmpty ? "the token" : "the token in \(variables.joined(separator: ", "))"
+            diagnostics.append(Diagnostic(.error, "the archive refused \(refused.count) file\(refused.count == 1 ? "" : "s") (HTTP 401/403): \(token) is missing, expired or not authorised for \(refused.count == 1 ? "it" : "them")", notes: refused.sorted().map { "refused: \($0)" }))
         }
         if !report.skippedForCredentials.isEmpty {
             let variables = Set(report.skippedForCredentials.compactMap { credentials[$0.archive]?.missingVariable })
@@ -151,7 +159,7 @@ struct SyncCommand: ParsableCommand {
         }
         console.report(diagnostics)
         progress.emit(["event": "summary", "files_placed": report.placed.count, "files_kept": report.kept, "bytes": report.bytesTransferred,
-                       "seconds": report.seconds, "pinned": pinned, "failed": failed, "interrupted": cancelled, "skipped": report.skippedForCredentials.count,
+                       "seconds": report.seconds, "pinned": pinned, "failed": failed, "refused": refused.count, "interrupted": cancelled, "skipped": report.skippedForCredentials.count,
                        "pruned": report.pruned.count, "duplicates_placed": report.duplicatesPlaced.count])
         let nothingDone = report.placed.isEmpty && report.failed.isEmpty && report.skippedForCredentials.isEmpty && report.pruned.isEmpty && report.duplicatesPlaced.isEmpty
         if nothingDone {
@@ -163,14 +171,15 @@ struct SyncCommand: ParsableCommand {
         if !report.pruned.isEmpty { line += ", \(report.pruned.count) removed" }
         if !report.skippedForCredentials.isEmpty { line += ", \(report.skippedForCredentials.count) skipped" }
         if failed > 0 { line += ", \(failed) failed" }
+        if !refused.isEmpty { line += ", \(refused.count) refused" }
         if cancelled > 0 { line += ", \(cancelled) interrupted" }
         if !nothingDone { console.info(line) }
 
         let status: ExitStatus
         if interrupted { status = .interrupted }
         else if report.hasIntegrityFailure { status = .integrity }
-        else if !report.failed.isEmpty { status = .transferFailed }
-        else if !report.skippedForCredentials.isEmpty { status = .credentials }
+        else if failed > 0 || cancelled > 0 { status = .transferFailed }
+        else if !refused.isEmpty || !report.skippedForCredentials.isEmpty { status = .credentials }
         else { status = .ok }
         if status != .ok { Foundation.exit(status.rawValue) }
     }

@@ -79,22 +79,8 @@ public final class LoopbackServer: Sendable {
                   let attributes = try? FileManager.default.attributesOfItem(atPath: resolved),
                   let data = FileManager.default.contents(atPath: resolved)
             else { return .status(404) }
-            let size = data.count
             let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            let etag = "\"\(size)-\(Int64(modified))\""
-            var headers: [(String, String)] = [("ETag", etag), ("Accept-Ranges", honourRange ? "bytes" : "none"), ("Content-Type", "application/octet-stream")]
-            if honourRange, let rangeHeader = request.header("Range") {
-                switch ByteRange.parse(rangeHeader, size: size) {
-                case .satisfiable(let range):
-                    headers.append(("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)"))
-                    return LoopbackResponse(status: 206, headers: headers, body: data.subdata(in: range))
-                case .unsatisfiable:
-                    return LoopbackResponse(status: 416, headers: [("Content-Range", "bytes */\(size)")], body: Data())
-                case .unsupported:
-                    break
-                }
-            }
-            return LoopbackResponse(status: 200, headers: headers, body: data)
+            return .serving(data, for: request, etag: "\"\(data.count)-\(Int64(modified))\"", honourRange: honourRange)
         }
     }
 }
@@ -202,6 +188,26 @@ public struct LoopbackResponse: Sendable {
     /// A redirect to `location` (302 by default).
     public static func redirect(to location: String, status: Int = 302) -> LoopbackResponse {
         LoopbackResponse(status: status, headers: [("Location", location)])
+    }
+
+    /// `data` as a file download answering `request`: `Range: bytes=N-` (or `N-M`) gets 206 with
+    /// `Content-Range` when `honourRange` (416 when N is past the end), anything else 200.
+    public static func serving(_ data: Data, for request: LoopbackRequest, etag: String? = nil, honourRange: Bool = true) -> LoopbackResponse {
+        let size = data.count
+        var headers: [(String, String)] = [("Accept-Ranges", honourRange ? "bytes" : "none"), ("Content-Type", "application/octet-stream")]
+        if let etag { headers.insert(("ETag", etag), at: 0) }
+        if honourRange, let rangeHeader = request.header("Range") {
+            switch ByteRange.parse(rangeHeader, size: size) {
+            case .satisfiable(let range):
+                headers.append(("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)"))
+                return LoopbackResponse(status: 206, headers: headers, body: data.subdata(in: range))
+            case .unsatisfiable:
+                return LoopbackResponse(status: 416, headers: [("Content-Range", "bytes */\(size)")], body: Data())
+            case .unsupported:
+                break
+            }
+        }
+        return LoopbackResponse(status: 200, headers: headers, body: data)
     }
 
     /// This response with a transport fault added.

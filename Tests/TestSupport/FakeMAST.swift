@@ -1,0 +1,322 @@
+import Foundation
+import Synchronization
+
+/// A MAST on loopback that answers both of MAST's APIs as ../shared/ARCHIVES.md describes them:
+/// Mission Search (`POST /search/<mission>/api/v0.1/search` paged by offset/limit,
+/// `post_list_products`, `retrieve_product`), the Portal (`POST /api/v0/invoke` with
+/// Mast.Caom.Products, EXECUTING before COMPLETE, paged by `page`/`pagesize`,
+/// `GET /api/v0.1/Download/file`), and `GET /whoami`. Exclusive-access files need
+/// `Authorization: token <token>`; without it the download answers 401, with another token 403.
+public final class FakeMAST: Sendable {
+    /// One file a Mission Search dataset lists.
+    public struct MissionFile: Sendable {
+        public var filename: String
+        /// JWST product level ("1b", "2a", "2b", "3") or HST category ("CALIBRATED").
+        public var category: String
+        /// As MAST writes it: "_cal" for JWST, "SHF" for HST.
+        public var fileSuffix: String
+        public var type: String
+        public var exclusive: Bool
+        public var bytes: Data
+
+        public init(_ filename: String, category: String, fileSuffix: String, type: String = "science", exclusive: Bool = false, bytes: Data? = nil) {
+            self.filename = filename
+            self.category = category
+            self.fileSuffix = fileSuffix
+            self.type = type
+            self.exclusive = exclusive
+            self.bytes = bytes ?? FakeMAST.bytes(for: filename)
+        }
+    }
+
+    /// One Mission Search dataset: its search row and its products.
+    public struct MissionDataset: Sendable {
+        public var mission: String
+        public var id: String
+        /// Columns of the search row besides the id (`program`, `instrument_name`, …): what `where:` matches.
+        public var columns: [String: String]
+        public var instrument: String
+        public var filters: String
+        public var files: [MissionFile]
+
+        public init(mission: String, id: String, columns: [String: String] = [:], instrument: String, filters: String, files: [MissionFile]) {
+            self.mission = mission
+            self.id = id
+            self.columns = columns
+            self.instrument = instrument
+            self.filters = filters
+            self.files = files
+        }
+    }
+
+    /// One CAOM product row of the Portal.
+    public struct PortalFile: Sendable {
+        public var filename: String
+        public var productType: String
+        public var subGroup: String
+        public var recommended: Bool
+        public var calibLevel: Int
+        public var exclusive: Bool
+        public var bytes: Data
+
+        public init(_ filename: String, productType: String = "SCIENCE", subGroup: String, recommended: Bool = false, calibLevel: Int, exclusive: Bool = false) {
+            self.filename = filename
+            self.productType = productType
+            self.subGroup = subGroup
+            self.recommended = recommended
+            self.calibLevel = calibLevel
+            self.exclusive = exclusive
+            self.bytes = FakeMAST.bytes(for: filename)
+        }
+    }
+
+    /// One CAOM observation: the `obsid` the spec names and its products.
+    public struct Observation: Sendable {
+        public var obsid: String
+        public var collection: String
+        public var obsID: String
+        public var files: [PortalFile]
+
+        public init(obsid: String, collection: String, obsID: String, files: [PortalFile]) {
+            self.obsid = obsid
+            self.collection = collection
+            self.obsID = obsID
+            self.files = files
+        }
+    }
+
+    public let server: LoopbackServer
+    private let datasets: [MissionDataset]
+    private let observations: [Observation]
+    private let token: String?
+    private let user: String
+    private let searchPageLimit: Int
+    private let portalPageLimit: Int
+    private let executingAnswers: Int
+    private let portalAsks = Mutex<[String: Int]>([:])
+
+    /// Starts the server. The archive never returns more than `searchPageLimit` search rows or
+    /// `portalPageLimit` product rows per page whatever the client asks, and answers each Portal
+    /// query `executingAnswers` times with EXECUTING before its pages are ready.
+    public init(datasets: [MissionDataset] = [], observations: [Observation] = [], token: String? = nil, user: String = "Jane Doe",
+                searchPageLimit: Int = 2, portalPageLimit: Int = 3, executingAnswers: Int = 1) throws {
+        self.datasets = datasets
+        self.observations = observations
+        self.token = token
+        self.user = user
+        self.searchPageLimit = searchPageLimit
+        self.portalPageLimit = portalPageLimit
+        self.executingAnswers = executingAnswers
+        let box = HandlerBox()
+        server = try LoopbackServer { request in box.handle(request) }
+        box.archive = self
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    public var baseURL: String { server.baseURL }
+
+    /// Every request received so far.
+    public var requests: [LoopbackRequest] { server.requests }
+
+    public func shutdown() { server.shutdown() }
+
+    /// The bytes served for `filename`: a few kilobytes that differ from file to file.
+    public static func bytes(for filename: String) -> Data {
+        let seed = filename.utf8.reduce(UInt32(2166136261)) { ($0 ^ UInt32($1)) &* 16777619 }
+        let count = 1024 + Int(seed % 3072)
+        return Data((0..<count).map { UInt8(truncatingIfNeeded: UInt32($0) &* 31 &+ seed) })
+    }
+
+    /// The Mission Search row `uri` of a file: `<dataset>/<filename>`.
+    public static func missionURI(dataset: String, filename: String) -> String { "\(dataset)/\(filename)" }
+
+    private func respond(_ request: LoopbackRequest) -> LoopbackResponse {
+        let path = request.path
+        if path == "/whoami" { return whoami(request) }
+        if path == "/api/v0/invoke" { return invoke(request: request) }
+        if path == "/api/v0.1/Download/file" { return portalDownload(request) }
+        let parts = path.split(separator: "/").map(String.init)
+        guard parts.count == 5, parts[0] == "search", parts[2] == "api", parts[3] == "v0.1" else { return .status(404, body: "no such MAST endpoint: \(path)") }
+        let mission = parts[1]
+        switch (request.method, parts[4]) {
+        case ("POST", "search"): return search(mission: mission, request: request)
+        case ("POST", "post_list_products"): return listProducts(mission: mission, request: request)
+        case ("GET", "list_products"): return listProducts(mission: mission, ids: (request.query["dataset_ids"] ?? "").split(separator: ",").map(String.init))
+        case ("GET", "retrieve_product"), ("HEAD", "retrieve_product"): return missionDownload(mission: mission, request: request)
+        default: return .status(405)
+        }
+    }
+
+    // MARK: Mission Search
+
+    private func search(mission: String, request: LoopbackRequest) -> LoopbackResponse {
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
+              let conditions = body["conditions"] as? [[String: Any]] else {
+            return .json(#"{"detail":"the body is not a search request"}"#, status: 422)
+        }
+        let offset = body["offset"] as? Int ?? 0
+        let limit = min(body["limit"] as? Int ?? 5000, searchPageLimit)
+        let idColumn = mission == "hst" ? "sci_data_set_name" : "fileSetName"
+        let matching = datasets.filter { dataset in
+            dataset.mission == mission && conditions.allSatisfy { condition in
+                condition.allSatisfy { name, value in
+                    let wanted = "\(value)".split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                    let actual = (name == idColumn ? dataset.id : dataset.columns[name])?.lowercased()
+                    return actual.map { wanted.contains($0) } ?? false
+                }
+            }
+        }
+        let page = matching.dropFirst(offset).prefix(limit)
+        let rows: [[String: Any]] = page.map { dataset in
+            var row: [String: Any] = dataset.columns
+            row[idColumn] = dataset.id
+            return row
+        }
+        let answer: [String: Any] = [
+            "messages": [], "info": [["name": idColumn, "type": "VARCHAR"]],
+            "search_params": ["conditions": conditions, "offset": offset, "limit": limit],
+            "totalResults": matching.count, "results": rows,
+        ]
+        return .json(Self.json(answer))
+    }
+
+    private func listProducts(mission: String, request: LoopbackRequest) -> LoopbackResponse {
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
+              let ids = body["dataset_ids"] as? [String] else {
+            return .json(#"{"detail":"dataset_ids is required"}"#, status: 422)
+        }
+        guard ids.count <= 1000 else { return .json(#"{"detail":"at most 1000 dataset_ids"}"#, status: 422) }
+        return listProducts(mission: mission, ids: ids)
+    }
+
+    private func listProducts(mission: String, ids: [String]) -> LoopbackResponse {
+        var rows: [[String: Any]] = []
+        for id in ids {
+            guard let dataset = datasets.first(where: { $0.mission == mission && $0.id.caseInsensitiveCompare(id) == .orderedSame }) else { continue }
+            for file in dataset.files {
+                rows.append([
+                    "product_key": "\(dataset.id)_\(file.filename)", "access": file.exclusive ? "EXCLUSIVE_ACCESS" : "PUBLIC",
+                    "dataset": dataset.id, "instrument_name": dataset.instrument, "filters": dataset.filters,
+                    "filename": file.filename, "uri": Self.missionURI(dataset: dataset.id, filename: file.filename),
+                    "authz_primary_identifier": dataset.id, "authz_secondary_identifier": "CAL",
+                    "file_suffix": file.fileSuffix, "category": file.category, "size": file.bytes.count, "type": file.type,
+                ])
+            }
+        }
+        return .json(Self.json(["products": rows]))
+    }
+
+    private func missionDownload(mission: String, request: LoopbackRequest) -> LoopbackResponse {
+        guard let name = request.query["product_name"] else { return .status(400, body: "product_name is required") }
+        for dataset in datasets where dataset.mission == mission {
+            for file in dataset.files where Self.missionURI(dataset: dataset.id, filename: file.filename) == name {
+                return serve(file.bytes, exclusive: file.exclusive, request: request)
+            }
+        }
+        return .status(404, body: "no product \(name)")
+    }
+
+    // MARK: Portal
+
+    private func invoke(request: LoopbackRequest) -> LoopbackResponse {
+        guard request.method == "POST" else { return .status(405) }
+        let form = LoopbackRequest(method: "GET", uri: "/?" + request.bodyText, headers: [], body: Data())
+        guard let text = form.query["request"], let body = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            return .json(#"{"status":"ERROR","msg":"request is not JSON"}"#, status: 400)
+        }
+        guard body["service"] as? String == "Mast.Caom.Products", let params = body["params"] as? [String: Any], let obsid = params["obsid"] else {
+            return .json(#"{"status":"ERROR","msg":"unknown service or no obsid","data":[],"fields":[]}"#)
+        }
+        // A query runs once: while it executes every page is EXECUTING, then every page is ready.
+        let query = "\(body["service"] ?? "")|\(obsid)"
+        let asked = portalAsks.withLock { asks in
+            asks[query, default: 0] += 1
+            return asks[query]!
+        }
+        if asked <= executingAnswers {
+            return .json(#"{"status":"EXECUTING","msg":"","data":[],"fields":[],"paging":{}}"#)
+        }
+        let ids = "\(obsid)".split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var rows: [[String: Any]] = []
+        for id in ids {
+            guard let observation = observations.first(where: { $0.obsid == id }) else { continue }
+            for file in observation.files {
+                rows.append([
+                    "obsID": observation.obsid, "obs_collection": observation.collection, "dataproduct_type": "image",
+                    "obs_id": observation.obsID, "description": "DADS \(file.subGroup) file", "type": "S",
+                    "dataURI": Self.portalURI(collection: observation.collection, filename: file.filename),
+                    "productType": file.productType,
+                    "productGroupDescription": file.recommended ? "Minimum Recommended Products" : NSNull(),
+                    "productSubGroupDescription": file.subGroup, "productFilename": file.filename, "size": file.bytes.count,
+                    "parent_obsid": observation.obsid, "dataRights": file.exclusive ? "EXCLUSIVE_ACCESS" : "PUBLIC",
+                    "calib_level": file.calibLevel, "filters": "F814W", "proposal_id": "10000",
+                ])
+            }
+        }
+        let pageSize = min(body["pagesize"] as? Int ?? 50000, portalPageLimit)
+        let page = max(body["page"] as? Int ?? 1, 1)
+        let pages = max(1, (rows.count + pageSize - 1) / pageSize)
+        let slice = Array(rows.dropFirst((page - 1) * pageSize).prefix(pageSize))
+        let fields = ["obsID", "obs_collection", "dataproduct_type", "obs_id", "description", "type", "dataURI", "productType", "productGroupDescription",
+                      "productSubGroupDescription", "productFilename", "size", "parent_obsid", "dataRights", "calib_level", "filters", "proposal_id"]
+        let answer: [String: Any] = [
+            "status": "COMPLETE", "msg": "", "data": slice,
+            "fields": fields.map { ["name": $0, "type": $0 == "size" || $0 == "calib_level" ? "int" : "string"] },
+            "paging": ["page": page, "pageSize": pageSize, "pagesFiltered": pages, "rows": slice.count, "rowsFiltered": rows.count, "rowsTotal": rows.count],
+        ]
+        return .json(Self.json(answer))
+    }
+
+    /// The CAOM `dataURI` of a file: `mast:<COLLECTION>/product/<filename>`.
+    public static func portalURI(collection: String, filename: String) -> String { "mast:\(collection)/product/\(filename)" }
+
+    private func portalDownload(_ request: LoopbackRequest) -> LoopbackResponse {
+        guard let uri = request.query["uri"] else { return .status(400, body: "uri is required") }
+        for observation in observations {
+            for file in observation.files where Self.portalURI(collection: observation.collection, filename: file.filename) == uri {
+                return serve(file.bytes, exclusive: file.exclusive, request: request)
+            }
+        }
+        return .status(404, body: "no product \(uri)")
+    }
+
+    // MARK: Access
+
+    private func serve(_ bytes: Data, exclusive: Bool, request: LoopbackRequest) -> LoopbackResponse {
+        if exclusive {
+            guard let authorization = request.header("Authorization") else {
+                return .status(401, body: "exclusive-access data: log in with a MAST token")
+            }
+            guard let token, authorization == "token \(token)" else {
+                return .status(403, body: "this token may not read this program's data")
+            }
+        }
+        return .serving(bytes, for: request)
+    }
+
+    private func whoami(_ request: LoopbackRequest) -> LoopbackResponse {
+        if let token, request.header("Authorization") == "token \(token)" {
+            return .json(Self.json(["anon": false, "ezid": "jdoe", "attrib": ["display_name": user, "email": "jdoe@example.org"]]))
+        }
+        return .json(#"{"anon": true, "ezid": null, "attrib": {}}"#)
+    }
+
+    private static func json(_ object: Any) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    /// Lets the server's handler reach the archive, which exists only after the server started.
+    private final class HandlerBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private weak var stored: FakeMAST?
+
+        var archive: FakeMAST? {
+            get { lock.withLock { stored } }
+            set { lock.withLock { stored = newValue } }
+        }
+
+        func handle(_ request: LoopbackRequest) -> LoopbackResponse {
+            archive?.respond(request) ?? .status(503)
+        }
+    }
+}
