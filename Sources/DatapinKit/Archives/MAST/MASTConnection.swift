@@ -7,14 +7,18 @@ struct MASTConnection: Sendable {
     let archiveName: String
     /// `https://mast.stsci.edu`, or the spec's `url:`, without a trailing slash.
     let baseURL: String
+    /// Seconds one exchange may take: a listing of 1000 datasets is slow to assemble
+    /// (astroquery allows MAST 600 s).
+    let timeoutSeconds: Int
     let credentials: ArchiveCredentials
     let client: HTTPClient
 
     /// MAST's public address, used when the spec gives no `url:`.
     static let defaultBaseURL = "https://mast.stsci.edu"
 
-    init(archiveName: String, baseURL: String?, credentials: ArchiveCredentials, client: HTTPClient) {
+    init(archiveName: String, baseURL: String?, credentials: ArchiveCredentials, client: HTTPClient, timeoutSeconds: Int = 600) {
         self.archiveName = archiveName
+        self.timeoutSeconds = timeoutSeconds
         var base = baseURL?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if base.isEmpty { base = Self.defaultBaseURL }
         while base.hasSuffix("/") { base.removeLast() }
@@ -64,7 +68,7 @@ struct MASTConnection: Sendable {
         if let contentType { headers["Content-Type"] = contentType }
         let response: HTTPResponse
         do {
-            response = try client.send(HTTPRequest(url: url, method: method, headers: headers, body: body))
+            response = try client.send(HTTPRequest(url: url, method: method, headers: headers, body: body, timeoutSeconds: timeoutSeconds))
         } catch {
             throw .unreachable(url: shownURL, reason: error.message)
         }

@@ -6,7 +6,7 @@ enum MASTIdentity {
     /// session, or when the request or its answer fails (the manifest then says anonymous).
     static func loggedInUser(baseURL: String?, credentials: ArchiveCredentials, client: HTTPClient) -> String? {
         guard credentials.hasToken else { return nil }
-        let connection = MASTConnection(archiveName: "mast", baseURL: baseURL, credentials: credentials, client: client)
+        let connection = MASTConnection(archiveName: "mast", baseURL: baseURL, credentials: credentials, client: client, timeoutSeconds: 30)
         guard !connection.authorizationHeaders(for: connection.url("/whoami")).isEmpty,
               let answer = try? connection.getJSON("/whoami") else { return nil }
         return user(in: answer)
