@@ -39,6 +39,14 @@ public struct ArchiveCredentials: Sendable, Hashable {
         guard let token = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
             return ArchiveCredentials(hosts: hosts, missingVariable: variable)
         }
-        return ArchiveCredentials(headers: ["Authorization": "Bearer \(token)"], hosts: hosts)
+        return ArchiveCredentials(headers: ["Authorization": authorization(token, for: config.kind)], hosts: hosts)
+    }
+
+    /// The `Authorization` value for `token`: MAST's own scheme `token <t>`, `Bearer <t>` elsewhere.
+    static func authorization(_ token: String, for kind: ArchiveKind) -> String {
+        switch kind {
+        case .mast: return "token \(token)"
+        case .eso, .scicat, .index: return "Bearer \(token)"
+        }
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// and a folder beside this file.
 public enum ArchiveFactory {
     /// The archive kinds this build has an adapter for.
-    public static let supportedKinds: [ArchiveKind] = [.index]
+    public static let supportedKinds: [ArchiveKind] = [.mast, .index]
 
     /// Why an adapter could not be made for a configured archive.
     public enum Failure: Error, Sendable {
@@ -30,8 +30,11 @@ public enum ArchiveFactory {
     }
 
     /// The adapter for `config`; relative index paths are resolved against `specDirectory`.
-    public static func make(_ config: ArchiveConfig, specDirectory: URL, client: HTTPClient = HTTPClient()) throws(Failure) -> any Archive {
+    /// Credentials (MAST's token) are read from `environment`.
+    public static func make(_ config: ArchiveConfig, specDirectory: URL, client: HTTPClient = HTTPClient(), environment: [String: String] = ProcessInfo.processInfo.environment) throws(Failure) -> any Archive {
         switch config.kind {
+        case .mast:
+            return MASTArchive(name: config.name, baseURL: config.url, credentials: ArchiveCredentials.resolve(config, environment: environment), client: client)
         case .index:
             guard let url = config.url else { throw .missingURL(config) }
             do {
@@ -39,7 +42,7 @@ public enum ArchiveFactory {
             } catch {
                 throw .archive(error)
             }
-        case .mast, .eso, .scicat:
+        case .eso, .scicat:
             throw .unsupportedKind(config)
         }
     }

@@ -1,0 +1,103 @@
+import Foundation
+
+/// The MAST archive (Mikulski Archive for Space Telescopes): `ids:` and `where:` through the
+/// Mission Search API of `mission:` (jwst, hst, roman), `obsids:` through the Portal's CAOM
+/// product lists. MAST publishes sizes and no checksums. A token, when configured, is sent as
+/// `Authorization: token <t>` to the archive's own hosts only, listings included (exclusive-
+/// access metadata).
+public struct MASTArchive: Archive {
+    public let name: String
+    public let limits: Limits
+    let connection: MASTConnection
+
+    /// Page and batch sizes and the Portal's wait; the defaults suit the real archive, tests
+    /// make them small.
+    public struct Limits: Sendable, Hashable {
+        /// Rows per Mission Search `search` request.
+        public var searchPageSize: Int
+        /// Dataset ids per `post_list_products` request (MAST accepts up to 1000).
+        public var productBatchSize: Int
+        /// Rows per Portal page.
+        public var portalPageSize: Int
+        /// Seconds between two requests for a page the Portal is still executing.
+        public var portalPollDelaySeconds: Double
+        /// Requests for one Portal page before giving up on it.
+        public var portalMaximumPolls: Int
+
+        public init(searchPageSize: Int = 5000, productBatchSize: Int = 1000, portalPageSize: Int = 50000, portalPollDelaySeconds: Double = 2, portalMaximumPolls: Int = 60) {
+            self.searchPageSize = max(1, searchPageSize)
+            self.productBatchSize = min(1000, max(1, productBatchSize))
+            self.portalPageSize = max(1, portalPageSize)
+            self.portalPollDelaySeconds = max(0, portalPollDelaySeconds)
+            self.portalMaximumPolls = max(1, portalMaximumPolls)
+        }
+    }
+
+    /// `baseURL` is the spec's `url:` (nil: `https://mast.stsci.edu`); `credentials` come from
+    /// `ArchiveCredentials.resolve`.
+    public init(name: String, baseURL: String? = nil, credentials: ArchiveCredentials = ArchiveCredentials(), client: HTTPClient = HTTPClient(), limits: Limits = Limits()) {
+        self.name = name
+        self.limits = limits
+        self.connection = MASTConnection(archiveName: name, baseURL: baseURL, credentials: credentials, client: client)
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    public var baseURL: String { connection.baseURL }
+
+    /// The entry's products: Mission Search datasets (`ids:` first, then `where:` results, without
+    /// repeats) and Portal observations (`obsids:`), de-duplicated by URI, first listing wins.
+    /// A dataset named in `ids:` or `obsids:` that lists no product is `.unknownDataset`; a
+    /// `where:` match without products contributes nothing.
+    public func products(for entry: DatasetEntry) throws(ArchiveError) -> [Product] {
+        if entry.adql != nil { throw .unsupportedRequest(archive: name, reason: "'adql:' is for ESO; MAST takes 'ids:', 'where:' or 'obsids:'") }
+        if !entry.pids.isEmpty { throw .unsupportedRequest(archive: name, reason: "'pids:' is for SciCat; MAST takes 'ids:', 'where:' or 'obsids:'") }
+        if entry.calibrations != nil { throw .unsupportedRequest(archive: name, reason: "'calibrations:' is for ESO; MAST has no calibration association") }
+        let searchesMission = !entry.ids.isEmpty || !entry.whereConditions.isEmpty
+        guard searchesMission || !entry.obsids.isEmpty else {
+            throw .unsupportedRequest(archive: name, reason: "name datasets with 'ids:' or 'where:' (with 'mission:') or observations with 'obsids:'")
+        }
+        var products: [Product] = []
+        if searchesMission {
+            guard let mission = entry.mission?.lowercased(), !mission.isEmpty else {
+                throw .unsupportedRequest(archive: name, reason: "'ids:' and 'where:' search one MAST mission; add 'mission:' (jwst, hst or roman)")
+            }
+            products += try missionProducts(mission: mission, ids: entry.ids, conditions: entry.whereConditions)
+        }
+        if !entry.obsids.isEmpty {
+            products += try portalProducts(obsids: entry.obsids)
+        }
+        return MASTNormalisation.uniqueByURI(products)
+    }
+
+    private func missionProducts(mission: String, ids: [String], conditions: [WhereCondition]) throws(ArchiveError) -> [Product] {
+        let search = MissionSearch(connection: connection, mission: mission, pageSize: limits.searchPageSize, batchSize: limits.productBatchSize)
+        var datasets = ids
+        if !conditions.isEmpty { datasets += try search.datasetIDs(matching: conditions) }
+        var seen: Set<String> = []
+        datasets = datasets.filter { seen.insert($0).inserted }
+        guard !datasets.isEmpty else { return [] }
+
+        let rows = try search.productRows(of: datasets)
+        let listed = Set(rows.map { $0.dataset.uppercased() })
+        if let missing = ids.first(where: { !listed.contains($0.uppercased()) }) {
+            throw .unknownDataset(archive: name, dataset: missing)
+        }
+        var products = rows.map { MASTNormalisation.product($0, mission: mission, archive: name, baseURL: connection.baseURL) }
+        MASTNormalisation.markRecommended(&products, mission: mission)
+        return products
+    }
+
+    private func portalProducts(obsids: [String]) throws(ArchiveError) -> [Product] {
+        let portal = PortalProducts(connection: connection, pageSize: limits.portalPageSize, pollDelaySeconds: limits.portalPollDelaySeconds, maximumPolls: limits.portalMaximumPolls)
+        let rows = try portal.productRows(of: obsids)
+        if obsids.count == 1 {
+            if rows.isEmpty { throw .unknownDataset(archive: name, dataset: obsids[0]) }
+        } else {
+            let listed = Set(rows.flatMap { [$0.obsID, $0.parentObsID].compactMap { $0 } })
+            if let missing = obsids.first(where: { !listed.contains($0) }) {
+                throw .unknownDataset(archive: name, dataset: missing)
+            }
+        }
+        return rows.map { MASTNormalisation.product($0, archive: name, baseURL: connection.baseURL) }
+    }
+}

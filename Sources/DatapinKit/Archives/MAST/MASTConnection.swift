@@ -1,0 +1,90 @@
+import Foundation
+
+/// The HTTP side of every MAST request: the base URL, the token header (sent only to the
+/// archive's own hosts), and HTTP failures and unreadable answers turned into `ArchiveError`.
+struct MASTConnection: Sendable {
+    /// The spec's name of the archive, for messages.
+    let archiveName: String
+    /// `https://mast.stsci.edu`, or the spec's `url:`, without a trailing slash.
+    let baseURL: String
+    /// Seconds one exchange may take: a listing of 1000 datasets is slow to assemble
+    /// (astroquery allows MAST 600 s).
+    let timeoutSeconds: Int
+    let credentials: ArchiveCredentials
+    let client: HTTPClient
+
+    /// MAST's public address, used when the spec gives no `url:`.
+    static let defaultBaseURL = "https://mast.stsci.edu"
+
+    init(archiveName: String, baseURL: String?, credentials: ArchiveCredentials, client: HTTPClient, timeoutSeconds: Int = 600) {
+        self.archiveName = archiveName
+        self.timeoutSeconds = timeoutSeconds
+        var base = baseURL?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if base.isEmpty { base = Self.defaultBaseURL }
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.credentials = credentials
+        self.client = client
+    }
+
+    /// `baseURL` followed by `path` (which starts with `/`).
+    func url(_ path: String) -> String { baseURL + path }
+
+    /// The credential headers when `url`'s host is one of the archive's, else none.
+    func authorizationHeaders(for url: String) -> [String: String] {
+        guard let host = URL(string: url)?.host?.lowercased(), credentials.hosts.contains(host) else { return [:] }
+        return credentials.headers
+    }
+
+    /// POSTs `object` as JSON and returns the answer's JSON object.
+    func postJSON(_ path: String, _ object: [String: Any]) throws(ArchiveError) -> MASTJSONObject {
+        let body: Data
+        do {
+            body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        } catch {
+            throw .unsupportedRequest(archive: archiveName, reason: "the request to \(path) could not be written as JSON")
+        }
+        return try exchange(url(path), method: "POST", contentType: "application/json", body: body)
+    }
+
+    /// POSTs an `application/x-www-form-urlencoded` body and returns the answer's JSON object.
+    func postForm(_ path: String, _ form: [(String, String)]) throws(ArchiveError) -> MASTJSONObject {
+        let text = form.map { "\(Self.formEncoded($0.0))=\(Self.formEncoded($0.1))" }.joined(separator: "&")
+        return try exchange(url(path), method: "POST", contentType: "application/x-www-form-urlencoded", body: Data(text.utf8))
+    }
+
+    /// GETs `path` and returns the answer's JSON object.
+    func getJSON(_ path: String) throws(ArchiveError) -> MASTJSONObject {
+        try exchange(url(path), method: "GET", contentType: nil, body: nil)
+    }
+
+    /// Sends one request; any status other than 2xx is `.httpStatus` (401 and 403 included: the
+    /// token is missing, expired or not authorised), a body that is not a JSON object is
+    /// `.malformedAnswer`. No message ever carries the token.
+    private func exchange(_ url: String, method: String, contentType: String?, body: Data?) throws(ArchiveError) -> MASTJSONObject {
+        let shownURL = HTTPClient.redactingUserInfo(url)
+        var headers = authorizationHeaders(for: url)
+        headers["Accept"] = "application/json"
+        if let contentType { headers["Content-Type"] = contentType }
+        let response: HTTPResponse
+        do {
+            response = try client.send(HTTPRequest(url: url, method: method, headers: headers, body: body, timeoutSeconds: timeoutSeconds))
+        } catch {
+            throw .unreachable(url: shownURL, reason: error.message)
+        }
+        guard response.isSuccess else { throw .httpStatus(url: shownURL, status: response.status) }
+        do {
+            return try MASTJSONObject.parse(response.body)
+        } catch {
+            throw .malformedAnswer(url: shownURL, reason: error.reason)
+        }
+    }
+
+    /// Percent-encodes everything but RFC 3986's unreserved characters.
+    static func formEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    /// RFC 3986's unreserved characters: `A-Z a-z 0-9 - . _ ~`.
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+/// MAST's Mission Search API for one mission (`/search/<mission>/api/v0.1/`): dataset search
+/// by conditions, paged, and product listings, batched.
+struct MissionSearch: Sendable {
+    let connection: MASTConnection
+    /// Lowercased: `jwst`, `hst`, `roman`.
+    let mission: String
+    /// Rows asked for per search request.
+    let pageSize: Int
+    /// Dataset ids per `post_list_products` request.
+    let batchSize: Int
+
+    /// The missions whose dataset-id column and download endpoint datapin knows.
+    static let datasetColumns = ["jwst": "fileSetName", "roman": "fileSetName", "hst": "sci_data_set_name"]
+
+    private var apiPath: String {
+        "/search/\(mission.addingPercentEncoding(withAllowedCharacters: MASTConnection.unreserved) ?? mission)/api/v0.1"
+    }
+
+    /// The dataset ids matching every condition, in the archive's order, reading page after
+    /// page until `totalResults` rows are read.
+    func datasetIDs(matching conditions: [WhereCondition]) throws(ArchiveError) -> [String] {
+        guard let column = Self.datasetColumns[mission] else {
+            throw .unsupportedRequest(archive: connection.archiveName, reason: "datapin knows the Mission Search missions \(Self.datasetColumns.keys.sorted().joined(separator: ", ")), not '\(mission)'")
+        }
+        let path = apiPath + "/search"
+        let conditionObjects: [[String: Any]] = conditions.map { [$0.name: $0.values.joined(separator: ",")] }
+        var ids: [String] = []
+        var offset = 0
+        while true {
+            let body: [String: Any] = [
+                "limit": pageSize, "offset": offset, "conditions": conditionObjects,
+                "select_cols": NSNull(), "sort_by": [String](), "sort_desc": [Bool](),
+            ]
+            let answer = try connection.postJSON(path, body)
+            let page: (total: Int64, ids: [String])
+            do {
+                page = try Self.readSearchPage(answer, column: column)
+            } catch {
+                throw .malformedAnswer(url: HTTPClient.redactingUserInfo(connection.url(path)), reason: error.reason)
+            }
+            ids += page.ids
+            offset += page.ids.count
+            if offset >= page.total { break }
+            if page.ids.isEmpty {
+                throw .malformedAnswer(url: HTTPClient.redactingUserInfo(connection.url(path)), reason: "totalResults is \(page.total) but the page at offset \(offset) has no rows")
+            }
+        }
+        return ids
+    }
+
+    /// One search answer: `totalResults` and the dataset ids of its `results`.
+    static func readSearchPage(_ answer: MASTJSONObject, column: String) throws(MASTShapeError) -> (total: Int64, ids: [String]) {
+        let rows = try answer.objects("results") ?? []
+        guard let total = try answer.integer("totalResults") else { throw MASTShapeError(reason: "totalResults is missing") }
+        var ids: [String] = []
+        for row in rows { ids.append(try row.requiredString(column)) }
+        return (total, ids)
+    }
+
+    /// The product rows of `datasetIDs`, asked for in batches of `batchSize`, in order.
+    func productRows(of datasetIDs: [String]) throws(ArchiveError) -> [MissionProductRow] {
+        guard Self.datasetColumns[mission] != nil else {
+            throw .unsupportedRequest(archive: connection.archiveName, reason: "datapin knows the Mission Search missions \(Self.datasetColumns.keys.sorted().joined(separator: ", ")), not '\(mission)'")
+        }
+        let path = apiPath + "/post_list_products"
+        var rows: [MissionProductRow] = []
+        var start = 0
+        while start < datasetIDs.count {
+            let batch = Array(datasetIDs[start..<min(start + max(1, batchSize), datasetIDs.count)])
+            start += batch.count
+            let answer = try connection.postJSON(path, ["dataset_ids": batch])
+            do {
+                rows += try Self.readProducts(answer)
+            } catch {
+                throw .malformedAnswer(url: HTTPClient.redactingUserInfo(connection.url(path)), reason: error.reason)
+            }
+        }
+        return rows
+    }
+
+    /// The rows of one `{"products": [...]}` answer (a list nested in a list is flattened, as
+    /// MAST sometimes answers).
+    static func readProducts(_ answer: MASTJSONObject) throws(MASTShapeError) -> [MissionProductRow] {
+        guard let value = answer.fields["products"], !(value is NSNull) else { throw MASTShapeError(reason: "products is missing") }
+        guard var list = value as? [Any] else { throw MASTShapeError(reason: "products is not a list") }
+        if list.first is [Any] { list = list.flatMap { $0 as? [Any] ?? [$0] } }
+        var rows: [MissionProductRow] = []
+        for (index, element) in list.enumerated() {
+            rows.append(try MissionProductRow(MASTJSONObject(element, path: "products[\(index)]")))
+        }
+        return rows
+    }
+}

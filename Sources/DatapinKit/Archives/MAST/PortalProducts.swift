@@ -1,0 +1,82 @@
+import Foundation
+
+/// MAST's Portal API (`/api/v0/invoke`), service `Mast.Caom.Products`: the product lists of
+/// CAOM observations of any collection. The service may answer `EXECUTING` while it works; the
+/// same page is then asked for again after a short wait, a bounded number of times.
+struct PortalProducts: Sendable {
+    let connection: MASTConnection
+    /// Rows asked for per page.
+    let pageSize: Int
+    /// Seconds to wait before asking again after an `EXECUTING` answer.
+    let pollDelaySeconds: Double
+    /// How many times one page is asked for before datapin gives up on an `EXECUTING` service.
+    let maximumPolls: Int
+
+    static let path = "/api/v0/invoke"
+
+    /// Every product row of the observations `obsids`, page after page.
+    func productRows(of obsids: [String]) throws(ArchiveError) -> [PortalProductRow] {
+        let shownURL = HTTPClient.redactingUserInfo(connection.url(Self.path))
+        var rows: [PortalProductRow] = []
+        var page = 1
+        while true {
+            let answer = try completedAnswer(obsids: obsids, page: page, shownURL: shownURL)
+            let pagesFiltered: Int64
+            do {
+                rows += try Self.readRows(answer)
+                pagesFiltered = try answer.object("paging")?.integer("pagesFiltered") ?? 1
+            } catch {
+                throw .malformedAnswer(url: shownURL, reason: error.reason)
+            }
+            if Int64(page) >= pagesFiltered { break }
+            page += 1
+        }
+        return rows
+    }
+
+    /// Page `page` once the service has finished it.
+    private func completedAnswer(obsids: [String], page: Int, shownURL: String) throws(ArchiveError) -> MASTJSONObject {
+        let request: [String: Any] = [
+            "service": "Mast.Caom.Products",
+            "params": ["obsid": obsids.joined(separator: ",")],
+            "format": "json",
+            "pagesize": pageSize,
+            "page": page,
+        ]
+        let requestText: String
+        do {
+            requestText = String(decoding: try JSONSerialization.data(withJSONObject: request, options: [.sortedKeys]), as: UTF8.self)
+        } catch {
+            throw .unsupportedRequest(archive: connection.archiveName, reason: "the Portal request could not be written as JSON")
+        }
+        for attempt in 1...max(1, maximumPolls) {
+            let answer = try connection.postForm(Self.path, [("request", requestText)])
+            let status: String
+            do {
+                status = try answer.string("status")?.uppercased() ?? "COMPLETE"
+            } catch {
+                throw .malformedAnswer(url: shownURL, reason: error.reason)
+            }
+            switch status {
+            case "COMPLETE":
+                return answer
+            case "EXECUTING":
+                if attempt < maximumPolls { Thread.sleep(forTimeInterval: pollDelaySeconds) }
+            case "ERROR":
+                let message = MASTNormalisation.trimmed(try? answer.string("msg")) ?? "no reason given"
+                throw .unreachable(url: shownURL, reason: "Mast.Caom.Products failed: \(message)")
+            default:
+                throw .malformedAnswer(url: shownURL, reason: "status is '\(status)', not COMPLETE, EXECUTING or ERROR")
+            }
+        }
+        throw .unreachable(url: shownURL, reason: "Mast.Caom.Products was still executing after \(maximumPolls) tries; try again later")
+    }
+
+    /// The rows of one page's `data`.
+    static func readRows(_ answer: MASTJSONObject) throws(MASTShapeError) -> [PortalProductRow] {
+        guard let data = try answer.objects("data") else { throw MASTShapeError(reason: "data is missing") }
+        var rows: [PortalProductRow] = []
+        for row in data { rows.append(try PortalProductRow(row)) }
+        return rows
+    }
+}
