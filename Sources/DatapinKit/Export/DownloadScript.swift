@@ -22,9 +22,6 @@ public enum DownloadScript {
         }
     }
 
-    /// The exit statuses of the script, the same as `datapin sync`'s.
-    public static let exitStatuses = "0 every file is in place and verified; 3 a download failed; 4 a file did not match its locked checksum or size; 5 exclusive-access files were skipped for want of a token"
-
     /// The script for `lock`. `lockName` and `destination` (the spec's, as written: the default
     /// target folder) appear in its text; `lockDirectory` makes relative lock URLs absolute;
     /// `archives` (by name, built-in ones included) give each exclusive-access file's token
@@ -158,7 +155,8 @@ public enum DownloadScript {
         lines += [
             "# Tokens are sent only to the archive's own hosts, through curl's standard input (never on",
             "# its command line); this script contains no credential.",
-            "# Exit status: \(exitStatuses).",
+            "# Exit status, as datapin sync's: 0 every file in place and verified; 3 a download failed;",
+            "# 4 a file did not match its locked checksum or size; 5 exclusive-access files skipped (no token).",
         ]
         return lines.joined(separator: "\n") + "\n"
     }
