@@ -62,20 +62,14 @@ public enum LockListing {
     }
 
     private static func csv(_ files: [LockEntry]) -> String {
-        var out = csvColumns.map(csvField).joined(separator: ",") + "\r\n"
+        var out = CSVText.record(csvColumns)
         for entry in files {
-            let filename = (entry.path as NSString).lastPathComponent
+            let filename = CSVExport.filename(of: entry)
             let fields = [entry.dataset, entry.path, filename, entry.level ?? "", entry.suffix ?? "", entry.type?.rawValue ?? "", entry.access.rawValue,
                           entry.instrument ?? "", entry.filters ?? "", entry.size.map(String.init) ?? "", entry.sha256 ?? "", entry.uri, entry.url]
-            out += fields.map(csvField).joined(separator: ",") + "\r\n"
+            out += CSVText.record(fields)
         }
         return out
-    }
-
-    /// RFC 4180: quote a field holding a comma, quote, or line break; double inner quotes.
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     private struct Record: Encodable {
