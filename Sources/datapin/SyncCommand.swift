@@ -108,9 +108,21 @@ struct SyncCommand: ParsableCommand {
             console.report([Diagnostic(.warning, "the sync state could not be saved, so the next sync re-reads the files: \(error.message)")])
         }
         if context.loaded.spec.manifest {
-            writeManifest(context: context, report: report, credentials: credentials, users: [:], console: console)
+            writeManifest(context: context, report: report, credentials: credentials, users: { loggedInUsers(context: context, credentials: credentials) }, console: console)
         }
         finish(report: report, pinned: pinned, summary: summary, credentials: credentials, tokenVariables: context.archives.compactMapValues(\.tokenEnv), lock: context.lock, progress: progress, console: console, interrupted: interruption.fired)
+    }
+
+    /// Who each archive with a token and locked files was fetched as, by archive name, as the
+    /// archive itself says (MAST's /whoami); archives that cannot say are left out.
+    private func loggedInUsers(context: SyncContext, credentials: [String: ArchiveCredentials]) -> [String: String] {
+        let lockedArchives = Set(context.lock.files.map(\.archive))
+        var users: [String: String] = [:]
+        for (name, archive) in credentials where archive.hasToken && lockedArchives.contains(name) {
+            guard let config = context.archives[name] else { continue }
+            if let user = ArchiveIdentity.loggedInUser(config: config, credentials: archive) { users[name] = user }
+        }
+        return users
     }
 
     /// Records observed digests of unpinned files in the lock (an atomic rewrite).

@@ -116,7 +116,7 @@ import TestSupport
         expectTreeMatches(project)
         #expect(server.requests.allSatisfy { $0.header("User-Agent")?.hasPrefix("datapin/") == true })
         let manifest = try String(contentsOf: project.data.appendingPathComponent("MANIFEST.html"), encoding: .utf8)
-        #expect(manifest.contains("<td>index:lab/ds1/a_cal.fits</td><td>ds1/a_cal.fits</td><td>public</td><td>COMPLETE</td><td>anonymous</td>"))
+        #expect(manifest.contains("<td>index:lab/ds1/a_cal.fits</td><td>ds1/a_cal.fits</td><td>public</td><td>OK</td><td>anonymous</td>"))
         #expect(FileManager.default.fileExists(atPath: project.data.appendingPathComponent("manifest.json").path))
 
         let requestsBefore = server.requests.count
@@ -275,7 +275,7 @@ import TestSupport
         #expect(project.local("b_cal.fits") == nil)
         expectTreeMatches(project, ["a_cal.fits", "c_x1d.fits"])
         let manifest = try String(contentsOf: project.data.appendingPathComponent("MANIFEST.html"), encoding: .utf8)
-        #expect(manifest.contains("<td>ds1/b_cal.fits</td><td>public</td><td>ERROR: "))
+        #expect(manifest.contains("<td>ds1/b_cal.fits</td><td>public</td><td>failed: "))
     }
 
     @Test func aMissingFileIsATransferFailureNamingFileURLAndStatus() throws {
