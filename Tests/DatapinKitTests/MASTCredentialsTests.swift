@@ -56,7 +56,7 @@ struct MASTCredentialsTests {
     }
 
     @Test(arguments: [401, 403])
-    func aRefusedListingIsAnHTTPStatusWithoutTheToken(status: Int) throws {
+    func aRefusedListingIsNotAuthorisedWithoutTheToken(status: Int) throws {
         let server = try LoopbackServer { _ in .status(status, body: "token \(Self.token) is expired") }
         defer { server.shutdown() }
         let archive = MASTTestSupport.archive(server, credentials: Self.credentials(url: server.baseURL))
@@ -65,7 +65,8 @@ struct MASTCredentialsTests {
         let error = #expect(throws: ArchiveError.self) {
             try archive.products(for: MASTTestSupport.entry(mission: "jwst", ids: ["jwA"]))
         }
-        #expect(error == .httpStatus(url: url, status: status))
+        #expect(error == .notAuthorised(url: url, status: status))
+        #expect(error?.message.contains("missing, expired or not authorised") == true)
         #expect(error?.message.contains(Self.token) == false)
         #expect(server.requests.first?.header("Authorization") == "token \(Self.token)")
     }

@@ -266,6 +266,24 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("datapin.lock").path))
     }
 
+    @Test func aListingRefusedForTheTokenExitsFiveAndKeepsTheLock() throws {
+        let server = try LoopbackServer { _ in .status(401, body: "token expired") }
+        defer { server.shutdown() }
+        let directory = try TestEnvironment.makeScratchDirectory("mast")
+        try """
+        version: 1
+        archives:
+          mast: {url: "\(server.baseURL)"}
+        datasets:
+          - {archive: mast, mission: jwst, ids: [\(Self.exclusive)]}
+        """.write(to: directory.appendingPathComponent("datapin.yaml"), atomically: true, encoding: .utf8)
+        let result = try Self.run(["lock"], in: directory, environment: ["MAST_API_TOKEN": "expired-token-value"])
+        #expect(result.status == 5, "\(result.stderr)")
+        #expect(result.stderr.contains("datapin.yaml:5:5: error: datasets[0]: \(server.baseURL)/search/jwst/api/v0.1/post_list_products answered HTTP 401: the token is missing, expired or not authorised"))
+        #expect(!result.stderr.contains("expired-token-value"))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("datapin.lock").path))
+    }
+
     /// The spec of the sync tests: two public datasets sharing the pool file, and the exclusive one.
     static let syncSpec = """
     select: {extensions: [.fits, .csv]}

@@ -15,6 +15,8 @@ public enum ArchiveError: Error, Sendable, Hashable {
     case unreachable(url: String, reason: String)
     /// The archive answered with an HTTP error status.
     case httpStatus(url: String, status: Int)
+    /// The archive refused the request (HTTP 401 or 403): no token, or one it does not accept.
+    case notAuthorised(url: String, status: Int)
     /// The archive's answer was not in the documented format.
     case malformedAnswer(url: String, reason: String)
     /// The archive does not know a dataset the spec names.
@@ -29,6 +31,7 @@ public enum ArchiveError: Error, Sendable, Hashable {
         switch self {
         case .unreachable(let url, let reason): return "could not reach \(url): \(reason)"
         case .httpStatus(let url, let status): return "\(url) answered HTTP \(status)"
+        case .notAuthorised(let url, let status): return "\(url) answered HTTP \(status): the token is missing, expired or not authorised for this data (set the archive's token variable, such as MAST_API_TOKEN)"
         case .malformedAnswer(let url, let reason): return "the answer from \(url) is not what the archive documents: \(reason)"
         case .unknownDataset(let archive, let dataset): return "archive '\(archive)' has no dataset '\(dataset)'"
         case .unsupportedRequest(let archive, let reason): return "archive '\(archive)' cannot do this: \(reason)"

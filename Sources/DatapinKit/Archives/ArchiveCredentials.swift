@@ -42,11 +42,16 @@ public struct ArchiveCredentials: Sendable, Hashable {
         return ArchiveCredentials(headers: ["Authorization": authorization(token, for: config.kind)], hosts: hosts)
     }
 
-    /// The `Authorization` value for `token`: MAST's own scheme `token <t>`, `Bearer <t>` elsewhere.
+    /// The `Authorization` value for `token`: `<scheme> <token>`.
     static func authorization(_ token: String, for kind: ArchiveKind) -> String {
+        "\(scheme(for: kind)) \(token)"
+    }
+
+    /// The `Authorization` scheme an archive kind expects: MAST's own `token`, `Bearer` elsewhere.
+    public static func scheme(for kind: ArchiveKind) -> String {
         switch kind {
-        case .mast: return "token \(token)"
-        case .eso, .scicat, .index: return "Bearer \(token)"
+        case .mast: return "token"
+        case .eso, .scicat, .index: return "Bearer"
         }
     }
 }

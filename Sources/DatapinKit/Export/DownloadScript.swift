@@ -103,7 +103,7 @@ public enum DownloadScript {
                 let credentials = config.map { ArchiveCredentials.resolve($0, environment: [:]) }
                 numbers[name] = tokenArchives.count + 1
                 tokenArchives.append(TokenArchive(number: tokenArchives.count + 1, name: name, variable: credentials?.missingVariable,
-                                                  scheme: config?.kind == .mast ? "token" : "Bearer", files: 0))
+                                                  scheme: ArchiveCredentials.scheme(for: config?.kind ?? .index), files: 0))
             }
             for entry in lock.files {
                 let url = entry.downloadURL(lockDirectory: lockDirectory)

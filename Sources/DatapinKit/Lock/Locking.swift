@@ -24,10 +24,12 @@ public enum LockingError: Error, Sendable {
     case invalid([Diagnostic])
     /// An archive could not be queried (exit 6).
     case archiveUnavailable([Diagnostic])
+    /// An archive refused to list datasets with the credentials given, or without any (exit 5).
+    case credentialsRefused([Diagnostic])
 
     public var diagnostics: [Diagnostic] {
         switch self {
-        case .invalid(let diagnostics), .archiveUnavailable(let diagnostics): return diagnostics
+        case .invalid(let diagnostics), .archiveUnavailable(let diagnostics), .credentialsRefused(let diagnostics): return diagnostics
         }
     }
 
@@ -35,6 +37,7 @@ public enum LockingError: Error, Sendable {
         switch self {
         case .invalid: return .badInput
         case .archiveUnavailable: return .archiveUnavailable
+        case .credentialsRefused: return .credentials
         }
     }
 }
@@ -99,6 +102,7 @@ public struct Locker {
         var adapters: [String: any Archive] = [:]
         var invalid: [Diagnostic] = []
         var unavailable: [Diagnostic] = []
+        var refused: [Diagnostic] = []
         var groups: [(entry: DatasetEntry, products: [Product])] = []
         for entry in spec.datasets {
             let at = entry.archiveLocation ?? entry.location
@@ -127,14 +131,17 @@ public struct Locker {
                 groups.append((entry, try adapter.products(for: entry)))
             } catch {
                 let message = "datasets[\(entry.index)]: \(error.message)"
-                if Self.isUnavailable(error) {
+                if case .notAuthorised = error {
+                    refused.append(diagnostic(message, at: entry.location))
+                } else if Self.isUnavailable(error) {
                     unavailable.append(diagnostic(message, at: entry.location))
                 } else {
                     invalid.append(diagnostic(message, at: entry.location))
                 }
             }
         }
-        if !invalid.isEmpty { throw .invalid(invalid + unavailable) }
+        if !invalid.isEmpty { throw .invalid(invalid + refused + unavailable) }
+        if !refused.isEmpty { throw .credentialsRefused(refused + unavailable) }
         if !unavailable.isEmpty { throw .archiveUnavailable(unavailable) }
         return groups
     }
@@ -147,7 +154,7 @@ public struct Locker {
     /// Archive failures that mean "could not ask" (exit 6) rather than "asked for something wrong" (exit 2).
     private static func isUnavailable(_ error: ArchiveError) -> Bool {
         switch error {
-        case .unreachable, .httpStatus, .malformedAnswer, .unreadable: return true
+        case .unreachable, .httpStatus, .notAuthorised, .malformedAnswer, .unreadable: return true
         case .unknownDataset, .unsupportedRequest: return false
         }
     }

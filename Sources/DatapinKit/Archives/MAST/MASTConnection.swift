@@ -58,8 +58,8 @@ struct MASTConnection: Sendable {
         try exchange(url(path), method: "GET", contentType: nil, body: nil)
     }
 
-    /// Sends one request; any status other than 2xx is `.httpStatus` (401 and 403 included: the
-    /// token is missing, expired or not authorised), a body that is not a JSON object is
+    /// Sends one request; 401 and 403 are `.notAuthorised` (the token is missing, expired or not
+    /// authorised), any other status but 2xx `.httpStatus`, a body that is not a JSON object
     /// `.malformedAnswer`. No message ever carries the token.
     private func exchange(_ url: String, method: String, contentType: String?, body: Data?) throws(ArchiveError) -> MASTJSONObject {
         let shownURL = HTTPClient.redactingUserInfo(url)
@@ -72,6 +72,7 @@ struct MASTConnection: Sendable {
         } catch {
             throw .unreachable(url: shownURL, reason: error.message)
         }
+        if response.status == 401 || response.status == 403 { throw .notAuthorised(url: shownURL, status: response.status) }
         guard response.isSuccess else { throw .httpStatus(url: shownURL, status: response.status) }
         do {
             return try MASTJSONObject.parse(response.body)
