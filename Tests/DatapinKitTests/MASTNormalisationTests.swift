@@ -105,7 +105,7 @@ struct MASTNormalisationTests {
 
     static let jwstA = "jw02734001001_02101_00001", jwstB = "jw02734002001_04101_00001"
 
-    @Test func jwstRowsBecomeLevelledDeduplicatedProducts() throws {
+    @Test func jwstRowsBecomeLevelledProducts() throws {
         let answer = try MASTTestSupport.fixture("jwst/post_list_products.json")
         let server = try LoopbackServer { request in
             request.path == "/search/jwst/api/v0.1/post_list_products" ? LoopbackResponse.ok(answer, contentType: "application/json") : .status(404)
@@ -116,16 +116,17 @@ struct MASTNormalisationTests {
         let a = Self.jwstA, pool = "jw02734_20220701t040403_pool.csv"
         #expect(products.map(\.filename) == [
             "\(a)-seg001_nis_uncal.fits", "\(a)-seg001_nis_rateints.fits", "\(a)-seg001_nis_cal.fits", "\(a)-seg001_nis_x1dints.fits",
-            "jw02734001001_gs-fg_2022184153208_cal.fits", pool, "\(Self.jwstB)-seg001_nis_cal.fits",
-        ], "the pool both datasets list is kept once, under the first")
-        #expect(products.map(\.level) == ["1b", "2a", "2b", "2b", "2b", "3", "2b"])
-        #expect(products.map(\.levelAliases) == [["1"], ["2"], ["2"], ["2"], ["2"], [], ["2"]])
-        #expect(products.map(\.suffix) == ["_uncal", "_rateints", "_cal", "_x1dints", "_cal", "_pool", "_cal"])
-        #expect(products.map(\.type) == [.science, .science, .science, .science, .science, .association, .science])
-        #expect(products.map(\.guidestar) == [false, false, false, false, true, false, false])
-        #expect(products.map(\.access) == [.public, .public, .public, .public, .public, .public, .exclusive])
-        #expect(products.map(\.recommended) == [false, false, true, true, false, false, true])
-        #expect(products[5].dataset == a)
+            "jw02734001001_gs-fg_2022184153208_cal.fits", pool, "\(Self.jwstB)-seg001_nis_cal.fits", pool,
+        ], "the pool both datasets list stays under each, for the lock's `also`")
+        #expect(products.map(\.level) == ["1b", "2a", "2b", "2b", "2b", "3", "2b", "3"])
+        #expect(products.map(\.levelAliases) == [["1"], ["2"], ["2"], ["2"], ["2"], [], ["2"], []])
+        #expect(products.map(\.suffix) == ["_uncal", "_rateints", "_cal", "_x1dints", "_cal", "_pool", "_cal", "_pool"])
+        #expect(products.map(\.type) == [.science, .science, .science, .science, .science, .association, .science, .association])
+        #expect(products.map(\.guidestar) == [false, false, false, false, true, false, false, false])
+        #expect(products.map(\.access) == [.public, .public, .public, .public, .public, .public, .exclusive, .public])
+        #expect(products.map(\.recommended) == [false, false, true, true, false, false, true, false])
+        #expect(products[5].dataset == a && products[7].dataset == Self.jwstB)
+        #expect(products[5].identity == products[7].identity, "one file: selection locks it once")
         #expect(products[4].instrument == "FGS" && products[2].instrument == "NIRISS" && products[2].filters == "CLEAR;GR700XD")
 
         let cal = products[2]

@@ -165,8 +165,8 @@ struct MASTProtocolTests {
         #"{"status": "\#(status)", "msg": "", "fields": [], "paging": {"page": \#(page), "pageSize": 2, "pagesFiltered": \#(pages), "rows": \#(rows.count)}, "data": [\#(rows.joined(separator: ","))]}"#
     }
 
-    static func portalRow(_ file: String, obsID: String = "2003738726") -> String {
-        #"{"obsID": "\#(obsID)", "obs_collection": "HST", "obs_id": "U9O40504M", "dataURI": "mast:HST/product/\#(file)", "productType": "SCIENCE", "productSubGroupDescription": "C0F", "productFilename": "\#(file)", "size": 10}"#
+    static func portalRow(_ file: String, obsID: String = "2003738726", obsName: String = "U9O40504M") -> String {
+        #"{"obsID": "\#(obsID)", "obs_collection": "HST", "obs_id": "\#(obsName)", "dataURI": "mast:HST/product/\#(file)", "productType": "SCIENCE", "productSubGroupDescription": "C0F", "productFilename": "\#(file)", "size": 10}"#
     }
 
     @Test func executingIsAskedAgainUntilComplete() throws {
@@ -235,10 +235,10 @@ struct MASTProtocolTests {
         }
     }
 
-    @Test func aFileListedByBothAPIsIsKeptOnceFromTheFirstListing() throws {
+    @Test func aFileListedTwiceForOneDatasetIsKeptOnceFromTheFirstListing() throws {
         let server = try LoopbackServer { request in
             request.path == "/api/v0/invoke"
-                ? .json(Self.portalAnswer(rows: [Self.portalRow("Z14Z0104T_cal.fits"), Self.portalRow("u9o40504m_c0f.fits")]))
+                ? .json(Self.portalAnswer(rows: [Self.portalRow("Z14Z0104T_cal.fits", obsName: "Z14Z0104T"), Self.portalRow("u9o40504m_c0f.fits")]))
                 : .json(#"{"products": [\#(Self.row("Z14Z0104T"))]}"#)
         }
         defer { server.shutdown() }

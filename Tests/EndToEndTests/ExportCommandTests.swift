@@ -30,20 +30,7 @@ import TestSupport
 
         /// Runs `bash download.sh` in the project folder with only `environment` beside PATH and HOME.
         func runScript(environment: [String: String] = [:]) throws -> CommandResult {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["bash", "download.sh"]
-            process.currentDirectoryURL = directory
-            process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "LANG": "C.UTF-8"].merging(environment) { _, new in new }
-            let out = directory.appendingPathComponent(".script-out"), err = directory.appendingPathComponent(".script-err")
-            _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-            _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: out)
-            process.standardError = try FileHandle(forWritingTo: err)
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return CommandResult(status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
+            try Bash.run(["download.sh"], in: directory, environment: environment)
         }
 
         func requests(to path: String) -> [LoopbackRequest] { server.requests.filter { $0.path == path } }

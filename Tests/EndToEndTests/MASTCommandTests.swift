@@ -45,6 +45,12 @@ import TestSupport
                 .init("z14z0104t_trl.fits", category: "AUX", fileSuffix: "TRL"),
                 .init("z14z0104t_ulf.fits", category: "UNCALIBRATED", fileSuffix: "ULF"),
             ]),
+            FakeMAST.MissionDataset(mission: "hst", id: "J8DM01ELQ", columns: ["sci_pep_id": "9503"], instrument: "ACS/WFC", filters: "F550M;CLEAR2L", files: [
+                .init("j8dm01elq_raw.fits", category: "UNCALIBRATED", fileSuffix: "RAW"),
+                .init("j8dm01elq_flt.fits", category: "CALIBRATED", fileSuffix: "FLT"),
+                .init("j8dm01elq_flc.fits", category: "CALIBRATED", fileSuffix: "FLC"),
+                .init("j8dm01elq_jif.fits", category: "AUX", fileSuffix: "JIF"),
+            ]),
         ]
         let observations = [
             FakeMAST.Observation(obsid: "2003738726", collection: "HST", obsID: "U9O40504M", files: [
@@ -284,6 +290,42 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("datapin.lock").path))
     }
 
+    struct ExampleCase: Sendable, CustomTestStringConvertible {
+        var folder: String
+        var expected: [String]
+        var testDescription: String { folder }
+    }
+
+    static let exampleCases = [
+        ExampleCase(folder: "mast-jwst", expected: [
+            "\(calibrated)/\(calibrated)-seg001_nis_calints.fits", "\(calibrated)/\(calibrated)-seg001_nis_x1dints.fits",
+            "\(calibrated)/\(calibrated)-seg002_nis_calints.fits", "\(stage3)/\(stage3)_clear-gr700xd-substrip256_x1dints.fits",
+        ]),
+        ExampleCase(folder: "mast-hst", expected: [
+            "J8DM01ELQ/j8dm01elq_flc.fits", "J8DM01ELQ/j8dm01elq_flt.fits",
+            "U9O40504M/u9o40504m_c0f.fits", "U9O40504M/u9o40504m_c1f.fits", "U9O40504M/u9o40504m_drz.fits",
+        ]),
+    ]
+
+    /// The examples' specs, pointed at the loopback MAST, lock and sync what their comments say.
+    @Test(arguments: exampleCases)
+    func examplesLockAndSync(_ example: ExampleCase) throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try TestEnvironment.makeScratchDirectory("example")
+        let spec = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("examples/\(example.folder)/datapin.yaml"), encoding: .utf8)
+        try (spec + "\narchives:\n  mast: {url: \"\(archive.baseURL)\"}\n").write(to: directory.appendingPathComponent("datapin.yaml"), atomically: true, encoding: .utf8)
+        let lock = try Self.run(["lock"], in: directory)
+        #expect(lock.status == 0, "\(lock.stderr)")
+        #expect(try Self.lockedPaths(directory) == example.expected.sorted())
+        let sync = try Self.run(["sync"], in: directory)
+        #expect(sync.status == 0, "\(sync.stderr)")
+        for path in example.expected {
+            let name = String(path.split(separator: "/").last!)
+            #expect(FileManager.default.contents(atPath: directory.appendingPathComponent("data/\(path)").path) == FakeMAST.bytes(for: name))
+        }
+    }
+
     /// The spec of the sync tests: two public datasets sharing the pool file, and the exclusive one.
     static let syncSpec = """
     select: {extensions: [.fits, .csv]}
@@ -362,6 +404,51 @@ import TestSupport
         #expect(result.status == 0, "\(result.stderr)")
         let drizzled = directory.appendingPathComponent("data/U9O40505M/u9o40505m_drz.fits")
         #expect(FileManager.default.contents(atPath: drizzled.path) == FakeMAST.bytes(for: "u9o40505m_drz.fits"))
+    }
+
+    @Test func exportsOfAMASTLock() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.project(archive, Self.syncSpec)
+        #expect(try Self.run(["lock"], in: directory).status == 0)
+
+        let csv = try Self.run(["export", "csv"], in: directory)
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let rows = csv.stdout.split(separator: "\r\n").map(String.init)
+        #expect(rows.first == "Dataset,Filename,Product Level,Suffix,Instrument,Filter / Grating,Size,URI,SHA256")
+        let calints = "\(Self.calibrated)-seg001_nis_calints.fits"
+        #expect(rows.contains("\(Self.calibrated),\(calints),2b,_calints,NIRISS,CLEAR;GR700XD,\(FakeMAST.bytes(for: calints).count),mast:JWST/product/\(calints),"))
+        #expect(rows.filter { $0.contains(",\(Self.pool),") }.count == 2, "the shared pool is listed under both datasets, as MAST's export does")
+
+        let export = try Self.run(["export", "script", "-o", "get.sh"], in: directory, environment: ["MAST_API_TOKEN": Self.token])
+        #expect(export.status == 0, "\(export.stderr)")
+        let script = try String(contentsOf: directory.appendingPathComponent("get.sh"), encoding: .utf8)
+        #expect(script.contains("MAST_API_TOKEN"))
+        #expect(script.contains("curl"))
+        #expect(!script.contains(Self.token))
+
+        let anonymous = try Bash.run(["get.sh", "anonymous"], in: directory)
+        #expect(anonymous.status == 5, "\(anonymous.stderr)")
+        #expect(FileManager.default.contents(atPath: directory.appendingPathComponent("anonymous/\(Self.calibrated)/\(calints)").path) == FakeMAST.bytes(for: calints))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("anonymous/\(Self.exclusive)").path))
+
+        let before = archive.requests.count
+        let withToken = try Bash.run(["get.sh", "fetched"], in: directory, environment: ["MAST_API_TOKEN": Self.token])
+        #expect(withToken.status == 0, "\(withToken.stderr)")
+        let exclusiveName = "\(Self.exclusive)-seg001_nis_x1dints.fits"
+        #expect(FileManager.default.contents(atPath: directory.appendingPathComponent("fetched/\(Self.exclusive)/\(exclusiveName)").path) == FakeMAST.bytes(for: exclusiveName))
+        let downloads = archive.requests.dropFirst(before).filter { $0.path.hasSuffix("/retrieve_product") }
+        #expect(downloads.filter { $0.header("Authorization") == "token \(Self.token)" }.count == 2, "the token goes with the two exclusive-access files")
+        #expect(downloads.filter { $0.header("Authorization") != nil }.allSatisfy { ($0.query["product_name"] ?? "").hasPrefix(Self.exclusive) })
+
+        #expect(try Self.run(["sync"], in: directory).status == 5)
+        let manifest = try Self.run(["export", "manifest"], in: directory)
+        #expect(manifest.status == 0, "\(manifest.stderr)")
+        #expect(manifest.stdout.contains("<th>URI</th><th>File</th><th>Access</th><th>Status</th><th>Logged In User</th>"))
+        #expect(manifest.stdout.contains("<td>mast:JWST/product/\(calints)</td><td>\(Self.calibrated)/\(calints)</td><td>public</td><td>OK</td><td>anonymous</td>"))
+        #expect(manifest.stdout.contains("Duplicate of file \(Self.pool) in folder \(Self.calibrated)"))
+        #expect(manifest.stdout.contains("skipped: exclusive access, no token"))
+        try Self.expectTokenWrittenNowhere(under: directory)
     }
 
     /// Fails when any file under `directory` (the lock, the tree, `.datapin/`) holds `token`.

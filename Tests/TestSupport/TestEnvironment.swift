@@ -110,6 +110,28 @@ extension Datapin {
     }
 }
 
+/// Runs bash scripts (the exported download script) as a user would.
+public enum Bash {
+    /// `bash arguments…` in `directory` with only `environment` beside PATH, HOME and LANG, and
+    /// stdin closed (not a terminal); output goes through files, so the script cannot block on a pipe.
+    public static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["bash"] + arguments
+        process.currentDirectoryURL = directory
+        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "LANG": "C.UTF-8"].merging(environment) { _, new in new }
+        let out = directory.appendingPathComponent(".script-out"), err = directory.appendingPathComponent(".script-err")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+}
+
 /// Reads a pipe to its end on a thread of its own.
 final class PipeReader: @unchecked Sendable {
     private var data = Data()

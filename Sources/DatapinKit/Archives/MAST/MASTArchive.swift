@@ -66,7 +66,7 @@ public struct MASTArchive: Archive {
         if !entry.obsids.isEmpty {
             products += try portalProducts(obsids: entry.obsids)
         }
-        return MASTNormalisation.uniqueByURI(products)
+        return MASTNormalisation.uniqueByDatasetAndURI(products)
     }
 
     private func missionProducts(mission: String, ids: [String], conditions: [WhereCondition]) throws(ArchiveError) -> [Product] {

@@ -168,10 +168,12 @@ enum MASTNormalisation {
         filename.lowercased().contains("_gs-")
     }
 
-    /// `products` with only the first product of each URI.
-    static func uniqueByURI(_ products: [Product]) -> [Product] {
-        var seen: Set<String> = []
-        return products.filter { seen.insert($0.uri).inserted }
+    /// `products` with repeated listings of one URI in one dataset dropped (the first stays). A
+    /// file that several datasets list stays under each: selection locks it once, at the first
+    /// dataset's path, and names the others in the lock's `also`.
+    static func uniqueByDatasetAndURI(_ products: [Product]) -> [Product] {
+        var seen: Set<[String]> = []
+        return products.filter { seen.insert([$0.dataset, $0.uri]).inserted }
     }
 
     /// `value` without surrounding blanks (`"HRS   "` → `"HRS"`); nil when nothing is left.
