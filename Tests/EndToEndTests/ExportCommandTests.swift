@@ -186,10 +186,12 @@ import TestSupport
         let first = try project.runScript(environment: ["MAST_API_TOKEN": Self.token])
         #expect(first.status == 3, "\(first.stderr)")
         #expect(first.stderr.contains("failed: ds1/a.fits"))
-        #expect(project.local("ds1/a.fits")?.count == 20_000)
+        #expect(project.local("ds1/a.fits") == nil, "no partial file at its final path")
+        #expect(project.local("ds1/a.fits.part")?.count == 20_000)
         let second = try project.runScript(environment: ["MAST_API_TOKEN": Self.token])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(project.requests(to: "/a").last?.header("Range") == "bytes=20000-")
+        #expect(project.local("ds1/a.fits.part") == nil)
         expectPublicFilesInPlace(project)
     }
 

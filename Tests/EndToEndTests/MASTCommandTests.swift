@@ -427,15 +427,23 @@ import TestSupport
         #expect(script.contains("curl"))
         #expect(!script.contains(Self.token))
 
+        let emptyTarget = try Bash.run(["get.sh", ""], in: directory)
+        #expect(emptyTarget.status == 2, "an empty target would put the files under /")
+
+        let exclusiveName = "\(Self.exclusive)-seg001_nis_x1dints.fits"
         let anonymous = try Bash.run(["get.sh", "anonymous"], in: directory)
         #expect(anonymous.status == 5, "\(anonymous.stderr)")
         #expect(FileManager.default.contents(atPath: directory.appendingPathComponent("anonymous/\(Self.calibrated)/\(calints)").path) == FakeMAST.bytes(for: calints))
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("anonymous/\(Self.exclusive)").path))
 
+        let refused = try Bash.run(["get.sh", "refused"], in: directory, environment: ["MAST_API_TOKEN": "0000expired0000token0000"])
+        #expect(refused.status == 5, "\(refused.stderr)")
+        #expect(refused.stderr.contains("refused: \(Self.exclusive)/\(exclusiveName) (HTTP 403): the token is missing, expired or not authorised"))
+        #expect(!refused.stderr.contains("0000expired0000token0000"))
+
         let before = archive.requests.count
         let withToken = try Bash.run(["get.sh", "fetched"], in: directory, environment: ["MAST_API_TOKEN": Self.token])
         #expect(withToken.status == 0, "\(withToken.stderr)")
-        let exclusiveName = "\(Self.exclusive)-seg001_nis_x1dints.fits"
         #expect(FileManager.default.contents(atPath: directory.appendingPathComponent("fetched/\(Self.exclusive)/\(exclusiveName)").path) == FakeMAST.bytes(for: exclusiveName))
         let downloads = archive.requests.dropFirst(before).filter { $0.path.hasSuffix("/retrieve_product") }
         #expect(downloads.filter { $0.header("Authorization") == "token \(Self.token)" }.count == 2, "the token goes with the two exclusive-access files")

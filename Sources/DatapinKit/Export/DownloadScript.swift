@@ -156,7 +156,8 @@ public enum DownloadScript {
             "# Tokens are sent only to the archive's own hosts, through curl's standard input (never on",
             "# its command line); this script contains no credential.",
             "# Exit status, as datapin sync's: 0 every file in place and verified; 3 a download failed;",
-            "# 4 a file did not match its locked checksum or size; 5 exclusive-access files skipped (no token).",
+            "# 4 a file did not match its locked checksum or size; 5 exclusive-access files skipped (no token)",
+            "# or refused (HTTP 401/403: the token is missing, expired or not authorised).",
         ]
         return lines.joined(separator: "\n") + "\n"
     }
@@ -172,6 +173,10 @@ public enum DownloadScript {
         fi
         target=\(quoted(destination))
         if [ $# -eq 1 ]; then target=$1; fi
+        if [ -z "$target" ]; then
+          echo "usage: bash $0 [TARGET_DIR]; the target folder may not be empty" >&2
+          exit 2
+        fi
         total=\(total)
 
         if ! command -v curl >/dev/null 2>&1; then
@@ -189,7 +194,7 @@ public enum DownloadScript {
         if [ -t 2 ]; then progress=--progress-bar; else progress=--silent; fi
         curl_options=(--globoff --location -f --create-dirs -C - --retry 5 --retry-connrefused --show-error "$progress")
 
-        downloaded=0 present=0 failed=0 skipped=0 mismatched=0
+        downloaded=0 present=0 failed=0 skipped=0 refused=0 mismatched=0
         state=() tokens=() schemes=()
 
         file_size() { wc -c <"$1" | tr -d ' '; }
@@ -217,18 +222,20 @@ public enum DownloadScript {
           echo "warning: skipping $3 exclusive-access file(s) of archive $2: the spec names no token_env for it; use \\`datapin sync\\`" >&2
         }
 
-        # run_curl OUT URL TOKEN: the token's header goes through curl's standard input.
+        # run_curl OUT URL TOKEN: prints the last HTTP status; the token's header goes through
+        # curl's standard input.
         run_curl() {
           if [ "$3" = 0 ]; then
-            curl "${curl_options[@]}" --output "$1" --url "$2"
+            curl "${curl_options[@]}" --write-out '%{http_code}' --output "$1" --url "$2"
           else
-            printf 'Authorization: %s %s\\n' "${schemes[$3]}" "${tokens[$3]}" | curl "${curl_options[@]}" -H @- --output "$1" --url "$2"
+            printf 'Authorization: %s %s\\n' "${schemes[$3]}" "${tokens[$3]}" | curl "${curl_options[@]}" --write-out '%{http_code}' -H @- --output "$1" --url "$2"
           fi
         }
 
         fetch() {
           local number=$1 path=$2 url=$3 size=$4 sha256=$5 token=$6
-          local out=$target/$path have status
+          local out=$target/$path have status code
+          local part=$out.part
           if [ "$token" != 0 ] && [ -z "${tokens[$token]:-}" ]; then
             state[$number]=skipped
             skipped=$((skipped + 1))
@@ -254,24 +261,42 @@ public enum DownloadScript {
               rm -f -- "$out"
             fi
           fi
+          # Bytes go to OUT.part until the whole file is there: an interrupted run never leaves a
+          # partial file at its final path, and the next run resumes the .part.
           printf '[%d/%d] %s\\n' "$number" "$total" "$path" >&2
-          run_curl "$out" "$url" "$token" && status=0 || status=$?
+          if [ -n "$size" ] && [ -f "$part" ] && [ "$(file_size "$part")" -ge "$size" ]; then
+            # Complete (stopped before it was moved) or too long: nothing to resume.
+            if [ "$(file_size "$part")" -gt "$size" ]; then rm -f -- "$part"; fi
+          fi
+          if [ -n "$size" ] && [ -f "$part" ] && [ "$(file_size "$part")" = "$size" ]; then
+            status=0 code=200
+          else
+            code=$(run_curl "$part" "$url" "$token") && status=0 || status=$?
+          fi
           if [ "$status" = 33 ]; then
             echo "$path: the server cannot resume; downloading it whole" >&2
-            rm -f -- "$out"
-            run_curl "$out" "$url" "$token" && status=0 || status=$?
+            rm -f -- "$part"
+            code=$(run_curl "$part" "$url" "$token") && status=0 || status=$?
           fi
-          if [ "$status" != 0 ]; then
+          if [ "$status" != 0 ] && { [ "$code" = 401 ] || [ "$code" = 403 ]; }; then
+            echo "refused: $path (HTTP $code): the token is missing, expired or not authorised for it" >&2
+            state[$number]=refused
+            refused=$((refused + 1))
+          elif [ "$status" != 0 ]; then
             echo "failed: $path (curl exit status $status; run the script again to resume)" >&2
             state[$number]=failed
             failed=$((failed + 1))
-          elif [ -n "$size" ] && [ "$(file_size "$out")" != "$size" ]; then
-            echo "failed: $path has $(file_size "$out") bytes, locked $size" >&2
+          elif [ -n "$size" ] && [ "$(file_size "$part")" != "$size" ]; then
+            echo "failed: $path has $(file_size "$part") bytes, locked $size; the next run downloads it again" >&2
+            rm -f -- "$part"
             state[$number]=mismatched
             mismatched=$((mismatched + 1))
-          else
+          elif mv -f -- "$part" "$out"; then
             state[$number]=downloaded
             downloaded=$((downloaded + 1))
+          else
+            state[$number]=failed
+            failed=$((failed + 1))
           fi
         }
 
@@ -295,7 +320,8 @@ public enum DownloadScript {
             number=${line%% *}
             if [ "${state[$number]:-}" != downloaded ]; then continue; fi
             if ! (cd -- "$target" && printf '%s\\n' "${line#* }" | sha256sum -c --quiet - >&2); then
-              echo "failed: ${line#*  } does not match its locked checksum; the next run downloads it again" >&2
+              echo "failed: ${line#*  } does not match its locked checksum; removed, the next run downloads it again" >&2
+              rm -f -- "$target/${line#*  }"
               state[$number]=mismatched
               mismatched=$((mismatched + 1))
               downloaded=$((downloaded - 1))
@@ -304,10 +330,10 @@ public enum DownloadScript {
         }
 
         finish() {
-          echo "Done: $((downloaded + present)) of $total files in place ($downloaded downloaded, $present already there); $failed failed, $skipped skipped (exclusive access, no token), $mismatched checksum or size mismatches." >&2
+          echo "Done: $((downloaded + present)) of $total files in place ($downloaded downloaded, $present already there); $failed failed, $skipped skipped (exclusive access, no token), $refused refused (token not accepted), $mismatched checksum or size mismatches." >&2
           if [ "$mismatched" -gt 0 ]; then exit 4; fi
           if [ "$failed" -gt 0 ]; then exit 3; fi
-          if [ "$skipped" -gt 0 ]; then exit 5; fi
+          if [ "$skipped" -gt 0 ] || [ "$refused" -gt 0 ]; then exit 5; fi
           exit 0
         }
 
