@@ -58,7 +58,7 @@ struct MASTProtocolTests {
         let first = try #require(bodies.first)
         #expect(first["conditions"] as? [[String: String]] == [["program": "02734"], ["instrument_name": "NIRISS,NIRSPEC"]])
         #expect(first["select_cols"] is NSNull)
-        #expect((first["sort_by"] as? [Any])?.isEmpty == true && (first["sort_desc"] as? [Any])?.isEmpty == true)
+        #expect(first["sort_by"] as? [String] == ["fileSetName"] && first["sort_desc"] as? [Bool] == [false], "a fixed order, so that offset paging neither skips nor repeats rows")
         #expect(searches.allSatisfy { $0.method == "POST" && $0.header("Content-Type") == "application/json" })
     }
 

@@ -166,7 +166,8 @@ public final class FakeMAST: Sendable {
                 }
             }
         }
-        let page = matching.dropFirst(offset).prefix(limit)
+        let sorted = (body["sort_by"] as? [String])?.contains(idColumn) == true ? matching.sorted { $0.id < $1.id } : matching
+        let page = sorted.dropFirst(offset).prefix(limit)
         let rows: [[String: Any]] = page.map { dataset in
             var row: [String: Any] = dataset.columns
             row[idColumn] = dataset.id

@@ -18,33 +18,41 @@ struct MissionSearch: Sendable {
         "/search/\(mission.addingPercentEncoding(withAllowedCharacters: MASTConnection.unreserved) ?? mission)/api/v0.1"
     }
 
-    /// The dataset ids matching every condition, in the archive's order, reading page after
-    /// page until `totalResults` rows are read.
-    func datasetIDs(matching conditions: [WhereCondition]) throws(ArchiveError) -> [String] {
+    /// The mission's dataset-id column; a mission datapin does not know is an unsupported request.
+    private func datasetColumn() throws(ArchiveError) -> String {
         guard let column = Self.datasetColumns[mission] else {
             throw .unsupportedRequest(archive: connection.archiveName, reason: "datapin knows the Mission Search missions \(Self.datasetColumns.keys.sorted().joined(separator: ", ")), not '\(mission)'")
         }
+        return column
+    }
+
+    /// The dataset ids matching every condition, sorted by dataset id (offset paging over an
+    /// unordered result could skip or repeat rows), reading page after page until
+    /// `totalResults` rows are read.
+    func datasetIDs(matching conditions: [WhereCondition]) throws(ArchiveError) -> [String] {
+        let column = try datasetColumn()
         let path = apiPath + "/search"
+        let shownURL = HTTPClient.redactingUserInfo(connection.url(path))
         let conditionObjects: [[String: Any]] = conditions.map { [$0.name: $0.values.joined(separator: ",")] }
         var ids: [String] = []
         var offset = 0
         while true {
             let body: [String: Any] = [
                 "limit": pageSize, "offset": offset, "conditions": conditionObjects,
-                "select_cols": NSNull(), "sort_by": [String](), "sort_desc": [Bool](),
+                "select_cols": NSNull(), "sort_by": [column], "sort_desc": [false],
             ]
             let answer = try connection.postJSON(path, body)
             let page: (total: Int64, ids: [String])
             do {
                 page = try Self.readSearchPage(answer, column: column)
             } catch {
-                throw .malformedAnswer(url: HTTPClient.redactingUserInfo(connection.url(path)), reason: error.reason)
+                throw .malformedAnswer(url: shownURL, reason: error.reason)
             }
             ids += page.ids
             offset += page.ids.count
             if offset >= page.total { break }
             if page.ids.isEmpty {
-                throw .malformedAnswer(url: HTTPClient.redactingUserInfo(connection.url(path)), reason: "totalResults is \(page.total) but the page at offset \(offset) has no rows")
+                throw .malformedAnswer(url: shownURL, reason: "totalResults is \(page.total) but the page at offset \(offset) has no rows")
             }
         }
         return ids
@@ -61,10 +69,9 @@ struct MissionSearch: Sendable {
 
     /// The product rows of `datasetIDs`, asked for in batches of `batchSize`, in order.
     func productRows(of datasetIDs: [String]) throws(ArchiveError) -> [MissionProductRow] {
-        guard Self.datasetColumns[mission] != nil else {
-            throw .unsupportedRequest(archive: connection.archiveName, reason: "datapin knows the Mission Search missions \(Self.datasetColumns.keys.sorted().joined(separator: ", ")), not '\(mission)'")
-        }
+        _ = try datasetColumn()
         let path = apiPath + "/post_list_products"
+        let shownURL = HTTPClient.redactingUserInfo(connection.url(path))
         var rows: [MissionProductRow] = []
         var start = 0
         while start < datasetIDs.count {
@@ -74,7 +81,7 @@ struct MissionSearch: Sendable {
             do {
                 rows += try Self.readProducts(answer)
             } catch {
-                throw .malformedAnswer(url: HTTPClient.redactingUserInfo(connection.url(path)), reason: error.reason)
+                throw .malformedAnswer(url: shownURL, reason: error.reason)
             }
         }
         return rows
