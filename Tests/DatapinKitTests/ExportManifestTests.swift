@@ -58,6 +58,19 @@ import Testing
         #expect(manifest.html().contains("<td>skipped: exclusive access, no token (set MAST_API_TOKEN)</td><td>ada@stsci.edu</td>"))
     }
 
+    @Test func aFileAlreadyInPlaceKeepsTheUserItWasFetchedAs() {
+        let lock = Lockfile(specDigest: Self.digest, files: [Self.entry("ds1/a.fits"), Self.entry("ds1/b.fits"), Self.entry("ds1/c.fits")])
+        var report = SyncReport()
+        report.placed = ["ds1/b.fits"]
+        let recorded = [
+            "ds1/a.fits": DownloadManifest.RecordedRow(uri: lock.files[0].uri, status: "OK", user: "anonymous"),
+            "ds1/b.fits": DownloadManifest.RecordedRow(uri: lock.files[1].uri, status: "failed: HTTP 503", user: "anonymous"),
+            "ds1/c.fits": DownloadManifest.RecordedRow(uri: "mast:JWST/product/replaced.fits", status: "OK", user: "someone else"),
+        ]
+        let rows = ManifestBuilder.afterSync(lock: lock, duplicates: .once, report: report, credentials: [:], users: ["mast": "Jane Doe"], recorded: recorded).rows
+        #expect(rows.map(\.user) == ["anonymous", "Jane Doe", "Jane Doe"], "kept: as recorded; fetched now or a different file: this run's user")
+    }
+
     @Test func aDuplicatesOwnPathCarriesItsStatusAndAFailedPlacementIsAFailure() {
         let lock = Lockfile(specDigest: Self.digest, files: [
             Self.entry("ds1/a.fits", also: ["ds2", "ds3"], alsoPaths: ["ds2/a.fits", "ds3/a.fits"]),

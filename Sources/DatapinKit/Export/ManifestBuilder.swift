@@ -15,11 +15,14 @@ public enum ManifestBuilder {
         case modified(String)
     }
 
-    /// The manifest a sync writes: statuses from `report`, users from `users` (by archive name;
-    /// "anonymous" without one), the variable to set for a skipped file from `credentials`.
-    public static func afterSync(lock: Lockfile, duplicates: DuplicatePolicy, report: SyncReport, credentials: [String: ArchiveCredentials], users: [String: String]) -> DownloadManifest {
+    /// The manifest a sync writes: statuses from `report`, the variable to set for a skipped
+    /// file from `credentials`. A file this run fetched was fetched as `users[archive]`
+    /// ("anonymous" without one); a file already in place keeps the user the previous manifest
+    /// (`recorded`) names for it, when its URI still matches.
+    public static func afterSync(lock: Lockfile, duplicates: DuplicatePolicy, report: SyncReport, credentials: [String: ArchiveCredentials], users: [String: String], recorded: [String: DownloadManifest.RecordedRow] = [:]) -> DownloadManifest {
         let failed = Dictionary(report.failed.map { ($0.path, $0.failure.message) }, uniquingKeysWith: { first, _ in first })
         let skipped = Set(report.skippedForCredentials.map(\.path))
+        let fetched = Set(report.placed)
         return build(lock: lock, duplicates: duplicates, sha256: { $0.sha256 ?? report.pins[$0.path] }, state: { entry, path in
             let outcome: Outcome
             if skipped.contains(entry.path) {
@@ -30,7 +33,9 @@ public enum ManifestBuilder {
                 outcome = .inPlace
             }
             let detail = outcome == .skippedNoToken ? (credentials[entry.archive]?.missingVariable).map { "set \($0)" } : nil
-            return (outcome, users[entry.archive] ?? "anonymous", detail)
+            let current = users[entry.archive] ?? "anonymous"
+            let earlier = fetched.contains(entry.path) ? nil : recorded[path].flatMap { $0.uri == entry.uri ? $0.user : nil }
+            return (outcome, earlier ?? current, detail)
         })
     }
 
