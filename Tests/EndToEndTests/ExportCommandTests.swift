@@ -36,17 +36,6 @@ import TestSupport
         func requests(to path: String) -> [LoopbackRequest] { server.requests.filter { $0.path == path } }
     }
 
-    /// Counts requests per path, so a handler can misbehave on the first one only.
-    final class Attempts: Sendable {
-        private let counts = Mutex<[String: Int]>([:])
-        func next(_ path: String) -> Int {
-            counts.withLock { counts in
-                counts[path, default: 0] += 1
-                return counts[path]!
-            }
-        }
-    }
-
     static func bytes(_ count: Int, seed: UInt8) -> Data {
         Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed)) })
     }

@@ -62,17 +62,6 @@ import TestSupport
         """.write(to: project.directory.appendingPathComponent("datapin.yaml"), atomically: true, encoding: .utf8)
     }
 
-    /// Counts requests per path, so a handler can misbehave on the first one only.
-    final class Attempts: Sendable {
-        private let counts = Mutex<[String: Int]>([:])
-        func next(_ path: String) -> Int {
-            counts.withLock { counts in
-                counts[path, default: 0] += 1
-                return counts[path]!
-            }
-        }
-    }
-
     /// A locked project whose server answers through `misbehave` first (nil: serve the file).
     static func lockedProject(files: [String: Data], pinned: Bool = true, honourRange: Bool = true, extraSpec: String = "",
                               misbehave: @escaping @Sendable (LoopbackRequest, Int) -> LoopbackResponse? = { _, _ in nil }) throws -> (Project, LoopbackServer) {

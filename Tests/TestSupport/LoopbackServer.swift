@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -81,6 +82,21 @@ public final class LoopbackServer: Sendable {
             else { return .status(404) }
             let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             return .serving(data, for: request, etag: "\"\(data.count)-\(Int64(modified))\"", honourRange: honourRange)
+        }
+    }
+}
+
+/// Counts requests per path, so a handler can misbehave on the first one only.
+public final class Attempts: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    public init() {}
+
+    /// The number of this request to `path`, from 1.
+    public func next(_ path: String) -> Int {
+        counts.withLock { counts in
+            counts[path, default: 0] += 1
+            return counts[path]!
         }
     }
 }
