@@ -72,12 +72,14 @@ enum MASTNormalisation {
         return (level, level == number ? [] : [number])
     }
 
-    /// CAOM calib_level as text (`2`), with the names a `levels:` value may use instead:
-    /// 1 `uncalibrated`, 2 and 3 `calibrated` (HST's CALIBRATED category holds both the
-    /// level-2 exposures and the level-3 combined images), 4 `contributed`.
+    /// CAOM calib_level as text (`2`), with the names a `levels:` value may use instead, as
+    /// MAST's Portal documents the column (0 raw, 1 uncalibrated, 2 calibrated, 3 science
+    /// product, 4 contributed): 0 `raw`, 1 `uncalibrated`, 2 and 3 `calibrated` (HST's
+    /// CALIBRATED category holds both the level-2 exposures and the level-3 combined images),
+    /// 4 `contributed`.
     static func caomLevel(_ calibrationLevel: Int64?) -> (level: String?, aliases: [String]) {
         guard let calibrationLevel else { return (nil, []) }
-        let names: [Int64: String] = [1: "uncalibrated", 2: "calibrated", 3: "calibrated", 4: "contributed"]
+        let names: [Int64: String] = [0: "raw", 1: "uncalibrated", 2: "calibrated", 3: "calibrated", 4: "contributed"]
         return (String(calibrationLevel), names[calibrationLevel].map { [$0] } ?? [])
     }
 
