@@ -80,11 +80,9 @@ struct ExportCommand: ParsableCommand {
     }
 
     private func script(lock: Lockfile, spec: Spec, console: Console) throws -> String {
-        var archives: [String: ArchiveConfig] = [:]
-        for config in ArchiveConfig.builtIn + spec.archives { archives[config.name] = config }
         do {
             return try DownloadScript.render(lock: lock, lockName: ProjectPaths.lockFileName, lockDirectory: global.paths.directory,
-                                             destination: spec.destination, duplicates: spec.duplicates, archives: archives)
+                                             destination: spec.destination, duplicates: spec.duplicates, archives: spec.archivesByName)
         } catch {
             throw console.fail([Diagnostic(.error, error.message)], status: .badInput)
         }

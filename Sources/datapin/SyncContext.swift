@@ -12,11 +12,7 @@ struct SyncContext {
     var lockIsStale: Bool { lock.specDigest != loaded.spec.meaningDigest }
 
     /// Every configured archive by name, built-in ones included.
-    var archives: [String: ArchiveConfig] {
-        var byName: [String: ArchiveConfig] = [:]
-        for config in ArchiveConfig.builtIn + loaded.spec.archives { byName[config.name] = config }
-        return byName
-    }
+    var archives: [String: ArchiveConfig] { loaded.spec.archivesByName }
 }
 
 extension GlobalOptions {

@@ -37,6 +37,14 @@ public struct Spec: Sendable {
     public func archive(named name: String) -> ArchiveConfig? {
         archives.first { $0.name == name }
     }
+
+    /// Every archive a dataset may name, by name: the built-in ones, replaced by the spec's
+    /// entry of the same name where it has one.
+    public var archivesByName: [String: ArchiveConfig] {
+        var byName: [String: ArchiveConfig] = [:]
+        for config in ArchiveConfig.builtIn + archives { byName[config.name] = config }
+        return byName
+    }
 }
 
 /// How locked files are placed under `destination`.
