@@ -221,8 +221,7 @@ public final class FakeMAST: Sendable {
 
     private func invoke(request: LoopbackRequest) -> LoopbackResponse {
         guard request.method == "POST" else { return .status(405) }
-        let form = LoopbackRequest(method: "GET", uri: "/?" + request.bodyText, headers: [], body: Data())
-        guard let text = form.query["request"], let body = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        guard let text = request.formFields["request"], let body = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             return .json(#"{"status":"ERROR","msg":"request is not JSON"}"#, status: 400)
         }
         guard body["service"] as? String == "Mast.Caom.Products", let params = body["params"] as? [String: Any], let obsid = params["obsid"] else {

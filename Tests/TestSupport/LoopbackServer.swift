@@ -135,14 +135,7 @@ public struct LoopbackRequest: Sendable {
         self.body = body
         let queryStart = uri.firstIndex(of: "?")
         path = queryStart.map { String(uri[..<$0]) } ?? uri
-        var items: [(name: String, value: String)] = []
-        if let queryStart {
-            for pair in uri[uri.index(after: queryStart)...].split(separator: "&", omittingEmptySubsequences: true) {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = Self.formDecode(parts[0]), value = parts.count > 1 ? Self.formDecode(parts[1]) : ""
-                items.append((name, value))
-            }
-        }
+        let items = queryStart.map { Self.formPairs(uri[uri.index(after: $0)...]) } ?? []
         queryItems = items
         query = Dictionary(items.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
     }
@@ -154,6 +147,20 @@ public struct LoopbackRequest: Sendable {
 
     /// The body as UTF-8 text.
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+    /// The fields of an `application/x-www-form-urlencoded` body, decoded; for a repeated name
+    /// the last wins.
+    public var formFields: [String: String] {
+        Dictionary(Self.formPairs(bodyText[...]).map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// `name=value&…` pairs in order, percent-decoded with `+` read as a space.
+    private static func formPairs(_ text: Substring) -> [(name: String, value: String)] {
+        text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (formDecode(parts[0]), parts.count > 1 ? formDecode(parts[1]) : "")
+        }
+    }
 
     private static func formDecode(_ text: Substring) -> String {
         let spaced = text.replacingOccurrences(of: "+", with: " ")
