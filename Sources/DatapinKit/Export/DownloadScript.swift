@@ -87,6 +87,8 @@ public enum DownloadScript {
             /// The spec's `token_env`; nil when the archive has none (the files are skipped).
             var variable: String?
             var scheme: String
+            /// The archive's own hosts: the only ones its token goes to.
+            var hosts: Set<String>
             /// How many of its exclusive-access files the token is for.
             var files: Int
         }
@@ -103,16 +105,15 @@ public enum DownloadScript {
                 let credentials = config.map { ArchiveCredentials.resolve($0, environment: [:]) }
                 numbers[name] = tokenArchives.count + 1
                 tokenArchives.append(TokenArchive(number: tokenArchives.count + 1, name: name, variable: credentials?.missingVariable,
-                                                  scheme: ArchiveCredentials.scheme(for: config?.kind ?? .index), files: 0))
+                                                  scheme: ArchiveCredentials.scheme(for: config?.kind ?? .index), hosts: credentials?.hosts ?? [], files: 0))
             }
             for entry in lock.files {
                 let url = entry.downloadURL(lockDirectory: lockDirectory)
                 var token = 0
                 if entry.access == .exclusive, let number = numbers[entry.archive] {
                     // Without a token variable the file is skipped, whatever its host.
-                    let hosts = archives[entry.archive].map { ArchiveCredentials.resolve($0, environment: [:]).hosts } ?? []
                     let host = URL(string: url)?.host?.lowercased()
-                    if tokenArchives[number - 1].variable == nil || host.map(hosts.contains) == true {
+                    if tokenArchives[number - 1].variable == nil || host.map(tokenArchives[number - 1].hosts.contains) == true {
                         token = number
                         tokenArchives[number - 1].files += 1
                     } else {
