@@ -45,8 +45,9 @@ public struct MASTArchive: Archive {
     public var baseURL: String { connection.baseURL }
 
     /// The entry's products: Mission Search datasets (`ids:` first, then `where:` results, without
-    /// repeats) and Portal observations (`obsids:`), de-duplicated by URI, first listing wins.
-    /// A dataset named in `ids:` or `obsids:` that lists no product is `.unknownDataset`; a
+    /// repeats) and Portal observations (`obsids:`). A file listed twice for one dataset is kept
+    /// once (the first listing); a file several datasets list stays under each, for selection to
+    /// lock once and name the others in `also`. A dataset named in `ids:` or `obsids:` that lists no product is `.unknownDataset`; a
     /// `where:` match without products contributes nothing.
     public func products(for entry: DatasetEntry) throws(ArchiveError) -> [Product] {
         if entry.adql != nil { throw .unsupportedRequest(archive: name, reason: "'adql:' is for ESO; MAST takes 'ids:', 'where:' or 'obsids:'") }
