@@ -67,7 +67,7 @@ public struct TransferLimits: Sendable, Hashable {
 
     /// How a stall is reported.
     var stallReason: String {
-        "the server stalled: fewer than \(ByteSize.format(minimumBytesPerSecond * Int64(stallSeconds))) arrived in \(stallSeconds) s (\(Self.stallTimeoutVariable) sets the window)"
+        "the server stalled: fewer than \(minimumBytesPerSecond) bytes a second arrived over \(stallSeconds) s (\(Self.stallTimeoutVariable) sets that window)"
     }
 
     /// Whether `decoded` bytes from `received` bytes on the wire inflate too far.
