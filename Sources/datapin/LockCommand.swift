@@ -40,6 +40,7 @@ struct LockCommand: ParsableCommand {
             try runCheck(loaded, previous: previous, console: console, paths: paths)
             return
         }
+        try global.checkNetworkLimits()
         let scope: UpdateScope = update ? (datasets.isEmpty ? .all : .datasets(Set(datasets))) : .none
         let resolution = try global.resolve(loaded, previous: previous, update: scope)
         let text = LockWriter.render(resolution.lock)

@@ -19,6 +19,7 @@ struct PlanCommand: ParsableCommand {
     var exitCode = false
 
     func run() throws {
+        try global.checkNetworkLimits()
         let loaded = try global.loadSpec()
         let previous = try global.readLock()
         let resolution = try global.resolve(loaded, previous: previous, update: .none)

@@ -233,6 +233,17 @@ public struct LoopbackResponse: Sendable {
         return LoopbackResponse(status: 200, headers: headers, body: data)
     }
 
+    /// 200 with `data` gzip-compressed and labelled `Content-Encoding: gzip`, as a server
+    /// sends a compressed answer to a client that accepts one.
+    public static func gzipEncoded(_ data: Data, contentType: String = "application/json") throws -> LoopbackResponse {
+        LoopbackResponse(status: 200, headers: [("Content-Type", contentType), ("Content-Encoding", "gzip")], body: try Gzip.compress(data))
+    }
+
+    /// An HTML page with `status` (200 by default), as a login or error page is served.
+    public static func htmlPage(_ html: String = "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><form>…</form></body></html>\n", status: Int = 200) -> LoopbackResponse {
+        LoopbackResponse(status: status, headers: [("Content-Type", "text/html; charset=utf-8")], body: Data(html.utf8))
+    }
+
     /// This response with a transport fault added.
     public func with(fault: LoopbackFault) -> LoopbackResponse {
         var copy = self
@@ -249,6 +260,29 @@ public enum LoopbackFault: Sendable, Hashable {
     case truncateAfter(bytes: Int)
     /// Send the body in chunks of `chunkSize` bytes, waiting `delayMilliseconds` before each.
     case slow(chunkSize: Int, delayMilliseconds: Int)
+}
+
+/// gzip compression for tests, through the system's `gzip` (best compression).
+public enum Gzip {
+    /// `data` as a gzip stream.
+    public static func compress(_ data: Data) throws -> Data {
+        let folder = try TestEnvironment.makeScratchDirectory("gzip")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("body")
+        try data.write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["gzip", "-9", "-n", file.path]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw GzipError.failed(status: process.terminationStatus) }
+        return try Data(contentsOf: folder.appendingPathComponent("body.gz"))
+    }
+
+    /// Why `gzip` did not compress.
+    public enum GzipError: Error, Sendable {
+        case failed(status: Int32)
+    }
 }
 
 /// The outcome of reading a `Range` header against a file size.

@@ -37,10 +37,15 @@ final class ActiveTransfer {
     var localFailure: TransferFailure?
     private(set) var retryAfter: String?
     private var contentRangeStart: Int64?
+    private var contentType: String?
+    private var stallDetector: StallDetector
+    /// Whether the attempt was ended because the server stalled.
+    private(set) var stalled = false
 
-    init(index: Int, request: TransferRequest, pipeline: HashingPipeline, events: @escaping @Sendable (TransferEvent) -> Void) {
+    init(index: Int, request: TransferRequest, limits: TransferLimits, pipeline: HashingPipeline, events: @escaping @Sendable (TransferEvent) -> Void) {
         self.index = index
         self.request = request
+        self.stallDetector = StallDetector(limits)
         self.shownURL = HTTPClient.redactingUserInfo(request.url)
         let scheme = URLParts.scheme(of: request.url)
         self.isHTTP = scheme == "http" || scheme == "https"
@@ -68,6 +73,9 @@ final class ActiveTransfer {
         localFailure = nil
         retryAfter = nil
         contentRangeStart = nil
+        contentType = nil
+        stalled = false
+        stallDetector.reset()
         if fd < 0 {
             let opened = try LocalFiles.openPartial(request.partialPath, root: request.rootPath)
             fd = opened.fd
@@ -139,9 +147,19 @@ final class ActiveTransfer {
         if !responseChecked {
             responseChecked = true
             checkResponseStart(handle: handle)
+            if !discardingBody, localFailure == nil, isHTTP, isUnexpectedHTMLPage(startingWith: bytes) {
+                localFailure = .sourceError(url: shownURL, reason: "the server sent an HTML page (a login or error page?) instead of \((request.finalPath as NSString).lastPathComponent)")
+            }
         }
         if localFailure != nil { return 0 }
         if discardingBody { return bytes.count }
+        let received = bytesOnDisk + Int64(chunk?.count ?? 0) + Int64(bytes.count)
+        if let expected = request.expectedSize, received > expected {
+            // Stop as soon as the body is longer than the lock says, before writing past that
+            // size, rather than fetch it all.
+            localFailure = .sizeMismatch(expected: expected, actual: received)
+            return 0
+        }
         var rest = bytes
         while !rest.isEmpty {
             let current: Chunk
@@ -154,12 +172,6 @@ final class ActiveTransfer {
             if current.isFull, !flush() { return 0 }
         }
         bytesTransferred += Int64(bytes.count)
-        let received = bytesOnDisk + Int64(chunk?.count ?? 0)
-        if let expected = request.expectedSize, received > expected {
-            // Stop as soon as the body is longer than the lock says rather than fetch it all.
-            localFailure = .sizeMismatch(expected: expected, actual: received)
-            return 0
-        }
         let now = DispatchTime.now().uptimeNanoseconds
         if now &- lastProgress >= 100_000_000 {
             lastProgress = now
@@ -176,6 +188,7 @@ final class ActiveTransfer {
             if line.starts(with: "HTTP/".utf8) {
                 retryAfter = nil
                 contentRangeStart = nil
+                contentType = nil
             }
         case UInt8(ascii: "R"), UInt8(ascii: "r"), UInt8(ascii: "C"), UInt8(ascii: "c"):
             let text = String(decoding: line, as: UTF8.self)
@@ -186,11 +199,35 @@ final class ActiveTransfer {
                 retryAfter = value
             } else if name == "content-range", value.lowercased().hasPrefix("bytes ") {
                 contentRangeStart = Int64(value.dropFirst(6).prefix(while: { $0.isNumber }))
+            } else if name == "content-type" {
+                contentType = value.lowercased()
             }
         default:
             return
         }
     }
+
+    /// Whether the attempt has stalled, `received` being its body bytes so far (libcurl's count,
+    /// from zero at each attempt); checked about once a second, even while nothing arrives.
+    func hasStalled(received: Int64) -> Bool {
+        if !stalled, stallDetector.hasStalled(bytes: received) { stalled = true }
+        return stalled
+    }
+
+    /// Whether a successful answer is an HTML page where the lock names another kind of file:
+    /// the body starts like an HTML document, or is markup sent as `text/html`. A server sends
+    /// such a page for a login or an error; fetching it again would not change it.
+    private func isUnexpectedHTMLPage(startingWith bytes: UnsafeRawBufferPointer) -> Bool {
+        let name = request.finalPath.lowercased()
+        if [".html", ".htm", ".xhtml"].contains(where: { name.hasSuffix($0) }) { return false }
+        guard let start = bytes.firstIndex(where: { !(Self.blankOrByteOrderMark.contains($0)) }), bytes[start] == UInt8(ascii: "<") else { return false }
+        if let contentType, contentType.hasPrefix("text/html") || contentType.hasPrefix("application/xhtml+xml") { return true }
+        let head = String(decoding: bytes[start..<min(bytes.endIndex, start + 64)], as: UTF8.self).lowercased()
+        return head.hasPrefix("<!doctype html") || head.hasPrefix("<html")
+    }
+
+    /// Bytes that may come before an HTML page's first `<`: blanks, line breaks, UTF-8's byte-order mark.
+    private static let blankOrByteOrderMark: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF]
 
     /// At the first body byte: an error answer's body is dropped; a 200 to a range request
     /// means the server sent the whole file, so the partial starts over; a 206 must start

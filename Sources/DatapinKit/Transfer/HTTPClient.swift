@@ -51,12 +51,15 @@ public enum HTTPClientError: Error, Sendable, Hashable {
     case transport(url: String, reason: String)
     /// The request cannot be sent as given (a header with a line break, a URL with a NUL).
     case invalidRequest(url: String, reason: String)
+    /// The answer was cut off because it passed a `TransferLimits` bound (size or inflation).
+    case answerTooLarge(url: String, reason: String)
 
     /// One plain sentence for the user.
     public var message: String {
         switch self {
         case .transport(let url, let reason): return "request to \(url) failed: \(reason)"
         case .invalidRequest(let url, let reason): return "cannot send a request to \(url): \(reason)"
+        case .answerTooLarge(let url, let reason): return "the answer from \(url) was refused: \(reason)"
         }
     }
 }
@@ -64,12 +67,15 @@ public enum HTTPClientError: Error, Sendable, Hashable {
 /// A synchronous libcurl client for archive metadata queries. Each call runs on the caller's
 /// thread with its own easy handle: call it from a plain thread, never from Swift concurrency's
 /// cooperative pool. Follows up to 10 redirects without carrying headers such as
-/// `Authorization` to another host; accepts compressed answers.
+/// `Authorization` to another host; accepts compressed answers. `limits` bounds each answer's
+/// size and inflation and ends a request whose server stalls.
 public struct HTTPClient: Sendable {
     public let userAgent: String
+    public let limits: TransferLimits
 
-    public init(userAgent: String = Curl.userAgent) {
+    public init(userAgent: String = Curl.userAgent, limits: TransferLimits = .environmentOrDefault) {
         self.userAgent = userAgent
+        self.limits = limits
     }
 
     /// Sends `request` and returns the final response, whatever its status.
@@ -85,7 +91,7 @@ public struct HTTPClient: Sendable {
         guard let handle = curl_easy_init() else { throw .transport(url: shownURL, reason: "libcurl could not create a handle") }
         defer { curl_easy_cleanup(handle) }
 
-        let collector = ResponseCollector()
+        let collector = ResponseCollector(handle: handle, limits: limits)
         let collectorPointer = Unmanaged.passUnretained(collector).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
@@ -114,6 +120,7 @@ public struct HTTPClient: Sendable {
             set(datapin_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, { data, size, count, userdata in
                 guard let data, let userdata else { return 0 }
                 let collector = Unmanaged<ResponseCollector>.fromOpaque(userdata).takeUnretainedValue()
+                guard collector.admit(size * count) else { return 0 }
                 data.withMemoryRebound(to: UInt8.self, capacity: size * count) { collector.body.append($0, count: size * count) }
                 return size * count
             }))
@@ -125,11 +132,19 @@ public struct HTTPClient: Sendable {
                 return size * count
             }))
             set(datapin_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, collectorPointer))
+            set(datapin_easy_setopt_long(handle, CURLOPT_NOPROGRESS, 0))
+            set(datapin_easy_setopt_xferinfo_callback(handle, { userdata, _, downloaded, _, _ in
+                guard let userdata else { return 0 }
+                return Unmanaged<ResponseCollector>.fromOpaque(userdata).takeUnretainedValue().hasStalled(received: downloaded) ? 1 : 0
+            }))
+            set(datapin_easy_setopt_pointer(handle, CURLOPT_XFERINFODATA, collectorPointer))
             set(configureMethod(of: request, on: handle))
             guard setup == CURLE_OK else { return setup }
             return curl_easy_perform(handle)
         }
 
+        if let refusal = collector.refusal { throw .answerTooLarge(url: shownURL, reason: refusal) }
+        if collector.stalled { throw .transport(url: shownURL, reason: limits.stallReason) }
         guard code == CURLE_OK else {
             let detail = String(decoding: errorBuffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             var reason = Curl.describe(code)
@@ -191,14 +206,59 @@ public struct HTTPClient: Sendable {
     }
 }
 
-/// Where libcurl's callbacks put the body and the header lines of the response being received.
+/// Where libcurl's callbacks put the body and the header lines of the response being received,
+/// and what keeps them within the client's limits.
 private final class ResponseCollector {
     var body = Data()
     var headers: [String: String] = [:]
+    /// Why the body was cut off (too large, or inflating too far), when it was.
+    private(set) var refusal: String?
+    /// Whether the server stalled and the request was ended for it.
+    private(set) var stalled = false
+    private let handle: UnsafeMutableRawPointer
+    private let limits: TransferLimits
+    /// Starts at the first header byte: an archive may think long before it answers (the
+    /// request's timeout bounds that wait), but once answering it must keep sending.
+    private var stallDetector: StallDetector
+    private var answering = false
+
+    init(handle: UnsafeMutableRawPointer, limits: TransferLimits) {
+        self.handle = handle
+        self.limits = limits
+        self.stallDetector = StallDetector(limits)
+    }
+
+    /// Whether `count` more decoded body bytes stay within the limits; records why not.
+    func admit(_ count: Int) -> Bool {
+        let decoded = Int64(body.count) + Int64(count)
+        if decoded > limits.maxAnswerBytes {
+            refusal = "it is larger than \(limits.maxAnswerBytes) bytes, the most datapin reads of one answer (\(TransferLimits.maxAnswerSizeVariable) sets it)"
+            return false
+        }
+        var received: curl_off_t = 0
+        datapin_easy_getinfo_offset(handle, CURLINFO_SIZE_DOWNLOAD_T, &received)
+        if limits.inflatesTooFar(decoded: decoded, received: Int64(received)) {
+            refusal = "it decompresses to more than \(limits.maxExpansionRatio) times the \(ByteSize.format(Int64(received))) received (a compression bomb?)"
+            return false
+        }
+        return true
+    }
+
+    /// Whether the answer has stalled, `received` being its body bytes so far.
+    func hasStalled(received: curl_off_t) -> Bool {
+        guard answering else { return false }
+        if stallDetector.hasStalled(bytes: Int64(received)) { stalled = true }
+        return stalled
+    }
 
     /// A status line starts a new response (after a redirect or a 100 Continue): forget the previous headers.
     func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
         let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if !answering || line.hasPrefix("HTTP/") {
+            // Each response of a redirect chain counts its body from zero.
+            answering = true
+            stallDetector.reset()
+        }
         if line.hasPrefix("HTTP/") {
             headers = [:]
             return

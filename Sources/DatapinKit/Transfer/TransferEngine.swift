@@ -11,21 +11,28 @@ public final class TransferEngine: Sendable {
     /// Connections to one host at once.
     public let maxPerHost: Int
     public let retry: RetryPolicy
-    /// A transfer slower than one byte a second for this long counts as stalled (and is retried).
-    let stallSeconds: Int
+    /// A transfer that gets fewer than `limits.minimumBytesPerSecond` a second over
+    /// `limits.stallSeconds` has stalled; it is retried, resuming where it stopped.
+    public let limits: TransferLimits
     /// `$NETRC` when set; otherwise libcurl reads `~/.netrc`.
     let netrcFile: String?
     private let cancellation = Cancellation()
 
-    public convenience init(maxConcurrent: Int = 8, maxPerHost: Int = 6, retry: RetryPolicy = .default) {
-        self.init(maxConcurrent: maxConcurrent, maxPerHost: maxPerHost, retry: retry, stallSeconds: 60, netrcFile: ProcessInfo.processInfo.environment["NETRC"])
+    public convenience init(maxConcurrent: Int = 8, maxPerHost: Int = 6, retry: RetryPolicy = .default, limits: TransferLimits = .environmentOrDefault) {
+        self.init(maxConcurrent: maxConcurrent, maxPerHost: maxPerHost, retry: retry, limits: limits, netrcFile: ProcessInfo.processInfo.environment["NETRC"])
     }
 
-    init(maxConcurrent: Int, maxPerHost: Int, retry: RetryPolicy, stallSeconds: Int, netrcFile: String?) {
+    convenience init(maxConcurrent: Int, maxPerHost: Int, retry: RetryPolicy, stallSeconds: Int, netrcFile: String?) {
+        var limits = TransferLimits.default
+        limits.stallSeconds = max(1, stallSeconds)
+        self.init(maxConcurrent: maxConcurrent, maxPerHost: maxPerHost, retry: retry, limits: limits, netrcFile: netrcFile)
+    }
+
+    init(maxConcurrent: Int, maxPerHost: Int, retry: RetryPolicy, limits: TransferLimits, netrcFile: String?) {
         self.maxConcurrent = max(1, maxConcurrent)
         self.maxPerHost = max(1, maxPerHost)
         self.retry = retry
-        self.stallSeconds = max(1, stallSeconds)
+        self.limits = limits
         self.netrcFile = netrcFile.flatMap { $0.isEmpty ? nil : $0 }
     }
 
@@ -187,7 +194,7 @@ private final class TransferLoop: @unchecked Sendable {
         pipeline.start()
         placer.start()
 
-        transfers = requests.enumerated().map { ActiveTransfer(index: $0.offset, request: $0.element, pipeline: pipeline, events: events) }
+        transfers = requests.enumerated().map { ActiveTransfer(index: $0.offset, request: $0.element, limits: engine.limits, pipeline: pipeline, events: events) }
         ready = Array(transfers.indices)
 
         while unfinished > 0 {
@@ -282,8 +289,6 @@ private final class TransferLoop: @unchecked Sendable {
         datapin_easy_setopt_long(handle, CURLOPT_PIPEWAIT, request.url.lowercased().hasPrefix("https:") ? 1 : 0)
         datapin_easy_setopt_long(handle, CURLOPT_BUFFERSIZE, 256 << 10)
         datapin_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 30)
-        datapin_easy_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
-        datapin_easy_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, engine.stallSeconds)
         datapin_easy_setopt_long(handle, CURLOPT_NETRC, Int(CURL_NETRC_OPTIONAL.rawValue))
         if let netrc = engine.netrcFile { datapin_easy_setopt_string(handle, CURLOPT_NETRC_FILE, netrc) }
         datapin_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, easy.errorBuffer)
@@ -305,6 +310,12 @@ private final class TransferLoop: @unchecked Sendable {
             guard let data, let context else { return 0 }
             Unmanaged<ActiveTransfer>.fromOpaque(context).takeUnretainedValue().receiveHeader(UnsafeRawBufferPointer(start: data, count: size * count))
             return size * count
+        })
+        datapin_easy_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+        datapin_easy_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
+        datapin_easy_setopt_xferinfo_callback(handle, { context, _, downloaded, _, _ in
+            guard let context else { return 0 }
+            return Unmanaged<ActiveTransfer>.fromOpaque(context).takeUnretainedValue().hasStalled(received: Int64(downloaded)) ? 1 : 0
         })
     }
 
@@ -342,6 +353,10 @@ private final class TransferLoop: @unchecked Sendable {
                 return retryOrFail(transfer, failure)
             }
             return finish(transfer, .failed(failure))
+        }
+        if transfer.stalled {
+            // What arrived before the stall stays: the next try resumes after it.
+            return retryOrFail(transfer, .transport(url: transfer.shownURL, reason: engine.limits.stallReason))
         }
         guard code == CURLE_OK else {
             return retryOrFail(transfer, Self.failure(for: code, detail: detail, url: transfer.shownURL))

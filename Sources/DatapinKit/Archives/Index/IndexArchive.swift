@@ -30,6 +30,7 @@ public struct IndexArchive: Archive {
             do {
                 response = try client.send(HTTPRequest(url: url))
             } catch {
+                if case .answerTooLarge(let shownURL, let reason) = error { throw .malformedAnswer(url: shownURL, reason: reason) }
                 throw .unreachable(url: HTTPClient.redactingUserInfo(url), reason: error.message)
             }
             guard response.isSuccess || (url.hasPrefix("file:") && response.status == 0) else {
@@ -41,6 +42,11 @@ public struct IndexArchive: Archive {
             self.catalog = try IndexCatalog.parse(data, stem: base.stem)
         } catch {
             throw .malformedAnswer(url: base.shownLocation, reason: error.reason)
+        }
+        // An empty answer is a server fault far more often than an archive that lost every
+        // file; taking it as such would empty the lock, and a later `sync --prune` the data.
+        guard catalog.datasets.contains(where: { !$0.files.isEmpty }) else {
+            throw .malformedAnswer(url: base.shownLocation, reason: "the catalog is empty (it lists no files), which datapin takes for a fault of the server rather than for every file removed")
         }
     }
 
@@ -78,6 +84,9 @@ public struct IndexArchive: Archive {
         let written = file.url ?? file.name
         guard let resolved = base.resolve(written) else {
             throw .malformedAnswer(url: base.shownLocation, reason: "the URL '\(written)' of '\(dataset.id)/\(file.name)' is not a valid URL")
+        }
+        if base.isRemote, !CatalogBase.isRemote(resolved.absolute) {
+            throw .malformedAnswer(url: base.shownLocation, reason: "'\(dataset.id)/\(file.name)' points at \(HTTPClient.redactingUserInfo(resolved.absolute)); a catalog served over http(s) may list only http(s) URLs, since only a local catalog may name local files")
         }
         let filename = file.name.split(separator: "/").last.map(String.init) ?? file.name
         return Product(
@@ -144,6 +153,18 @@ enum CatalogBase: Sendable {
         let name = (path as NSString).lastPathComponent
         let stem = (name as NSString).deletingPathExtension
         return stem.isEmpty ? "index" : stem
+    }
+
+    /// Whether the catalog was fetched over HTTP(S): then every file it lists must be too.
+    var isRemote: Bool {
+        guard case .url(let url) = self else { return false }
+        return Self.isRemote(url)
+    }
+
+    /// Whether `url` is an `http://` or `https://` URL.
+    static func isRemote(_ url: String) -> Bool {
+        let lowered = url.lowercased()
+        return lowered.hasPrefix("http://") || lowered.hasPrefix("https://")
     }
 
     /// The catalog's location for messages, without any user:password.
