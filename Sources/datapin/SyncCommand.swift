@@ -79,7 +79,7 @@ struct SyncCommand: ParsableCommand {
         }
         let summary = PlanSummary(plan)
         if prune && summary.prunes.count > maxDelete {
-            throw console.fail([Diagnostic(.error, "--prune would remove \(summary.prunes.count) files, more than --max-delete \(maxDelete); nothing was changed", notes: summary.prunes.prefix(5).map { "would remove \($0.path)" } + ["run `datapin sync --dry-run --prune` to see them all, and `--max-delete \(summary.prunes.count)` to allow it"])], status: .badInput)
+            throw console.fail([Diagnostic(.error, "--prune would remove \(summary.prunes.count) files, more than --max-delete \(maxDelete); nothing was changed", notes: summary.prunes.prefix(5).map { "would remove \(PathSafety.escaped($0.path))" } + ["run `datapin sync --dry-run --prune` to see them all, and `--max-delete \(summary.prunes.count)` to allow it"])], status: .badInput)
         }
         if frozen {
             try refuseUnpinned(summary.unpinned, fetchedEarlier: journal.awaitingPins(in: context.lock), console: console, paths: paths)
@@ -232,10 +232,10 @@ struct SyncCommand: ParsableCommand {
         }
         var lines: [String] = []
         for transfer in summary.transfers {
-            lines.append("\(transfer.verb) \(transfer.entry.path) (\(transfer.entry.size.map(ByteSize.format) ?? "size unknown"))\(transfer.detail.map { ": \($0)" } ?? "")")
+            lines.append("\(transfer.verb) \(PathSafety.escaped(transfer.entry.path)) (\(transfer.entry.size.map(ByteSize.format) ?? "size unknown"))\(transfer.detail.map { ": \($0)" } ?? "")")
         }
         for place in summary.places { lines.append("\(place.mode == .link ? "link" : "copy") \(place.path) from \(place.owner)") }
-        for prune in summary.prunes { lines.append("remove \(prune.path) (\(ByteSize.format(prune.size)))") }
+        for prune in summary.prunes { lines.append("remove \(PathSafety.escaped(prune.path)) (\(ByteSize.format(prune.size)))") }
         lines.append("Would fetch \(summary.transfers.count) file\(summary.transfers.count == 1 ? "" : "s") (\(ByteSize.format(summary.bytesToTransfer))), place \(summary.places.count) duplicates, remove \(summary.prunes.count); \(summary.kept) already in place")
         console.data(lines.joined(separator: "\n"))
     }
