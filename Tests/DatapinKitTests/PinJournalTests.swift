@@ -54,11 +54,16 @@ import TestSupport
         fixture.journal.recordPin(for: a, size: Int64(bytes.count), sha256: String(repeating: "a", count: 64))
         fixture.journal.recordPin(for: b, size: Int64(bytes.count) + 1, sha256: String(repeating: "b", count: 64))
         fixture.journal.recordPin(for: c, size: Int64(bytes.count), sha256: String(repeating: "c", count: 64))
-        // The lock moved c to another URL since: the record was made for another entry.
-        let lock = Lockfile(specDigest: "sha256:x", files: [a, b, Self.entry("ds1/c.bin", size: nil, url: "https://mirror.example.org/c.bin")])
+        // The lock holds another file at c's path since: the record was made for another entry.
+        var otherC = c
+        otherC.uri = "index:lab/ds2/c.bin"
+        let lock = Lockfile(specDigest: "sha256:x", files: [a, b, otherC])
         let folded = fixture.journal.fold(into: lock, tree: fixture.tree)
         #expect(folded.pinned == 1)
         #expect(folded.lock.files.map(\.sha256) == [String(repeating: "a", count: 64), nil, nil])
+        // A new URL for the same file (a mirror, after `lock --update`) keeps the pin.
+        let moved = Lockfile(specDigest: "sha256:x", files: [Self.entry("ds1/a.bin", size: nil, url: "https://mirror.example.org/a.bin")])
+        #expect(fixture.journal.fold(into: moved, tree: fixture.tree).pinned == 1)
         fixture.journal.clear()
         #expect(fixture.journal.fold(into: lock, tree: fixture.tree).pinned == 0)
         #expect(fixture.journal.awaitingPins(in: lock).isEmpty)
@@ -69,7 +74,7 @@ import TestSupport
         let fixture = try Fixture(files: ["a.bin": bytes, "b.bin": bytes])
         let a = Self.entry("a.bin", size: 3), b = Self.entry("b.bin", size: 3)
         fixture.journal.recordPin(for: a, size: 3, sha256: Self.sha256(bytes))
-        let key = String(SyncTree.partialFileName(for: b).dropLast(".part".count))
+        let key = PinJournal.key(for: b)
         let handle = try FileHandle(forWritingTo: fixture.journal.url)
         handle.seekToEndOfFile()
         handle.write(Data("pin\t\(key)\t3\t\(Self.sha256(bytes).prefix(20))".utf8))

@@ -9,7 +9,8 @@ import Foundation
 /// a `pin` counts when the file is still at its path with that size; a `fetch` without a `pin`
 /// whose file is in place means the sync was killed between placing it and writing its line, and
 /// the file, which only a verified download can have put there, is hashed. Records name the lock
-/// entry they were made for (its path, URL and size), so a changed entry never takes a stale pin.
+/// entry they were made for (path, archive, URI and size), so another file never takes a stale
+/// pin, and `datapin lock` in between (which keeps a file's URI and size) loses none.
 ///
 /// Line format, tab-separated (locked paths never hold a tab or a newline), one record a line; a
 /// last line cut short by a kill has no newline and is ignored:
@@ -44,10 +45,12 @@ public final class PinJournal: @unchecked Sendable {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    /// The identity of a lock entry in the journal: the name of its partial download, which is
-    /// derived from its path, URL, size and sha256.
+    /// The identity of a lock entry in the journal: its path, archive, URI and locked size. The
+    /// URL is left out, so `lock --update` moving a file to a mirror keeps its pin; another file
+    /// or another size at the path does not take it.
     static func key(for entry: LockEntry) -> String {
-        String(SyncTree.partialFileName(for: entry).dropLast(".part".count))
+        let text = [entry.path, entry.archive, entry.uri, entry.size.map(String.init) ?? "-"].joined(separator: "\u{0}")
+        return String(Hasher.hex(.sha256, of: text).prefix(40))
     }
 
     // MARK: Writing
