@@ -24,3 +24,12 @@ import Testing
         #expect(masked.contains("  lab: {type: index, url: \"***"))
     }
 }
+
+/// A hand-edited lock with credentials in a URL never puts them into an exported script.
+@Suite struct ScriptCredentialURLTests {
+    @Test func credentialsInALockedURLStayOutOfTheScript() throws {
+        let script = try ExportScriptTests.render([ExportScriptTests.entry("a.fits", url: "https://me:hunter2@files.example.org/a.fits")])
+        #expect(!script.contains("hunter2"))
+        #expect(script.contains("https://***@files.example.org/a.fits"))
+    }
+}
