@@ -126,7 +126,7 @@ private struct Assembly {
                 return false
             }
             if !spec.caseSensitive, let clash = caseClash(path) {
-                let message = "'\(PathSafety.escaped(clash.path))' (dataset '\(PathSafety.escaped(clash.dataset))') and '\(PathSafety.escaped(path))' (dataset '\(PathSafety.escaped(product.dataset))') differ only in case ('\(PathSafety.escaped(clash.spelling))' and '\(PathSafety.escaped(clash.other))'), so they would be one file on a case-insensitive file system (macOS, Windows)"
+                let message = "'\(PathSafety.escaped(clash.path))' (dataset '\(PathSafety.escaped(clash.dataset))') and '\(PathSafety.escaped(path))' (dataset '\(PathSafety.escaped(product.dataset))') differ only in case\(clash.other == path ? "" : " ('\(PathSafety.escaped(clash.spelling))' and '\(PathSafety.escaped(clash.other))')"), so they would be one file on a case-insensitive file system (macOS, Windows)"
                 diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: ["choose a layout that tells them apart, or set `case_sensitive: true` at the top of the spec if the destination's file system always tells names that differ in case apart"]))
                 return false
             }
