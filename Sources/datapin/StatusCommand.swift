@@ -25,11 +25,11 @@ struct StatusCommand: ParsableCommand {
             console.data(JSONOutput.render(Record(status)))
         } else {
             var lines: [String] = []
-            lines += status.missing.map { "missing   \($0.path)" }
-            lines += status.partial.map { "partial   \($0.path)" }
-            lines += status.modified.map { "modified  \($0.path) (\($0.reason))" }
-            lines += status.unplaced.map { "unplaced  \($0.path) (\($0.reason))" }
-            lines += status.extra.map { "extra     \($0)" }
+            lines += status.missing.map { "missing   \(PathSafety.escaped($0.path))" }
+            lines += status.partial.map { "partial   \(PathSafety.escaped($0.path))" }
+            lines += status.modified.map { "modified  \(PathSafety.escaped($0.path)) (\($0.reason))" }
+            lines += status.unplaced.map { "unplaced  \(PathSafety.escaped($0.path)) (\($0.reason))" }
+            lines += status.extra.map { "extra     \(PathSafety.escaped($0))" }
             let summary = status.isClean
                 ? "Clean: \(status.clean) file\(status.clean == 1 ? "" : "s") match \(context.paths.lockDisplayName)"
                 : "\(status.clean) clean, \(status.missing.count) missing, \(status.partial.count) partial, \(status.modified.count) modified, \(status.unplaced.count) duplicates not in place, \(status.extra.count) extra; `datapin sync` fixes all but extra files (`--prune` removes those)"

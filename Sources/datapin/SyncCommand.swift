@@ -41,8 +41,11 @@ struct SyncCommand: ParsableCommand {
 
     func run() throws {
         let console = global.console
-        let context = try global.syncContext()
+        var context = try global.syncContext()
         let paths = context.paths
+        if context.loaded.spec.manifest {
+            try refuseManifestClashes(in: context.lock, console: console, paths: paths)
+        }
         if context.lockIsStale {
             if frozen {
                 throw console.fail([Diagnostic(.error, "\(paths.lockDisplayName) is stale: \(paths.specDisplayName) changed since it was locked; run `datapin lock` and commit the result")], status: .different)
@@ -60,6 +63,13 @@ struct SyncCommand: ParsableCommand {
         }
         defer { syncLock.release() }
 
+        let journal = PinJournal(stateDirectory: context.tree.stateDirectory)
+        var pinned = 0
+        if !frozen && !dryRun {
+            let folded = try foldPins(from: journal, into: context.lock, tree: context.tree, paths: paths, console: console)
+            context.lock = folded.lock
+            pinned += folded.pinned
+        }
         let cache = StateCache.load(from: context.tree)
         let plan: SyncPlan
         do {
@@ -69,10 +79,10 @@ struct SyncCommand: ParsableCommand {
         }
         let summary = PlanSummary(plan)
         if prune && summary.prunes.count > maxDelete {
-            throw console.fail([Diagnostic(.error, "--prune would remove \(summary.prunes.count) files, more than --max-delete \(maxDelete); nothing was changed", notes: summary.prunes.prefix(5).map { "would remove \($0.path)" } + ["run `datapin sync --dry-run --prune` to see them all, and `--max-delete \(summary.prunes.count)` to allow it"])], status: .badInput)
+            throw console.fail([Diagnostic(.error, "--prune would remove \(summary.prunes.count) files, more than --max-delete \(maxDelete); nothing was changed", notes: summary.prunes.prefix(5).map { "would remove \(PathSafety.escaped($0.path))" } + ["run `datapin sync --dry-run --prune` to see them all, and `--max-delete \(summary.prunes.count)` to allow it"])], status: .badInput)
         }
-        if frozen && !summary.unpinned.isEmpty {
-            throw console.fail([Diagnostic(.error, "\(summary.unpinned.count) file\(summary.unpinned.count == 1 ? " is" : "s are") locked without a checksum and would be pinned, which --frozen does not allow; run `datapin sync` once and commit \(paths.lockDisplayName)", notes: summary.unpinned.prefix(5).map { "unpinned: \($0.path)" })], status: .different)
+        if frozen {
+            try refuseUnpinned(summary.unpinned, fetchedEarlier: journal.awaitingPins(in: context.lock), console: console, paths: paths)
         }
         if dryRun {
             printDryRun(summary, console: console)
@@ -81,7 +91,12 @@ struct SyncCommand: ParsableCommand {
 
         let credentials = context.archives.mapValues { ArchiveCredentials.resolve($0) }
         let lockDirectory = paths.directory
-        let executor = SyncExecutor(tree: context.tree, cache: cache, engine: TransferEngine(maxConcurrent: jobs), source: { entry in
+        do {
+            try journal.recordFetches(summary.unpinned)
+        } catch {
+            throw console.fail([Diagnostic(.error, "cannot record which files this sync pins, so nothing was fetched: \(error.message)")], status: .transferFailed)
+        }
+        let executor = SyncExecutor(tree: context.tree, cache: cache, engine: TransferEngine(maxConcurrent: jobs), journal: journal, source: { entry in
             let archive = credentials[entry.archive] ?? ArchiveCredentials()
             if entry.access == .exclusive && !archive.hasToken { return nil }
             return DownloadSource(url: entry.downloadURL(lockDirectory: lockDirectory), headers: archive.headers, credentialHosts: archive.hosts)
@@ -92,9 +107,8 @@ struct SyncCommand: ParsableCommand {
         progress.finish()
         interruption.disarm()
 
-        var pinned = 0
-        if !report.pins.isEmpty && !frozen {
-            pinned = try writePins(report.pins, into: context.lock, paths: paths, console: console)
+        if !frozen {
+            pinned += try foldPins(from: journal, into: context.lock, tree: context.tree, paths: paths, console: console).pinned
         }
         // Records of paths the lock no longer lists are dropped; when there are no more records
         // than locked paths there is nothing worth the cost of looking.
@@ -125,24 +139,39 @@ struct SyncCommand: ParsableCommand {
         return users
     }
 
-    /// Records observed digests of unpinned files in the lock (an atomic rewrite).
-    private func writePins(_ pins: [String: String], into lock: Lockfile, paths: ProjectPaths, console: Console) throws -> Int {
-        var updated = lock
-        var count = 0
-        for index in updated.files.indices {
-            if updated.files[index].sha256 == nil, let sha256 = pins[updated.files[index].path] {
-                updated.files[index].sha256 = sha256
-                count += 1
+    /// Records the digests the journal holds for unpinned files still in place in the lock (an
+    /// atomic rewrite), then empties the journal. Returns the lock as it now is.
+    private func foldPins(from journal: PinJournal, into lock: Lockfile, tree: SyncTree, paths: ProjectPaths, console: Console) throws -> (lock: Lockfile, pinned: Int) {
+        let (updated, count) = journal.fold(into: lock, tree: tree)
+        if count > 0 {
+            do {
+                try AtomicFile.write(LockWriter.render(updated), to: paths.lock)
+            } catch {
+                throw console.fail([Diagnostic(.error, "the files are in place, but \(paths.lockDisplayName) could not be updated with their checksums: \(error.message)", notes: ["the checksums are kept in \(journal.url.path); the next `datapin sync` writes them"])], status: .transferFailed)
             }
+            console.info("pinned \(count) checksum\(count == 1 ? "" : "s"); commit \(paths.lockDisplayName)")
         }
-        guard count > 0 else { return 0 }
-        do {
-            try AtomicFile.write(LockWriter.render(updated), to: paths.lock)
-        } catch {
-            throw console.fail([Diagnostic(.error, "the files are in place, but \(paths.lockDisplayName) could not be updated with their checksums: \(error.message)")], status: .transferFailed)
-        }
-        console.info("pinned \(count) checksum\(count == 1 ? "" : "s"); commit \(paths.lockDisplayName)")
-        return count
+        journal.clear()
+        return (updated, count)
+    }
+
+    /// For --frozen: fails when a file locked without a checksum would be fetched now, or was
+    /// fetched by an earlier sync whose pin is not in the lock yet.
+    private func refuseUnpinned(_ toFetch: [LockEntry], fetchedEarlier: [LockEntry], console: Console, paths: ProjectPaths) throws {
+        var seen: Set<String> = []
+        let unpinned = (fetchedEarlier + toFetch).filter { seen.insert($0.path).inserted }
+        guard !unpinned.isEmpty else { return }
+        let count = unpinned.count
+        let earlier = fetchedEarlier.isEmpty ? "" : " (\(fetchedEarlier.count) of them fetched by an earlier sync that stopped before writing \(fetchedEarlier.count == 1 ? "its checksum" : "their checksums"))"
+        throw console.fail([Diagnostic(.error, "\(count) file\(count == 1 ? " is" : "s are") locked without a checksum and need\(count == 1 ? "s" : "") pinning\(earlier), which --frozen does not allow; run `datapin sync` without --frozen once and commit \(paths.lockDisplayName)", notes: unpinned.prefix(5).map { "unpinned: \(PathSafety.escaped($0.path))" })], status: .different)
+    }
+
+    /// Refuses a lock that places a file where `manifest: true` writes MANIFEST.html or
+    /// manifest.json, before anything is fetched: the manifest would overwrite it.
+    private func refuseManifestClashes(in lock: Lockfile, console: Console, paths: ProjectPaths) throws {
+        let clashes = lock.files.flatMap { [$0.path] + $0.alsoPaths }.filter { DownloadManifest.fileName(clashingWith: $0) != nil }
+        guard let first = clashes.first else { return }
+        throw console.fail([Diagnostic(.error, "\(paths.lockDisplayName) places '\(PathSafety.escaped(first))' at the top of the destination, where `manifest: true` writes the download manifest; nothing was fetched", notes: ["set `manifest: false` in \(paths.specDisplayName), or use `layout: nested` (or a template with a folder) and run `datapin lock` again"])], status: .badInput)
     }
 
     private func finish(report: SyncReport, pinned: Int, summary: PlanSummary, credentials: [String: ArchiveCredentials], tokenVariables: [String: String], lock: Lockfile, progress: SyncProgress, console: Console, interrupted: Bool) {
@@ -203,10 +232,10 @@ struct SyncCommand: ParsableCommand {
         }
         var lines: [String] = []
         for transfer in summary.transfers {
-            lines.append("\(transfer.verb) \(transfer.entry.path) (\(transfer.entry.size.map(ByteSize.format) ?? "size unknown"))\(transfer.detail.map { ": \($0)" } ?? "")")
+            lines.append("\(transfer.verb) \(PathSafety.escaped(transfer.entry.path)) (\(transfer.entry.size.map(ByteSize.format) ?? "size unknown"))\(transfer.detail.map { ": \($0)" } ?? "")")
         }
         for place in summary.places { lines.append("\(place.mode == .link ? "link" : "copy") \(place.path) from \(place.owner)") }
-        for prune in summary.prunes { lines.append("remove \(prune.path) (\(ByteSize.format(prune.size)))") }
+        for prune in summary.prunes { lines.append("remove \(PathSafety.escaped(prune.path)) (\(ByteSize.format(prune.size)))") }
         lines.append("Would fetch \(summary.transfers.count) file\(summary.transfers.count == 1 ? "" : "s") (\(ByteSize.format(summary.bytesToTransfer))), place \(summary.places.count) duplicates, remove \(summary.prunes.count); \(summary.kept) already in place")
         console.data(lines.joined(separator: "\n"))
     }

@@ -4,7 +4,8 @@ import Foundation
 /// What `sync`, `status` and `verify` share: the spec, its lock, and the tree they describe.
 struct SyncContext {
     let loaded: LoadedSpec
-    let lock: Lockfile
+    /// The lock as read, with the pins a sync has folded into it since.
+    var lock: Lockfile
     let tree: SyncTree
     let paths: ProjectPaths
 

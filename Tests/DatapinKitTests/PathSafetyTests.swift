@@ -38,6 +38,9 @@ struct UnsafePathCase: Sendable, CustomTestStringConvertible {
         UnsafePathCase(path: "a\u{0}b", reason: "control character"),
         UnsafePathCase(path: "ds/a\u{0}", reason: "control character"),
         UnsafePathCase(path: "a\nb", reason: "control character"),
+        UnsafePathCase(path: "report\u{202E}fdp.exe", reason: "invisible format character U+202E"),
+        UnsafePathCase(path: "ds/a\u{200B}b", reason: "invisible format character U+200B"),
+        UnsafePathCase(path: "\u{2066}x\u{2069}", reason: "invisible format character U+2066"),
         UnsafePathCase(path: "a\rb", reason: "control character"),
         UnsafePathCase(path: "a\tb", reason: "control character"),
         UnsafePathCase(path: "\u{1B}[31mred", reason: "control character"),
@@ -98,6 +101,8 @@ struct UnsafePathCase: Sendable, CustomTestStringConvertible {
         ("\u{1B}[31m", "\\u{1B}[31m"),
         ("\u{7F}", "\\u{7F}"),
         ("\u{9B}", "\\u{9B}"),
+        ("a\u{202E}b", "a\\u{202E}b"),
+        ("\u{200B}\u{FEFF}", "\\u{200B}\\u{FEFF}"),
     ])
     func escapesControlCharactersForMessages(_ text: String, _ expected: String) {
         #expect(PathSafety.escaped(text) == expected)

@@ -86,7 +86,7 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         SpecErrorCase("archive setting, misspelt", ["version: 1", "archives:", "  mast:", "    tokn_env: MAST_TOKEN"] + ok, at: (4, 5), "unknown key 'tokn_env' in archive 'mast'; did you mean 'token_env'?"),
         SpecErrorCase("filter at the top level", ["version: 1", "levels: [3]"] + ok, at: (2, 1), "unknown key 'levels' at the top level; 'levels' is a filter: put it under 'select:'"),
         SpecErrorCase("filter in a dataset entry", ["version: 1", "datasets:", "  - archive: mast", "    obsids: [\"1\"]", "    suffixes: [cal]"], at: (5, 5), "'suffixes' is a filter: put it under 'select:'"),
-        SpecErrorCase("nothing close", ["version: 1", "colour: red"] + ok, at: (2, 1), "unknown key 'colour' at the top level; valid keys are version, destination, layout, duplicates, manifest, archives, select, datasets"),
+        SpecErrorCase("nothing close", ["version: 1", "colour: red"] + ok, at: (2, 1), "unknown key 'colour' at the top level; valid keys are version, destination, layout, duplicates, manifest, case_sensitive, archives, select, datasets"),
     ]
 
     static let typeCases: [SpecErrorCase] = [

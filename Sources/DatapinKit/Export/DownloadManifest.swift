@@ -139,8 +139,19 @@ public struct DownloadManifest: Sendable, Hashable {
         return out
     }
 
-    /// Writes both files atomically into `destination`.
+    /// The manifest file (`MANIFEST.html` or `manifest.json`) that a locked path under
+    /// destination would be, compared without case as macOS and Windows do; nil when none.
+    public static func fileName(clashingWith path: String) -> String? {
+        let folded = PathSafety.caseFolded(path)
+        return [htmlFileName, jsonFileName].first { PathSafety.caseFolded($0) == folded }
+    }
+
+    /// Writes both files atomically into `destination`; refuses, writing nothing, when a row's
+    /// file is one of them (the manifest never replaces a locked file).
     public func write(into destination: URL) throws(AtomicFile.WriteError) {
+        if let clash = rows.first(where: { Self.fileName(clashingWith: $0.file) != nil }) {
+            throw AtomicFile.WriteError(path: destination.appendingPathComponent(clash.file).path, reason: "it is a locked file, which the manifest never replaces; set `manifest: false` or use a nested layout")
+        }
         try AtomicFile.write(html(), to: destination.appendingPathComponent(Self.htmlFileName))
         try AtomicFile.write(json(), to: destination.appendingPathComponent(Self.jsonFileName))
     }

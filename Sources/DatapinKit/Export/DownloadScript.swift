@@ -108,7 +108,8 @@ public enum DownloadScript {
                                                   scheme: ArchiveCredentials.scheme(for: config?.kind ?? .index), hosts: credentials?.hosts ?? [], files: 0))
             }
             for entry in lock.files {
-                let url = entry.downloadURL(lockDirectory: lockDirectory)
+                // `lock` never writes credentials into a URL; one in a hand-edited lock stays out of the script.
+                let url = URLUserinfo.redacted(entry.downloadURL(lockDirectory: lockDirectory))
                 var token = 0
                 if entry.access == .exclusive, let number = numbers[entry.archive] {
                     // Without a token variable the file is skipped, whatever its host.

@@ -11,6 +11,9 @@ public enum PathSafety {
     public static func problem(with relativePath: String) -> String? {
         if relativePath.isEmpty { return "the path is empty" }
         if relativePath.unicodeScalars.contains(where: isControl) { return "the path contains a control character" }
+        if let scalar = relativePath.unicodeScalars.first(where: isInvisibleFormat) {
+            return "the path contains the invisible format character \(codePoint(scalar)) (such as a bidirectional override), which makes a name look like another"
+        }
         if relativePath.contains("\\") { return "the path contains a backslash, which is a folder separator on Windows" }
         if relativePath.hasPrefix("/") { return "the path is absolute" }
         let components = relativePath.split(separator: "/", omittingEmptySubsequences: false)
@@ -31,7 +34,15 @@ public enum PathSafety {
         return nil
     }
 
-    /// `text` with control characters written as escapes (`\n`, `\t`, `\u{1B}`), for messages.
+    /// `path` as a case-insensitive file system (APFS, NTFS) compares it: Unicode case folding,
+    /// approximated by upper- then lower-casing (`ß` and `SS` both become `ss`). Canonically
+    /// equivalent spellings (é as one or two code points) are already equal as Swift strings.
+    public static func caseFolded(_ path: String) -> String {
+        path.uppercased().lowercased()
+    }
+
+    /// `text` with control characters and invisible format characters (bidirectional overrides,
+    /// zero-width spaces) written as escapes (`\n`, `\t`, `\u{1B}`, `\u{202E}`), for messages.
     public static func escaped(_ text: String) -> String {
         var result = ""
         for scalar in text.unicodeScalars {
@@ -39,12 +50,25 @@ public enum PathSafety {
             case "\n": result += "\\n"
             case "\r": result += "\\r"
             case "\t": result += "\\t"
-            case _ where isControl(scalar):
+            case _ where isControl(scalar) || isInvisibleFormat(scalar):
                 result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
             default: result.unicodeScalars.append(scalar)
             }
         }
         return result
+    }
+
+    /// Unicode general category Cf: bidirectional overrides and isolates (U+202A–202E,
+    /// U+2066–2069), zero-width spaces and joiners (U+200B–200D), the byte-order mark, and so on.
+    /// They display as nothing, or reorder what follows, so two different names can look alike.
+    private static func isInvisibleFormat(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .format
+    }
+
+    /// `U+202E`: how a message names a code point.
+    private static func codePoint(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
     /// C0 and C1 control characters and DEL (U+009B, for one, starts a terminal escape sequence).

@@ -6,7 +6,9 @@ public enum SelectionAssembler {
     /// listed (NOT yet filtered). Applies `spec.select.overridden(by: entry.select)` per entry,
     /// lays out paths, de-duplicates, and returns lock entries sorted by path.
     /// Throws every problem at once: layout collisions (two different files at one path — name both
-    /// URIs, location = spec.layoutLocation or the second entry's location), paths that escape
+    /// URIs, location = spec.layoutLocation or the second entry's location), paths that differ only
+    /// in case (unless `spec.caseSensitive`), a file at the top named like a manifest the sync
+    /// writes (with `manifest: true`), download URLs with credentials in them, paths that escape
     /// destination (location = the entry's location, message names the archive, dataset, and the bad name
     /// with control characters escaped), invalid regexes (should not happen after SpecLoader, but do not crash).
     ///
@@ -52,6 +54,9 @@ private struct Assembly {
     private var reportedPatterns: Set<FilePattern> = []
     private var reportedUnsafeListings: Set<[String]> = []
     private var reportedCollisions: Set<[String]> = []
+    private var reportedCredentialURLs: Set<String> = []
+    /// For every placed path and folder, case-folded: its spelling and the placed path that brought it.
+    private var spellings: [String: (spelling: String, path: String, dataset: String)] = [:]
 
     init(spec: Spec, source: SourceText?) {
         self.spec = spec
@@ -64,6 +69,10 @@ private struct Assembly {
             let path = LayoutEngine.path(for: product, layout: spec.layout)
             if let problem = PathSafety.problem(with: path) {
                 reportUnsafe(product, path: path, problem: problem, entry: entry)
+                continue
+            }
+            if URLUserinfo.hasUserinfo(product.url) {
+                reportCredentialURL(product, entry: entry)
                 continue
             }
             if let index = fileIndexByIdentity[product.identity] {
@@ -111,6 +120,17 @@ private struct Assembly {
                 diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: ["a path cannot be both a file and a folder; change the layout so that the two files do not nest"]))
                 return false
             }
+            if spec.manifest, let manifest = DownloadManifest.fileName(clashingWith: path) {
+                let message = "'\(PathSafety.escaped(product.uri))' (dataset '\(PathSafety.escaped(product.dataset))') would be placed at '\(PathSafety.escaped(path))', where `manifest: true` writes the download manifest \(manifest) after every sync"
+                diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: ["set `manifest: false`, or use `layout: nested` (or a layout template with a folder such as {dataset}/{filename}) so that no file sits at the top beside the manifest"]))
+                return false
+            }
+            if !spec.caseSensitive, let clash = caseClash(path) {
+                let message = "'\(PathSafety.escaped(clash.path))' (dataset '\(PathSafety.escaped(clash.dataset))') and '\(PathSafety.escaped(path))' (dataset '\(PathSafety.escaped(product.dataset))') differ only in case\(clash.other == path ? "" : " ('\(PathSafety.escaped(clash.spelling))' and '\(PathSafety.escaped(clash.other))')"), so they would be one file on a case-insensitive file system (macOS, Windows)"
+                diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: ["choose a layout that tells them apart, or set `case_sensitive: true` at the top of the spec if the destination's file system always tells names that differ in case apart"]))
+                return false
+            }
+            recordSpellings(of: path, dataset: product.dataset)
             occupants[path] = Occupant(identity: product.identity, uri: product.uri, dataset: product.dataset, filename: product.filename)
             var folder = Self.folder(of: path)
             while !folder.isEmpty, folders[folder] == nil {
@@ -139,6 +159,30 @@ private struct Assembly {
         return nil
     }
 
+    /// A placed path or folder that `path` or one of its folders equals once case is folded,
+    /// but spelt differently: the placed path, its dataset, and the two spellings.
+    private func caseClash(_ path: String) -> (path: String, dataset: String, spelling: String, other: String)? {
+        var prefix = path
+        while !prefix.isEmpty {
+            if let known = spellings[PathSafety.caseFolded(prefix)], known.spelling != prefix {
+                return (known.path, known.dataset, known.spelling, prefix)
+            }
+            prefix = Self.folder(of: prefix)
+        }
+        return nil
+    }
+
+    private mutating func recordSpellings(of path: String, dataset: String) {
+        guard !spec.caseSensitive else { return }
+        var prefix = path
+        while !prefix.isEmpty {
+            let key = PathSafety.caseFolded(prefix)
+            if spellings[key] != nil { break }
+            spellings[key] = (prefix, path, dataset)
+            prefix = Self.folder(of: prefix)
+        }
+    }
+
     /// The folder part of a relative path; empty at the top.
     private static func folder(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "" }
@@ -156,6 +200,12 @@ private struct Assembly {
         case .flat, .template:
             return "use `layout: nested`, or a layout template with {dataset}, to give each dataset its own folder"
         }
+    }
+
+    private mutating func reportCredentialURL(_ product: Product, entry: DatasetEntry) {
+        guard reportedCredentialURLs.insert(product.identity).inserted else { return }
+        let message = "archive '\(PathSafety.escaped(product.archive))', dataset '\(PathSafety.escaped(product.dataset))': file '\(PathSafety.escaped(product.filename))' has credentials in its download URL (\(PathSafety.escaped(URLUserinfo.redacted(product.url)))); datapin never writes them into the lock"
+        diagnostics.append(diagnostic(message, at: entry.location, notes: ["have the archive list the URL without a user name or password, and \(URLUserinfo.advice)"]))
     }
 
     private mutating func reportUnsafe(_ product: Product, path: String, problem: String, entry: DatasetEntry) {

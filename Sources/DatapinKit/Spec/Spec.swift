@@ -12,6 +12,10 @@ public struct Spec: Sendable {
     public var layout: Layout
     public var duplicates: DuplicatePolicy
     public var manifest: Bool
+    /// True when the destination's file system tells `Data.bin` from `data.bin` (`case_sensitive:
+    /// true`); by default two locked paths that differ only in case are an error, since they
+    /// would be one file on macOS and Windows. Not part of what is locked.
+    public var caseSensitive: Bool
     /// Archives named in `archives:`, in file order, plus the built-in ones when used.
     public var archives: [ArchiveConfig]
     /// Default filters for every dataset entry.
@@ -20,13 +24,14 @@ public struct Spec: Sendable {
     /// Where `layout:` was written, for layout collision errors; nil when defaulted.
     public var layoutLocation: SourceLocation?
 
-    public init(file: String, version: Int = 1, destination: String = "data", layout: Layout = .nested, duplicates: DuplicatePolicy = .once, manifest: Bool = true, archives: [ArchiveConfig] = [], select: SelectFilters = SelectFilters(), datasets: [DatasetEntry] = [], layoutLocation: SourceLocation? = nil) {
+    public init(file: String, version: Int = 1, destination: String = "data", layout: Layout = .nested, duplicates: DuplicatePolicy = .once, manifest: Bool = true, caseSensitive: Bool = false, archives: [ArchiveConfig] = [], select: SelectFilters = SelectFilters(), datasets: [DatasetEntry] = [], layoutLocation: SourceLocation? = nil) {
         self.file = file
         self.version = version
         self.destination = destination
         self.layout = layout
         self.duplicates = duplicates
         self.manifest = manifest
+        self.caseSensitive = caseSensitive
         self.archives = archives
         self.select = select
         self.datasets = datasets

@@ -5,7 +5,8 @@ extension Spec {
     /// entry's own). Writing style (comments, key order, quoting, flow or block, `cal` versus
     /// `_cal`, the order of values inside one filter or `where` condition) does not change it;
     /// `where` conditions are AND-ed and their values OR-ed, so both are sorted. Destination, manifest,
-    /// credential variable names and source locations are not part of it.
+    /// case_sensitive (they say how the tree is written, not what is locked), credential variable
+    /// names and source locations are not part of it.
     public var meaningDigest: String {
         "sha256:" + Hasher.hex(.sha256, of: canonicalMeaning.rendered)
     }

@@ -92,7 +92,7 @@ enum Secrets {
             return pairs.flatMap { pair -> [SourceLocation] in
                 let inner = locations(in: pair.value)
                 guard let key = pair.key.scalar?.lowercased(), let value = pair.value.scalar, !pair.value.isNull else { return inner }
-                let secret = variableNameKeys.contains(key) ? looksLikeSecret(value) : secretWords.contains { key.contains($0) }
+                let secret = variableNameKeys.contains(key) ? looksLikeSecret(value) : secretWords.contains { key.contains($0) } || URLUserinfo.hasUserinfo(value)
                 return secret ? [pair.value.location] + inner : inner
             }
         }
@@ -104,6 +104,9 @@ enum Secrets {
         var locations: [SourceLocation] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let characters = Array(line)
+            if let column = userinfoColumn(in: characters) {
+                locations.append(SourceLocation(file: "", line: index + 1, column: column))
+            }
             for colon in characters.indices where characters[colon] == ":" {
                 let spaced = colon + 1 < characters.count && characters[colon + 1] == " "
                 guard spaced || colon + 1 == characters.count else { continue }
@@ -115,6 +118,23 @@ enum Secrets {
             }
         }
         return masked(text, hiding: locations)
+    }
+
+    /// The 1-based column where a word of `line` that is a URL with credentials (`user:secret@`) starts.
+    private static func userinfoColumn(in line: [Character]) -> Int? {
+        let delimiters: Set<Character> = [" ", "\t", "\"", "'", "{", "}", "[", "]", ","]
+        var start = 0
+        while start < line.count {
+            guard !delimiters.contains(line[start]) else {
+                start += 1
+                continue
+            }
+            var end = start
+            while end < line.count, !delimiters.contains(line[end]) { end += 1 }
+            if URLUserinfo.hasUserinfo(String(line[start..<end])) { return start + 1 }
+            start = end
+        }
+        return nil
     }
 
     /// `text` with everything from each location to the end of its line replaced by `***`.
@@ -136,7 +156,7 @@ enum Secrets {
 
 /// One pass over a parsed spec that builds the model and collects every problem on the way.
 private struct SpecReader {
-    static let topKeys = ["version", "destination", "layout", "duplicates", "manifest", "archives", "select", "datasets"]
+    static let topKeys = ["version", "destination", "layout", "duplicates", "manifest", "case_sensitive", "archives", "select", "datasets"]
     static let archiveKeys = ["type", "url", "token_env", "username_env", "password_env", "files"]
     static let selectKeys = ["levels", "suffixes", "extensions", "types", "match", "include", "exclude", "recommended", "guidestar", "calibration_references", "access", "max_size"]
     static let datasetKeys = ["archive", "mission", "ids", "where", "obsids", "adql", "pids", "calibrations", "select"]
@@ -204,6 +224,9 @@ private struct SpecReader {
         }
         if let pair = top["manifest"], let manifest = bool("manifest", pair.value) {
             spec.manifest = manifest
+        }
+        if let pair = top["case_sensitive"], let caseSensitive = bool("case_sensitive", pair.value) {
+            spec.caseSensitive = caseSensitive
         }
         let (archives, unresolved) = archives(top["archives"]?.value)
         spec.archives = archives
@@ -343,7 +366,7 @@ private struct SpecReader {
                 report(.keyNotForArchiveKind(key: key, archive: name, kind: kind, acceptedBy: kinds), at: misplaced.key.location)
             }
         }
-        if let urlPair = settings["url"], let url = string("url", urlPair.value) {
+        if let urlPair = settings["url"], let url = string("url", urlPair.value), withoutCredentials("url", url, archive: name, at: urlPair.value.location) {
             let schemes = kind == .index ? ["file", "http", "https"] : ["http", "https"]
             if hasScheme(url, in: schemes, pathAllowed: kind == .index) {
                 config.url = url
@@ -353,7 +376,7 @@ private struct SpecReader {
         } else if settings["url"] == nil, kind == .scicat || kind == .index, config.url == nil {
             report(.missingArchiveURL(name: name, kind: kind), at: pair.key.location)
         }
-        if let filesPair = settings["files"], let files = string("files", filesPair.value) {
+        if let filesPair = settings["files"], let files = string("files", filesPair.value), withoutCredentials("files", files, archive: name, at: filesPair.value.location) {
             let schemes = ["https", "http", "sftp", "file"]
             if hasScheme(files, in: schemes, pathAllowed: false) {
                 config.files = files
@@ -370,6 +393,14 @@ private struct SpecReader {
             }
         }
         return config
+    }
+
+    /// False, with an error, when `url` carries a user name or password: it would be copied into
+    /// the lock and every listing. The message never repeats it.
+    mutating func withoutCredentials(_ key: String, _ url: String, archive: String, at location: SourceLocation) -> Bool {
+        guard URLUserinfo.hasUserinfo(url) else { return true }
+        diagnostics.append(source.diagnostic(.error, "'\(key)' of archive '\(archive)' has credentials in it (\(URLUserinfo.redacted(url))); \(URLUserinfo.advice)", at: location))
+        return false
     }
 
     func hasScheme(_ url: String, in schemes: [String], pathAllowed: Bool) -> Bool {

@@ -47,6 +47,10 @@ public enum SpecSchema {
     "manifest": {
       "type": "boolean"
     },
+    "case_sensitive": {
+      "type": "boolean",
+      "description": "true when the destination's file system tells Data.bin from data.bin; by default paths differing only in case are refused."
+    },
     "archives": {
       "type": "object",
       "additionalProperties": {

@@ -62,11 +62,14 @@ public struct SyncExecutor {
     public var engine: TransferEngine
     /// The source of each entry's bytes; nil means "skip it: credentials are missing".
     public var source: (LockEntry) -> DownloadSource?
+    /// Where the digest of each unpinned file is recorded the moment it is placed.
+    public var journal: PinJournal?
 
-    public init(tree: SyncTree, cache: StateCache, engine: TransferEngine, source: @escaping (LockEntry) -> DownloadSource?) {
+    public init(tree: SyncTree, cache: StateCache, engine: TransferEngine, journal: PinJournal? = nil, source: @escaping (LockEntry) -> DownloadSource?) {
         self.tree = tree
         self.cache = cache
         self.engine = engine
+        self.journal = journal
         self.source = source
     }
 
@@ -104,6 +107,7 @@ public struct SyncExecutor {
         }
 
         let lookup = requestedEntries
+        let journal = self.journal
         let results = requests.isEmpty ? [] : engine.runBlocking(requests) { event in
             switch event {
             case .started(let id):
@@ -113,6 +117,9 @@ public struct SyncExecutor {
             case .retrying(let id, let attempt, let reason, let delay):
                 events(.retrying(path: lookup[id].path, attempt: attempt, reason: reason.message, delay: delay))
             case .finished(let result):
+                if case .placed(let sha256, let size) = result.outcome, lookup[result.id].sha256 == nil {
+                    journal?.recordPin(for: lookup[result.id], size: size, sha256: sha256)
+                }
                 events(.transferFinished(path: lookup[result.id].path, result: result))
             }
         }

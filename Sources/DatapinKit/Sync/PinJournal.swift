@@ -1,0 +1,174 @@
+import Foundation
+
+/// Checksums observed for files locked without a sha256, kept in `.datapin/pins.journal` until
+/// they are in datapin.lock, so that a sync killed at any point (kill -9, a power cut) loses no pin.
+///
+/// Before the transfers start, a sync records every unpinned file it is about to fetch (`fetch`
+/// lines, flushed to disk once); as each one is verified and placed, its observed size and
+/// SHA-256 follow (`pin` lines). The next sync folds the journal into the lock before it plans:
+/// a `pin` counts when the file is still at its path with that size; a `fetch` without a `pin`
+/// whose file is in place means the sync was killed between placing it and writing its line, and
+/// the file, which only a verified download can have put there, is hashed. Records name the lock
+/// entry they were made for (path, archive, URI and size), so another file never takes a stale
+/// pin, and `datapin lock` in between (which keeps a file's URI and size) loses none.
+///
+/// Line format, tab-separated (locked paths never hold a tab or a newline), one record a line; a
+/// last line cut short by a kill has no newline and is ignored:
+/// `fetch <entry key> <path>` and `pin <entry key> <size> <sha256> <path>`.
+public final class PinJournal: @unchecked Sendable {
+    public static let fileName = "pins.journal"
+
+    /// What the journal says about one lock entry.
+    struct Record {
+        var path: String
+        /// Observed size and digest; nil while only the intent to fetch is recorded.
+        var observed: (size: Int64, sha256: String)?
+    }
+
+    /// Why the journal could not be written (one plain sentence fragment from the system).
+    public struct WriteError: Error, Sendable {
+        public var path: String
+        public var reason: String
+
+        public var message: String { "could not write \(path): \(reason)" }
+    }
+
+    public let url: URL
+    private let lock = NSLock()
+    private var descriptor: Int32 = -1
+
+    public init(stateDirectory: URL) {
+        url = stateDirectory.appendingPathComponent(Self.fileName, isDirectory: false)
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// The identity of a lock entry in the journal: its path, archive, URI and locked size. The
+    /// URL is left out, so `lock --update` moving a file to a mirror keeps its pin; another file
+    /// or another size at the path does not take it.
+    static func key(for entry: LockEntry) -> String {
+        let text = [entry.path, entry.archive, entry.uri, entry.size.map(String.init) ?? "-"].joined(separator: "\u{0}")
+        return String(Hasher.hex(.sha256, of: text).prefix(40))
+    }
+
+    // MARK: Writing
+
+    /// Records that these unpinned entries are about to be fetched, on disk before this returns.
+    public func recordFetches(_ entries: [LockEntry]) throws(WriteError) {
+        let lines = entries.filter { $0.sha256 == nil }.map { "fetch\t\(Self.key(for: $0))\t\($0.path)\n" }
+        guard !lines.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        try append(lines.joined())
+        guard fsync(descriptor) == 0 else { throw WriteError(path: url.path, reason: String(cString: strerror(errno))) }
+    }
+
+    /// Records the size and SHA-256 observed for an unpinned entry whose verified bytes were just
+    /// placed. Written at once (it survives the process being killed); not flushed to disk one by
+    /// one, since the `fetch` line already makes the next sync hash the file if a power cut loses it.
+    public func recordPin(for entry: LockEntry, size: Int64, sha256: String) {
+        lock.withLock {
+            try? append("pin\t\(Self.key(for: entry))\t\(size)\t\(sha256.lowercased())\t\(entry.path)\n")
+        }
+    }
+
+    /// Call with `lock` held.
+    private func append(_ text: String) throws(WriteError) {
+        if descriptor < 0 {
+            descriptor = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw WriteError(path: url.path, reason: String(cString: strerror(errno))) }
+        }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw WriteError(path: url.path, reason: String(cString: strerror(errno)))
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    /// Empties the journal; call once what it held is in the lock on disk.
+    public func clear() {
+        lock.withLock {
+            if descriptor >= 0 {
+                close(descriptor)
+                descriptor = -1
+            }
+            unlink(url.path)
+        }
+    }
+
+    // MARK: Reading
+
+    /// The records by entry key; a `pin` wins over a `fetch` of the same entry.
+    func records() -> [String: Record] {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return [:] }
+        var records: [String: Record] = [:]
+        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        // The last piece is what follows the last newline: empty, or a line cut short.
+        lines.removeLast()
+        for line in lines {
+            let fields = String(decoding: line, as: UTF8.self).split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            switch fields.first {
+            case "fetch" where fields.count == 3:
+                if records[fields[1]] == nil { records[fields[1]] = Record(path: fields[2], observed: nil) }
+            case "pin" where fields.count == 5:
+                guard let size = Int64(fields[2]), SHA256Value(hex: fields[3]) != nil else { continue }
+                records[fields[1]] = Record(path: fields[4], observed: (size, fields[3]))
+            default:
+                continue
+            }
+        }
+        return records
+    }
+
+    /// True when the journal has no record at all.
+    public var isEmpty: Bool {
+        (FileStat(lstatAt: url.path)?.size ?? 0) == 0
+    }
+
+    /// Entries of `lock` without a sha256 that a sync already fetched or began to fetch, by the
+    /// journal: they need pinning, which `sync --frozen` refuses.
+    public func awaitingPins(in lock: Lockfile) -> [LockEntry] {
+        guard !isEmpty else { return [] }
+        let records = records()
+        return lock.files.filter { $0.sha256 == nil && records[Self.key(for: $0)]?.path == $0.path }
+    }
+
+    /// `lock` with the journal's pins for files still in place under `tree`, and how many entries
+    /// were pinned. Files recorded only as about to be fetched are hashed when they are in place.
+    public func fold(into lock: Lockfile, tree: SyncTree) -> (lock: Lockfile, pinned: Int) {
+        guard !isEmpty else { return (lock, 0) }
+        let records = records()
+        guard !records.isEmpty else { return (lock, 0) }
+        var updated = lock
+        var pinned = 0
+        var toHash: [(index: Int, path: String)] = []
+        for index in updated.files.indices where updated.files[index].sha256 == nil {
+            let entry = updated.files[index]
+            guard let record = records[Self.key(for: entry)], record.path == entry.path,
+                  let stat = FileStat(lstatAt: tree.finalURL(for: entry.path).path), stat.isRegular,
+                  entry.size == nil || entry.size == stat.size
+            else { continue }
+            if let observed = record.observed {
+                guard observed.size == stat.size else { continue }
+                updated.files[index].sha256 = observed.sha256
+                pinned += 1
+            } else {
+                toHash.append((index, tree.finalURL(for: entry.path).path))
+            }
+        }
+        let digests = LocalFileDigests.digestAll(toHash.map { LocalFileDigests.Job(path: $0.path, algorithms: [.sha256]) })
+        for (item, result) in zip(toHash, digests) {
+            guard case .success(let digested) = result, let sha256 = digested.digests[.sha256] else { continue }
+            if let size = updated.files[item.index].size, size != digested.stat.size { continue }
+            updated.files[item.index].sha256 = sha256
+            pinned += 1
+        }
+        return (updated, pinned)
+    }
+}

@@ -1,0 +1,85 @@
+@testable import DatapinKit
+import Foundation
+import Testing
+import TestSupport
+
+/// The pin journal's rules: which records become pins, and which are ignored.
+@Suite struct PinJournalTests {
+    /// A destination with `files` in place and a journal beside it.
+    struct Fixture {
+        let tree: SyncTree
+        let journal: PinJournal
+
+        init(files: [String: Data]) throws {
+            let root = try TestEnvironment.makeScratchDirectory("journal")
+            let state = root.appendingPathComponent(".datapin")
+            try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+            tree = SyncTree(destination: root.appendingPathComponent("data"), stateDirectory: state)
+            for (path, data) in files {
+                let url = tree.finalURL(for: path)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try data.write(to: url)
+            }
+            journal = PinJournal(stateDirectory: state)
+        }
+    }
+
+    static func entry(_ path: String, size: Int64?, url: String? = nil) -> LockEntry {
+        LockEntry(path: path, archive: "lab", dataset: "ds1", uri: "index:lab/\(path)", url: url ?? "https://example.org/\(path)", size: size)
+    }
+
+    static func sha256(_ data: Data) -> String {
+        let hasher = Hasher(.sha256)
+        hasher.update(data)
+        return hasher.finalize()
+    }
+
+    @Test func aFetchWithoutAPinIsHashedWhenItsFileIsInPlace() throws {
+        // A kill between a file's rename and its `pin` line leaves only the `fetch` line.
+        let bytes = Data("verified bytes".utf8)
+        let fixture = try Fixture(files: ["ds1/a.bin": bytes])
+        let lock = Lockfile(specDigest: "sha256:x", files: [Self.entry("ds1/a.bin", size: Int64(bytes.count)), Self.entry("ds1/missing.bin", size: 5)])
+        try fixture.journal.recordFetches(lock.files)
+        #expect(fixture.journal.awaitingPins(in: lock).map(\.path) == ["ds1/a.bin", "ds1/missing.bin"])
+        let folded = fixture.journal.fold(into: lock, tree: fixture.tree)
+        #expect(folded.pinned == 1)
+        #expect(folded.lock.files[0].sha256 == Self.sha256(bytes))
+        #expect(folded.lock.files[1].sha256 == nil, "a file that never arrived is not pinned")
+    }
+
+    @Test func aPinCountsOnlyForTheSameEntryWithItsFileInPlaceAtThatSize() throws {
+        let bytes = Data("twelve bytes".utf8)
+        let fixture = try Fixture(files: ["ds1/a.bin": bytes, "ds1/b.bin": bytes, "ds1/c.bin": bytes])
+        let a = Self.entry("ds1/a.bin", size: nil), b = Self.entry("ds1/b.bin", size: nil), c = Self.entry("ds1/c.bin", size: nil)
+        fixture.journal.recordPin(for: a, size: Int64(bytes.count), sha256: String(repeating: "a", count: 64))
+        fixture.journal.recordPin(for: b, size: Int64(bytes.count) + 1, sha256: String(repeating: "b", count: 64))
+        fixture.journal.recordPin(for: c, size: Int64(bytes.count), sha256: String(repeating: "c", count: 64))
+        // The lock holds another file at c's path since: the record was made for another entry.
+        var otherC = c
+        otherC.uri = "index:lab/ds2/c.bin"
+        let lock = Lockfile(specDigest: "sha256:x", files: [a, b, otherC])
+        let folded = fixture.journal.fold(into: lock, tree: fixture.tree)
+        #expect(folded.pinned == 1)
+        #expect(folded.lock.files.map(\.sha256) == [String(repeating: "a", count: 64), nil, nil])
+        // A new URL for the same file (a mirror, after `lock --update`) keeps the pin.
+        let moved = Lockfile(specDigest: "sha256:x", files: [Self.entry("ds1/a.bin", size: nil, url: "https://mirror.example.org/a.bin")])
+        #expect(fixture.journal.fold(into: moved, tree: fixture.tree).pinned == 1)
+        fixture.journal.clear()
+        #expect(fixture.journal.fold(into: lock, tree: fixture.tree).pinned == 0)
+        #expect(fixture.journal.awaitingPins(in: lock).isEmpty)
+    }
+
+    @Test func aLastLineCutShortByAKillIsIgnored() throws {
+        let bytes = Data("abc".utf8)
+        let fixture = try Fixture(files: ["a.bin": bytes, "b.bin": bytes])
+        let a = Self.entry("a.bin", size: 3), b = Self.entry("b.bin", size: 3)
+        fixture.journal.recordPin(for: a, size: 3, sha256: Self.sha256(bytes))
+        let key = PinJournal.key(for: b)
+        let handle = try FileHandle(forWritingTo: fixture.journal.url)
+        handle.seekToEndOfFile()
+        handle.write(Data("pin\t\(key)\t3\t\(Self.sha256(bytes).prefix(20))".utf8))
+        try handle.close()
+        let folded = fixture.journal.fold(into: Lockfile(specDigest: "sha256:x", files: [a, b]), tree: fixture.tree)
+        #expect(folded.lock.files.map(\.sha256) == [Self.sha256(bytes), nil])
+    }
+}
