@@ -41,6 +41,7 @@ struct SyncCommand: ParsableCommand {
 
     func run() throws {
         let console = global.console
+        try global.checkNetworkLimits()
         var context = try global.syncContext()
         let paths = context.paths
         if context.loaded.spec.manifest {

@@ -128,6 +128,12 @@ import TestSupport
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains("DATAPIN_STALL_TIMEOUT is '\(value)'"), "\(result.stderr)")
         #expect(Self.lockText(project) == nil)
+
+        #expect(try project.run(["lock"]).status == 0)
+        let sync = try project.run(["sync"], environment: ["DATAPIN_STALL_TIMEOUT": value])
+        #expect(sync.status == 2, "\(sync.stderr)")
+        #expect(sync.stderr.contains("DATAPIN_STALL_TIMEOUT is '\(value)'"), "\(sync.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: project.data.path))
     }
 
     // MARK: Answer sizes and compression bombs (item 10)
