@@ -15,8 +15,9 @@ beside the destination that no sync may touch. Then, RUNS times:
      without --prune (and extra files for it to remove); every run starts from the lock as
      `datapin lock` wrote it, unpinned files and all;
   2. starts `datapin sync` and SIGKILLs it 1-3 times (each time started again), at a random
-     moment: a random delay, after a random progress event (--json), or the instant a
-     temporary file of the lock, the sync state or the manifest appears;
+     moment: a random delay, after a random progress event (--json), the instant a
+     temporary file of the lock, the sync state or the manifest appears, or the instant
+     --prune has removed its first extra file;
   3. after every kill, compares every file at a final path with the corpus: a final path may
      be missing but never hold wrong bytes;
   4. runs `datapin sync` to completion and `datapin verify`, then checks every file again,
@@ -211,6 +212,7 @@ class Suite:
         self.datapin = os.path.abspath(args.datapin)
         self.counts = collections.Counter()
         self.kill_moments = collections.Counter()
+        self.retry_reasons = collections.Counter()  # retries the killed syncs reported, by reason
         self.problems = collections.defaultdict(list)  # kind -> the first messages
         self.durations = collections.defaultdict(lambda: 3.0)
         self.event_counts = collections.defaultdict(lambda: 40)
@@ -311,12 +313,15 @@ class Suite:
                         handle.truncate(self.rng.randrange(os.path.getsize(full)))
                 self.ours.add(sha256_of(full))
         prune = self.rng.random() < 0.5
+        self.extras = []
         if prune:
             for index in range(self.rng.randint(1, 6)):
                 folder = self.rng.choice(list(DATASETS) + ["stray"])
                 os.makedirs(os.path.join(self.destination, folder), exist_ok=True)
-                with open(os.path.join(self.destination, folder, f"extra-{run}-{index}.tmp"), "wb") as handle:
+                extra = os.path.join(self.destination, folder, f"extra-{run}-{index}.tmp")
+                with open(extra, "wb") as handle:
                     handle.write(os.urandom(self.rng.randint(1, 5000)))
+                self.extras.append(extra)
         return scenario, prune
 
     # killing
@@ -339,7 +344,10 @@ class Suite:
 
     def killed_sync(self, scenario, prune):
         """Starts a sync and SIGKILLs it; returns True when it was killed before it exited."""
-        mode = self.rng.choice(["delay", "delay", "event", "lock write", "state write", "manifest write"])
+        modes = ["delay", "delay", "event", "lock write", "state write", "manifest write"]
+        if prune and any(os.path.exists(extra) for extra in self.extras):
+            modes.append("prune")
+        mode = self.rng.choice(modes)
         key = (scenario, prune)
         started = time.monotonic()
         process = subprocess.Popen(self.sync_command(prune), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
@@ -362,9 +370,12 @@ class Suite:
                 for line in lines:
                     events += 1
                     try:
-                        last_event = json.loads(line).get("event", "other")
+                        record = json.loads(line)
                     except ValueError:
-                        last_event = "other"
+                        record = {}
+                    last_event = record.get("event", "other")
+                    if last_event == "retrying":
+                        self.retry_reasons[str(record.get("reason"))[:80]] += 1
             now = time.monotonic()
             if fire_at is None:
                 if mode == "delay" and now - started >= deadline_delay:
@@ -373,12 +384,14 @@ class Suite:
                     fire_at = now + extra_delay
                 elif watched and self.watched_temporary(watched):
                     fire_at = now
+                elif mode == "prune" and not all(os.path.exists(extra) for extra in self.extras):
+                    fire_at = now
             if fire_at is not None and now >= fire_at:
                 process.kill()
                 process.wait()
                 self.counts["kills"] += 1
-                moment = f"{mode} (last event: {last_event})" if mode in ("delay", "event") else mode
-                self.kill_moments[moment] += 1
+                moment = f"{mode}, last event {last_event}" if mode in ("delay", "event") else mode
+                self.kill_moments[f"{scenario}{' --prune' if prune else ''}: {moment}"] += 1
                 process.stdout.close()
                 return True
             time.sleep(0.0005)
@@ -479,10 +492,14 @@ class Suite:
                 log(f"{kind}: … and {more} more")
         print("fault injection: datapin sync killed with SIGKILL, then sync and verify")
         print(f"  seed {self.args.seed}; {len(self.expected)} final paths per tree, {len(self.unpinned)} unpinned in the lock")
-        print("  kill moments: " + ", ".join(f"{moment} {count}" for moment, count in sorted(self.kill_moments.items())))
+        print("  kills by scenario and moment (the last progress event seen before a timed kill):")
+        for moment, count in sorted(self.kill_moments.items()):
+            print(f"    {moment:60} {count}")
         rows = ["runs", "kills", "syncs that finished before the kill", "files checked", "pins checked",
                 "wrong bytes at final paths", "pins lost", "wrong pins", "verify failures", "failed recovery syncs",
                 "missing after recovery", "changes outside the destination", "temporary lock files left beside the lock"]
+        if self.retry_reasons:
+            print("  retries reported by the killed syncs: " + "; ".join(f"{reason} ×{count}" for reason, count in self.retry_reasons.most_common(3)))
         for row in rows:
             print(f"  {row:42} {self.counts[row]}")
         failures = ["wrong bytes at final paths", "pins lost", "wrong pins", "verify failures", "failed recovery syncs",
