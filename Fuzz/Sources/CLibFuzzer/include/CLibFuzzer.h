@@ -1,0 +1,11 @@
+#ifndef DATAPIN_CLIBFUZZER_H
+#define DATAPIN_CLIBFUZZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// libFuzzer's driver (compiler-rt, linked by `-sanitize=fuzzer`): parses libFuzzer's options
+/// from argv and calls `callback` with each input until the run ends.
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+
+#endif

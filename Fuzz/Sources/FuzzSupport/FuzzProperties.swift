@@ -1,0 +1,1 @@
+../../../Tests/DatapinKitTests/FuzzProperties.swift
