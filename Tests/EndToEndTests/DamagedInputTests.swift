@@ -53,17 +53,24 @@ import TestSupport
 
     // MARK: A lock cut short
 
-    @Test func aLockCutAt60PercentIsRefusedBySyncAndNothingIsFetched() throws {
+    /// Cut at 60 % of its bytes (inside a block), and just before the last block (what is left
+    /// then reads as a valid lock of two files, which sync used to accept).
+    @Test(arguments: [false, true])
+    func aLockCutAt60PercentIsRefusedBySyncAndNothingIsFetched(beforeTheLastBlock: Bool) throws {
         let project = try Self.lockedProject()
         defer { project.server.shutdown() }
         let whole = try Data(contentsOf: project.lock)
-        let cut = whole.prefix(whole.count * 6 / 10)
+        var cut = whole.prefix(whole.count * 6 / 10)
+        if beforeTheLastBlock {
+            let lastBlock = try #require(whole.range(of: Data("\n- path: ".utf8), options: .backwards))
+            cut = whole.prefix(lastBlock.lowerBound + 1)
+        }
         try cut.write(to: project.lock)
         let requestsBefore = project.fileRequests
 
         let sync = try project.run(["sync"])
         #expect(sync.status == 2, "sync: \(sync.stderr)")
-        let lastLine = String(decoding: cut, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).count
+        let lastLine = String(decoding: cut, as: UTF8.self).split(separator: "\n").count
         #expect(sync.stderr.contains("datapin.lock:\(lastLine):"), "\(sync.stderr)")
         #expect(sync.stderr.contains("cut short"))
         #expect(sync.stderr.contains("restore it from version control, or run `datapin lock`"))
