@@ -35,7 +35,7 @@ struct LockCommand: ParsableCommand {
         let console = global.console
         let paths = global.paths
         let loaded = try global.loadSpec()
-        let previous = try global.readLock()
+        let previous = try check ? global.readLock() : global.readLockKeepingPins()
         if check {
             try runCheck(loaded, previous: previous, console: console, paths: paths)
             return

@@ -11,26 +11,37 @@ extension GlobalOptions {
             throw console.fail([Diagnostic(.error, "no \(paths.specDisplayName) here; run `datapin init` to write a starter spec, or name one with --spec FILE")], status: .badInput)
         }
         do {
-            let loaded = try SpecLoader.load(text: try String(contentsOf: paths.spec, encoding: .utf8), file: paths.specDisplayName)
+            let loaded = try SpecLoader.load(contentsOf: paths.spec.path, file: paths.specDisplayName)
             console.report(loaded.warnings)
             return loaded
-        } catch let error as DiagnosticList {
-            throw console.fail(error.diagnostics, status: .badInput)
         } catch {
-            throw console.fail([Diagnostic(.error, "cannot read \(paths.specDisplayName): \(error.localizedDescription)")], status: .badInput)
+            throw console.fail(error.diagnostics, status: .badInput)
         }
     }
 
-    /// The lockfile, or nil when there is none; a damaged lockfile ends the command with exit 2.
+    /// The lockfile, or nil when there is none; a damaged lockfile, or one cut short, ends the
+    /// command with exit 2.
     func readLock() throws -> Lockfile? {
         let paths = self.paths
         guard FileManager.default.fileExists(atPath: paths.lock.path) else { return nil }
         do {
-            return try LockReader.read(text: try String(contentsOf: paths.lock, encoding: .utf8), file: paths.lockDisplayName)
-        } catch let error as DiagnosticList {
-            throw console.fail(error.diagnostics, status: .badInput)
+            return try LockReader.read(contentsOf: paths.lock.path, file: paths.lockDisplayName)
         } catch {
-            throw console.fail([Diagnostic(.error, "cannot read \(paths.lockDisplayName): \(error.localizedDescription)")], status: .badInput)
+            throw console.fail(error.diagnostics, status: .badInput)
+        }
+    }
+
+    /// The lockfile for the pins `datapin lock` keeps: one cut short is read without its last
+    /// entry, with a warning, so that locking again recovers; other damage ends with exit 2.
+    func readLockKeepingPins() throws -> Lockfile? {
+        let paths = self.paths
+        guard FileManager.default.fileExists(atPath: paths.lock.path) else { return nil }
+        do {
+            let (lock, warnings) = try LockReader.readKeepingPins(contentsOf: paths.lock.path, file: paths.lockDisplayName)
+            console.report(warnings)
+            return lock
+        } catch {
+            throw console.fail(error.diagnostics, status: .badInput)
         }
     }
 

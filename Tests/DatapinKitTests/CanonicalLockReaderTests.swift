@@ -70,6 +70,7 @@ import Testing
         ("b/two.fits", "a/one.fits"),                               // duplicate path
         ("path: a/one.fits", "path: /etc/one.fits"),                // absolute
         ("path: a/one.fits", "path: a/../one.fits"),                // escapes
+        ("path: a/one.fits", "path: .datapin-partial/one.fits"),    // datapin's working folder
         ("size: 10", "size: \"10\""),                               // quoted number
         ("size: 10", "size: -1"),
         ("size: 10", "size: ten"),
@@ -94,5 +95,19 @@ import Testing
         #expect(CanonicalLockReader.read(Self.clean) != nil)
         #expect(CanonicalLockReader.read(String(Self.clean.dropLast())) == nil)
         #expect(CanonicalLockReader.read(Self.clean + "extra: 1\n") == nil)
+    }
+
+    /// Cut at a line break anywhere (even between two entries, where what is left is a valid
+    /// lock of fewer files), the lock lacks its closing line and the fast path refuses it.
+    @Test func aLockCutAtAnyLineIsLeftToTheLibYAMLReader() {
+        let lines = Self.clean.split(separator: "\n")
+        #expect(lines.last.map(String.init) == LockWriter.closingLine)
+        for count in 1..<lines.count {
+            let cut = lines.prefix(count).joined(separator: "\n") + "\n"
+            #expect(CanonicalLockReader.read(cut) == nil, "cut after line \(count)")
+        }
+        let empty = LockWriter.render(Lockfile(specDigest: LockSamples.specDigest, files: []))
+        #expect(CanonicalLockReader.read(empty) != nil)
+        #expect(CanonicalLockReader.read(empty.replacingOccurrences(of: LockWriter.closingLine + "\n", with: "")) == nil)
     }
 }

@@ -316,7 +316,6 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         let cases: [(String, String)] = [
             (directory.appendingPathComponent("missing.yaml").path, "the file does not exist (`datapin init` writes a starter)"),
             (directory.path, "it is a directory"),
-            (binary.path, "it is not UTF-8 text"),
         ]
         for (path, reason) in cases {
             #expect {
@@ -324,6 +323,11 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
             } throws: { error in
                 (error as? DiagnosticList)?.diagnostics.map(\.message) == ["cannot read the spec \(path): \(reason)"]
             }
+        }
+        #expect {
+            _ = try SpecLoader.load(contentsOf: binary.path, file: "latin1.yaml")
+        } throws: { error in
+            (error as? DiagnosticList)?.diagnostics.map { $0.rendered() } == ["latin1.yaml:1:4: error: byte 0xFF here is not UTF-8, so latin1.yaml is a binary file or in another encoding (such as Latin-1); latin1.yaml must be UTF-8 text"]
         }
     }
 

@@ -85,6 +85,20 @@ public final class FakeMAST: Sendable {
         }
     }
 
+    /// A way of paging that never finishes, as a broken or hostile archive pages: each
+    /// announces a billion search rows (`totalResults`) or Portal pages (`pagesFiltered`).
+    public enum PagingFault: Sendable {
+        /// Pages past the real rows are empty.
+        case emptyPagesForever
+        /// Every page answers the rows of the first page again.
+        case repeatsFirstPage
+        /// Every page has rows never sent before, made up as it goes.
+        case endlessNewRows
+    }
+
+    /// What a paging fault announces.
+    static let announcedForever = 1_000_000_000
+
     public let server: LoopbackServer
     private let datasets: [MissionDataset]
     private let observations: [Observation]
@@ -93,13 +107,15 @@ public final class FakeMAST: Sendable {
     private let searchPageLimit: Int
     private let portalPageLimit: Int
     private let executingAnswers: Int
+    private let pagingFault: PagingFault?
     private let portalAsks = Mutex<[String: Int]>([:])
 
     /// Starts the server. The archive never returns more than `searchPageLimit` search rows or
     /// `portalPageLimit` product rows per page whatever the client asks, and answers each Portal
-    /// query `executingAnswers` times with EXECUTING before its pages are ready.
+    /// query `executingAnswers` times with EXECUTING before its pages are ready. With a
+    /// `pagingFault`, searches and Portal product lists page that way.
     public init(datasets: [MissionDataset] = [], observations: [Observation] = [], token: String? = nil, user: String = "Jane Doe",
-                searchPageLimit: Int = 2, portalPageLimit: Int = 3, executingAnswers: Int = 1) throws {
+                searchPageLimit: Int = 2, portalPageLimit: Int = 3, executingAnswers: Int = 1, pagingFault: PagingFault? = nil) throws {
         self.datasets = datasets
         self.observations = observations
         self.token = token
@@ -107,6 +123,7 @@ public final class FakeMAST: Sendable {
         self.searchPageLimit = searchPageLimit
         self.portalPageLimit = portalPageLimit
         self.executingAnswers = executingAnswers
+        self.pagingFault = pagingFault
         let box = HandlerBox()
         server = try LoopbackServer { request in box.handle(request) }
         box.archive = self
@@ -167,16 +184,19 @@ public final class FakeMAST: Sendable {
             }
         }
         let sorted = (body["sort_by"] as? [String])?.contains(idColumn) == true ? matching.sorted { $0.id < $1.id } : matching
-        let page = sorted.dropFirst(offset).prefix(limit)
-        let rows: [[String: Any]] = page.map { dataset in
+        let page = sorted.dropFirst(pagingFault == .repeatsFirstPage ? 0 : offset).prefix(limit)
+        var rows: [[String: Any]] = page.map { dataset in
             var row: [String: Any] = dataset.columns
             row[idColumn] = dataset.id
             return row
         }
+        if pagingFault == .endlessNewRows {
+            rows = (offset..<offset + limit).map { [idColumn: "made-up-\($0)"] }
+        }
         let answer: [String: Any] = [
             "messages": [], "info": [["name": idColumn, "type": "VARCHAR"]],
             "search_params": ["conditions": conditions, "offset": offset, "limit": limit],
-            "totalResults": matching.count, "results": rows,
+            "totalResults": pagingFault == nil ? matching.count : Self.announcedForever, "results": rows,
         ]
         return .json(Self.json(answer))
     }
@@ -255,8 +275,14 @@ public final class FakeMAST: Sendable {
         }
         let pageSize = min(body["pagesize"] as? Int ?? 50000, portalPageLimit)
         let page = max(body["page"] as? Int ?? 1, 1)
-        let pages = max(1, (rows.count + pageSize - 1) / pageSize)
-        let slice = Array(rows.dropFirst((page - 1) * pageSize).prefix(pageSize))
+        let pages = pagingFault == nil ? max(1, (rows.count + pageSize - 1) / pageSize) : Self.announcedForever
+        var slice = Array(rows.dropFirst(pagingFault == .repeatsFirstPage ? 0 : (page - 1) * pageSize).prefix(pageSize))
+        if pagingFault == .endlessNewRows, var template = rows.first {
+            slice = (0..<pageSize).map { index in
+                template["dataURI"] = Self.portalURI(collection: "HST", filename: "made-up-\(page)-\(index).fits")
+                return template
+            }
+        }
         let fields = ["obsID", "obs_collection", "dataproduct_type", "obs_id", "description", "type", "dataURI", "productType", "productGroupDescription",
                       "productSubGroupDescription", "productFilename", "size", "parent_obsid", "dataRights", "calib_level", "filters", "proposal_id"]
         let answer: [String: Any] = [

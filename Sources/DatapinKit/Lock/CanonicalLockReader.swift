@@ -45,12 +45,14 @@ enum CanonicalLockReader {
             else { return nil }
             let spec = "sha256:" + String(decoding: specText, as: UTF8.self).lowercased()
             if filesLine.elementsEqual("files: []".utf8) {
-                return position == bytes.count ? Lockfile(version: version, specDigest: spec, files: []) : nil
+                guard let last = nextLine(), last.elementsEqual(LockWriter.closingLine.utf8), position == bytes.count else { return nil }
+                return Lockfile(version: version, specDigest: spec, files: [])
             }
             guard filesLine.elementsEqual("files:".utf8) else { return nil }
             var files: [LockEntry] = []
             var previousPath: Bytes?
             var pending: Bytes? = nextLine()
+            var closed = false
             while let first = pending {
                 guard let pathText = Self.value(of: first, key: "- path: ") else { return nil }
                 var fields = [Bytes?](repeating: nil, count: Self.keyPrefixes.count)
@@ -59,6 +61,7 @@ enum CanonicalLockReader {
                 pending = nil
                 while let line = nextLine() {
                     if line.first == 0x2D { pending = line; break }
+                    if line.elementsEqual(LockWriter.closingLine.utf8) { closed = true; break }
                     // Keys come in the writer's order: look for the line's key after the last one.
                     var key = lastKey + 1
                     while key < Self.keyPrefixes.count, !line.starts(with: Self.keyPrefixes[key]) { key += 1 }
@@ -72,7 +75,7 @@ enum CanonicalLockReader {
                 previousPath = path
                 files.append(entry)
             }
-            guard position == bytes.count else { return nil }
+            guard closed, position == bytes.count else { return nil }
             return Lockfile(version: version, specDigest: spec, files: files)
         }
 
@@ -100,7 +103,7 @@ enum CanonicalLockReader {
                 guard let value = text(index), let present = value, !present.isEmpty else { return nil }
                 required.append(present)
             }
-            guard LockEntry.isValidPath(required[0]) else { return nil }
+            guard PathSafety.problem(with: required[0]) == nil else { return nil }
             var entry = LockEntry(path: required[0], archive: required[1], dataset: required[2], uri: required[3], url: required[4])
             if let raw = fields[5] {
                 guard !raw.isEmpty, raw.count <= 18, raw.allSatisfy({ (0x30...0x39).contains($0) }), let size = Int64(String(decoding: raw, as: UTF8.self)) else { return nil }
@@ -136,7 +139,7 @@ enum CanonicalLockReader {
                 entry.also = items
             }
             if let raw = fields[15] {
-                guard let items = flowList(raw), items.allSatisfy(LockEntry.isValidPath) else { return nil }
+                guard let items = flowList(raw), items.allSatisfy({ PathSafety.problem(with: $0) == nil }) else { return nil }
                 entry.alsoPaths = items
             }
             return entry

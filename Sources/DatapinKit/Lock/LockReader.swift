@@ -3,15 +3,20 @@ import Foundation
 /// Reads `datapin.lock` back into a `Lockfile`, checking everything a hand edit could break and
 /// reporting every problem in one pass, each with file:line:column and the quoted line.
 public enum LockReader {
-    /// Parses and validates lockfile `text`; `file` names it in diagnostics.
+    /// Parses and validates lockfile `text`; `file` names it in diagnostics. A lock that does
+    /// not end with `LockWriter.closingLine` was cut short and is refused.
     public static func read(text: String, file: String) throws(DiagnosticList) -> Lockfile {
         if let lock = CanonicalLockReader.read(text) { return lock }
-        var reader = Validator(source: SourceText(path: file, text: text))
+        if let cut = Truncation.find(in: text, file: file) {
+            throw DiagnosticList([Diagnostic(.error, "\(cut.fileName) ends here without its closing line '\(LockWriter.closingLine)', so it was cut short (an interrupted copy or a bad merge); restore it from version control, or run `datapin lock` to lock again", at: cut.location, excerpt: cut.lastLine)])
+        }
+        let source = SourceText(path: file, text: text)
+        var reader = Validator(source: source)
         let root: YAMLNode?
         do {
-            root = try YAMLParser.parse(text, file: file)
+            root = try YAMLParser.parse(text, file: file, limits: .lockfile)
         } catch {
-            throw DiagnosticList([reader.source.diagnostic(.error, "invalid YAML: \(error.message)", at: error.location)])
+            throw DiagnosticList([source.diagnostic(.error, "invalid YAML: \(error.message)", at: error.location)])
         }
         let lock = reader.lockfile(from: root)
         guard let lock, reader.diagnostics.allSatisfy({ $0.severity != .error }) else {
@@ -20,18 +25,82 @@ public enum LockReader {
         return lock
     }
 
-    /// Reads the lockfile at `path`; a missing file gives one diagnostic saying to run `datapin lock`.
-    public static func read(contentsOf path: String) throws(DiagnosticList) -> Lockfile {
+    /// Reads a lock only for the pins `datapin lock` keeps: a lock that was cut short is read
+    /// without its last entry (which may be incomplete) and with a warning saying so, so that
+    /// locking again always recovers. nil when not even one entry was complete.
+    public static func readKeepingPins(text: String, file: String) throws(DiagnosticList) -> (lock: Lockfile?, warnings: [Diagnostic]) {
+        guard let cut = Truncation.find(in: text, file: file) else { return (try read(text: text, file: file), []) }
+        let lines = Truncation.lines(of: text)
+        let filesLine = lines.firstIndex { $0.hasPrefix("files:") }
+        guard let filesLine, let lastEntry = lines.lastIndex(where: { $0.hasPrefix("- ") }), lastEntry > filesLine else {
+            let warning = Diagnostic(.warning, "\(cut.fileName) was cut short before its first complete entry (it does not end with '\(LockWriter.closingLine)'); locking from scratch", at: cut.location, excerpt: cut.lastLine)
+            return (nil, [warning])
+        }
+        let kept = lines[..<lastEntry].joined(separator: "\n") + "\n" + LockWriter.closingLine + "\n"
+        let lock = try read(text: kept, file: file)
+        let location = SourceLocation(file: file, line: lastEntry + 1, column: 1)
+        let warning = Diagnostic(.warning, "\(cut.fileName) was cut short (it does not end with '\(LockWriter.closingLine)'); its last entry, from this line on, may be incomplete and is locked afresh", at: location, excerpt: lines[lastEntry])
+        return (lock, [warning])
+    }
+
+    /// Reads the lockfile at `path` (`file` names it in diagnostics); a missing file gives one
+    /// diagnostic saying to run `datapin lock`, a binary or non-UTF-8 one the position of its
+    /// first bad byte.
+    public static func read(contentsOf path: String, file: String? = nil) throws(DiagnosticList) -> Lockfile {
+        let file = file ?? path
+        return try read(text: contents(of: path, file: file), file: file)
+    }
+
+    /// `readKeepingPins(text:file:)` of the lockfile at `path`.
+    public static func readKeepingPins(contentsOf path: String, file: String? = nil) throws(DiagnosticList) -> (lock: Lockfile?, warnings: [Diagnostic]) {
+        let file = file ?? path
+        return try readKeepingPins(text: contents(of: path, file: file), file: file)
+    }
+
+    private static func contents(of path: String, file: String) throws(DiagnosticList) -> String {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DiagnosticList([Diagnostic(.error, "no datapin.lock here; run `datapin lock`", notes: ["looked for \(path)"])])
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DiagnosticList([Diagnostic(.error, "\(path) could not be read")])
+            throw DiagnosticList([Diagnostic(.error, "\(file) could not be read (is it a directory, or not readable by you?)")])
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw DiagnosticList([Diagnostic(.error, "\(path) is not UTF-8 text; re-run `datapin lock`")])
+        return try TextFile.decode(data, file: file)
+    }
+
+    /// Where a lock without its closing line ends.
+    private struct Truncation {
+        /// The lock's file name, for the message.
+        let fileName: String
+        /// The end of the last line that is not blank.
+        let location: SourceLocation
+        /// That line, for quoting under the diagnostic.
+        let lastLine: String
+
+        /// nil when the last line that is not blank is `LockWriter.closingLine`, or when the
+        /// text is blank (an empty lock has a message of its own).
+        static func find(in text: String, file: String) -> Truncation? {
+            let bytes = text.utf8
+            let blanks: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
+            var end = bytes.endIndex
+            while end > bytes.startIndex, blanks.contains(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+            guard end > bytes.startIndex else { return nil }
+            let start = bytes[..<end].lastIndex(of: 0x0A).map { bytes.index(after: $0) } ?? bytes.startIndex
+            let line = Substring(text.utf8[start..<end])
+            guard line != LockWriter.closingLine else { return nil }
+            let lineNumber = bytes[..<start].reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+            let name = file.split(separator: "/").last.map(String.init) ?? file
+            return Truncation(fileName: name, location: SourceLocation(file: file, line: lineNumber, column: line.unicodeScalars.count + 1), lastLine: String(line))
         }
-        return try read(text: text, file: path)
+
+        /// The lines of `text`, split at every line feed (a `\r\n` too, which Swift counts as one
+        /// character), each without its line break.
+        static func lines(of text: String) -> [String] {
+            text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                var line = String(line)
+                if line.unicodeScalars.last == "\r" { line.unicodeScalars.removeLast() }
+                return line
+            }
+        }
     }
 }
 
@@ -224,8 +293,8 @@ private struct Validator {
     }
 
     private mutating func checkRelativePath(_ path: String, key: String, at location: SourceLocation) {
-        if !LockEntry.isValidPath(path) {
-            error("'\(key)' must be a relative path inside the destination without '.', '..' or empty parts, found '\(path)'", at: location)
+        if let problem = PathSafety.problem(with: path) {
+            error("'\(key)' must be a relative path that stays inside the destination, found '\(PathSafety.escaped(path))': \(problem); re-run `datapin lock`", at: location)
         }
     }
 

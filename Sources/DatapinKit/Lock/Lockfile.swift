@@ -59,32 +59,3 @@ public struct LockEntry: Sendable, Hashable {
         self.alsoPaths = alsoPaths
     }
 }
-
-extension LockEntry {
-    /// A lock path is relative, `/`-separated, and never leaves the destination: no leading
-    /// `/`, no backslash or NUL, no `.`, `..` or empty parts.
-    static func isValidPath(_ path: String) -> Bool {
-        var componentLength = 0, dots = 0, valid = true
-        var path = path
-        path.withUTF8 { bytes in
-            for byte in bytes {
-                switch byte {
-                case 0x2F:
-                    if componentLength == 0 || (componentLength == dots && dots <= 2) { valid = false; return }
-                    componentLength = 0
-                    dots = 0
-                case 0x5C, 0x00:
-                    valid = false
-                    return
-                case 0x2E:
-                    componentLength += 1
-                    dots += 1
-                default:
-                    componentLength += 1
-                }
-            }
-        }
-        // A component of only dots is '.' or '..' (three or more dots are a name).
-        return valid && componentLength > 0 && !(componentLength == dots && dots <= 2)
-    }
-}

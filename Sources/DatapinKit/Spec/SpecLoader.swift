@@ -43,8 +43,10 @@ public enum SpecLoader {
         return LoadedSpec(spec: spec, source: source, warnings: diagnostics)
     }
 
-    /// Reads the file at `path` and loads it; a file that cannot be read is a diagnostic too.
-    public static func load(contentsOf path: String) throws(DiagnosticList) -> LoadedSpec {
+    /// Reads the file at `path` and loads it (`file` names it in diagnostics); a file that
+    /// cannot be read is a diagnostic too, a binary or non-UTF-8 one at its first bad byte.
+    public static func load(contentsOf path: String, file: String? = nil) throws(DiagnosticList) -> LoadedSpec {
+        let file = file ?? path
         var isDirectory: ObjCBool = false
         let reason: String
         if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
@@ -52,14 +54,11 @@ public enum SpecLoader {
         } else if isDirectory.boolValue {
             reason = "it is a directory"
         } else if let data = FileManager.default.contents(atPath: path) {
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw DiagnosticList([Diagnostic(.error, SpecProblem.unreadable(path: path, reason: "it is not UTF-8 text").message)])
-            }
-            return try load(text: text, file: path)
+            return try load(text: TextFile.decode(data, file: file), file: file)
         } else {
             reason = "permission denied"
         }
-        throw DiagnosticList([Diagnostic(.error, SpecProblem.unreadable(path: path, reason: reason).message)])
+        throw DiagnosticList([Diagnostic(.error, SpecProblem.unreadable(path: file, reason: reason).message)])
     }
 }
 

@@ -23,13 +23,17 @@ public struct MASTArchive: Archive {
         public var portalPollDelaySeconds: Double
         /// Requests for one Portal page before giving up on it.
         public var portalMaximumPolls: Int
+        /// Pages one listing (a search, a Portal product list) may take before datapin stops:
+        /// an archive that never runs out of pages is an archive error, not an endless lock.
+        public var maximumPagesPerListing: Int
 
-        public init(searchPageSize: Int = 5000, productBatchSize: Int = 1000, portalPageSize: Int = 50000, portalPollDelaySeconds: Double = 2, portalMaximumPolls: Int = 60) {
+        public init(searchPageSize: Int = 5000, productBatchSize: Int = 1000, portalPageSize: Int = 50000, portalPollDelaySeconds: Double = 2, portalMaximumPolls: Int = 60, maximumPagesPerListing: Int = 10_000) {
             self.searchPageSize = max(1, searchPageSize)
             self.productBatchSize = min(1000, max(1, productBatchSize))
             self.portalPageSize = max(1, portalPageSize)
             self.portalPollDelaySeconds = max(0, portalPollDelaySeconds)
             self.portalMaximumPolls = max(1, portalMaximumPolls)
+            self.maximumPagesPerListing = max(1, maximumPagesPerListing)
         }
     }
 
@@ -71,7 +75,7 @@ public struct MASTArchive: Archive {
     }
 
     private func missionProducts(mission: String, ids: [String], conditions: [WhereCondition]) throws(ArchiveError) -> [Product] {
-        let search = MissionSearch(connection: connection, mission: mission, pageSize: limits.searchPageSize, batchSize: limits.productBatchSize)
+        let search = MissionSearch(connection: connection, mission: mission, pageSize: limits.searchPageSize, batchSize: limits.productBatchSize, maximumPages: limits.maximumPagesPerListing)
         var datasets = ids
         if !conditions.isEmpty { datasets += try search.datasetIDs(matching: conditions) }
         var seen: Set<String> = []
@@ -89,7 +93,7 @@ public struct MASTArchive: Archive {
     }
 
     private func portalProducts(obsids: [String]) throws(ArchiveError) -> [Product] {
-        let portal = PortalProducts(connection: connection, pageSize: limits.portalPageSize, pollDelaySeconds: limits.portalPollDelaySeconds, maximumPolls: limits.portalMaximumPolls)
+        let portal = PortalProducts(connection: connection, pageSize: limits.portalPageSize, pollDelaySeconds: limits.portalPollDelaySeconds, maximumPolls: limits.portalMaximumPolls, maximumPages: limits.maximumPagesPerListing)
         let rows = try portal.productRows(of: obsids)
         if obsids.count == 1 {
             if rows.isEmpty { throw .unknownDataset(archive: name, dataset: obsids[0]) }

@@ -10,6 +10,8 @@ struct MissionSearch: Sendable {
     let pageSize: Int
     /// Dataset ids per `post_list_products` request.
     let batchSize: Int
+    /// Search pages one listing may take.
+    let maximumPages: Int
 
     /// The missions whose dataset-id column and download endpoint datapin knows.
     static let datasetColumns = ["jwst": "fileSetName", "roman": "fileSetName", "hst": "sci_data_set_name"]
@@ -28,15 +30,22 @@ struct MissionSearch: Sendable {
 
     /// The dataset ids matching every condition, sorted by dataset id (offset paging over an
     /// unordered result could skip or repeat rows), reading page after page until
-    /// `totalResults` rows are read.
+    /// `totalResults` rows are read. An empty page before then, a page of only rows already
+    /// read, or more than `maximumPages` pages is a malformed answer: the archive would never
+    /// finish.
     func datasetIDs(matching conditions: [WhereCondition]) throws(ArchiveError) -> [String] {
         let column = try datasetColumn()
         let path = apiPath + "/search"
         let shownURL = HTTPClient.redactingUserInfo(connection.url(path))
         let conditionObjects: [[String: Any]] = conditions.map { [$0.name: $0.values.joined(separator: ",")] }
         var ids: [String] = []
+        var received: Set<String> = []
         var offset = 0
-        while true {
+        var announced: Int64 = 0
+        for pageNumber in 1... {
+            if pageNumber > maximumPages {
+                throw .malformedAnswer(url: shownURL, reason: "the search was still not finished after \(maximumPages) pages (\(offset) of the \(announced) rows totalResults announces); datapin stops here")
+            }
             let body: [String: Any] = [
                 "limit": pageSize, "offset": offset, "conditions": conditionObjects,
                 "select_cols": NSNull(), "sort_by": [column], "sort_desc": [false],
@@ -48,12 +57,18 @@ struct MissionSearch: Sendable {
             } catch {
                 throw .malformedAnswer(url: shownURL, reason: error.reason)
             }
+            announced = page.total
+            if page.ids.isEmpty, offset < page.total {
+                throw .malformedAnswer(url: shownURL, reason: "totalResults is \(page.total) but the page at offset \(offset) has no rows")
+            }
+            var newRows = 0
+            for id in page.ids where received.insert(id).inserted { newRows += 1 }
+            if newRows == 0, !page.ids.isEmpty {
+                throw .malformedAnswer(url: shownURL, reason: "the page at offset \(offset) repeats only rows already received (\(page.ids[0])…); paging would never finish")
+            }
             ids += page.ids
             offset += page.ids.count
             if offset >= page.total { break }
-            if page.ids.isEmpty {
-                throw .malformedAnswer(url: shownURL, reason: "totalResults is \(page.total) but the page at offset \(offset) has no rows")
-            }
         }
         return ids
     }

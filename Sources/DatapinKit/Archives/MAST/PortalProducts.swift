@@ -11,25 +11,42 @@ struct PortalProducts: Sendable {
     let pollDelaySeconds: Double
     /// How many times one page is asked for before datapin gives up on an `EXECUTING` service.
     let maximumPolls: Int
+    /// Pages one product list may take.
+    let maximumPages: Int
 
     static let path = "/api/v0/invoke"
 
-    /// Every product row of the observations `obsids`, page after page.
+    /// Every product row of the observations `obsids`, page after page until `pagesFiltered`.
+    /// An empty page before then, a page of only rows already read, or more than `maximumPages`
+    /// pages is a malformed answer: the archive would never finish.
     func productRows(of obsids: [String]) throws(ArchiveError) -> [PortalProductRow] {
         let shownURL = HTTPClient.redactingUserInfo(connection.url(Self.path))
         var rows: [PortalProductRow] = []
-        var page = 1
-        while true {
+        var received: Set<PortalProductRow> = []
+        for page in 1... {
+            if page > maximumPages {
+                throw .malformedAnswer(url: shownURL, reason: "Mast.Caom.Products still had pages after \(maximumPages) pages (\(rows.count) rows); datapin stops here")
+            }
             let answer = try completedAnswer(obsids: obsids, page: page, shownURL: shownURL)
+            let pageRows: [PortalProductRow]
             let pagesFiltered: Int64
             do {
-                rows += try Self.readRows(answer)
+                pageRows = try Self.readRows(answer)
                 pagesFiltered = try answer.object("paging")?.integer("pagesFiltered") ?? 1
             } catch {
                 throw .malformedAnswer(url: shownURL, reason: error.reason)
             }
-            if Int64(page) >= pagesFiltered { break }
-            page += 1
+            let isLast = Int64(page) >= pagesFiltered
+            if pageRows.isEmpty, !isLast {
+                throw .malformedAnswer(url: shownURL, reason: "pagesFiltered is \(pagesFiltered) but page \(page) has no rows")
+            }
+            var newRows = 0
+            for row in pageRows where received.insert(row).inserted { newRows += 1 }
+            if newRows == 0, !pageRows.isEmpty {
+                throw .malformedAnswer(url: shownURL, reason: "page \(page) repeats only rows already received (\(pageRows[0].dataURI)…); paging would never finish")
+            }
+            rows += pageRows
+            if isLast { break }
         }
         return rows
     }
