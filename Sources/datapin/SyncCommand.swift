@@ -83,7 +83,7 @@ struct SyncCommand: ParsableCommand {
             throw console.fail([Diagnostic(.error, "--prune would remove \(summary.prunes.count) files, more than --max-delete \(maxDelete); nothing was changed", notes: summary.prunes.prefix(5).map { "would remove \(PathSafety.escaped($0.path))" } + ["run `datapin sync --dry-run --prune` to see them all, and `--max-delete \(summary.prunes.count)` to allow it"])], status: .badInput)
         }
         if frozen {
-            try refuseUnpinned(summary.unpinned, fetchedEarlier: journal.awaitingPins(in: context.lock), console: console, paths: paths)
+            try refuseUnpinned(in: context.lock, fetchedEarlier: journal.awaitingPins(in: context.lock), console: console, paths: paths)
         }
         if dryRun {
             printDryRun(summary, console: console)
@@ -94,6 +94,7 @@ struct SyncCommand: ParsableCommand {
         let lockDirectory = paths.directory
         do {
             try journal.recordFetches(summary.unpinned)
+            try journal.recordKept(plan.unpinnedKeeps, tree: context.tree, cache: cache)
         } catch {
             throw console.fail([Diagnostic(.error, "cannot record which files this sync pins, so nothing was fetched: \(error.message)")], status: .transferFailed)
         }
@@ -156,11 +157,11 @@ struct SyncCommand: ParsableCommand {
         return (updated, count)
     }
 
-    /// For --frozen: fails when a file locked without a checksum would be fetched now, or was
-    /// fetched by an earlier sync whose pin is not in the lock yet.
-    private func refuseUnpinned(_ toFetch: [LockEntry], fetchedEarlier: [LockEntry], console: Console, paths: ProjectPaths) throws {
-        var seen: Set<String> = []
-        let unpinned = (fetchedEarlier + toFetch).filter { seen.insert($0.path).inserted }
+    /// For --frozen: fails when the lock has a file without a checksum, whether this tree would
+    /// fetch it, keeps it, or an earlier sync fetched it: decided from the lock alone, so a tree
+    /// and a fresh clone of the same lock agree. A plain `datapin sync` pins every one of them.
+    private func refuseUnpinned(in lock: Lockfile, fetchedEarlier: [LockEntry], console: Console, paths: ProjectPaths) throws {
+        let unpinned = lock.files.filter { $0.sha256 == nil }
         guard !unpinned.isEmpty else { return }
         let count = unpinned.count
         let earlier = fetchedEarlier.isEmpty ? "" : " (\(fetchedEarlier.count) of them fetched by an earlier sync that stopped before writing \(fetchedEarlier.count == 1 ? "its checksum" : "their checksums"))"

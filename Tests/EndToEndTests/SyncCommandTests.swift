@@ -196,6 +196,41 @@ import TestSupport
         #expect(try project.run(["sync", "--frozen"]).status == 0)
     }
 
+    /// A lock that lost its pins (an older datapin.lock checked out, say) gets them back from
+    /// the files in place, without a download: from the sync state where datapin verified the
+    /// bytes, by hashing where that record is gone; --frozen refuses meanwhile, as in a clone.
+    @Test func filesInPlaceArePinnedAgainWithoutADownloadWhenTheLockLostItsPins() throws {
+        let downloads = Attempts()
+        let (project, server) = try Self.lockedProject(files: Self.small, pinned: false) { request, _ in
+            _ = downloads.next("all")
+            return nil
+        }
+        defer { server.shutdown() }
+        let lockURL = project.directory.appendingPathComponent("datapin.lock")
+        let unpinnedLock = try Data(contentsOf: lockURL)
+        #expect(try project.run(["sync"]).status == 0)
+        let pinnedLock = try Data(contentsOf: lockURL)
+        #expect(pinnedLock != unpinnedLock)
+        #expect(downloads.next("all") == 4, "three downloads, then this call")
+
+        for forgetState in [false, true] {
+            try unpinnedLock.write(to: lockURL)
+            if forgetState { try FileManager.default.removeItem(at: project.directory.appendingPathComponent(".datapin")) }
+            let frozen = try project.run(["sync", "--frozen"])
+            #expect(frozen.status == 1, "the lock alone has files to pin: \(frozen.stderr)")
+            #expect(frozen.stderr.contains("3 files are locked without a checksum"), "\(frozen.stderr)")
+            #expect(try Data(contentsOf: lockURL) == unpinnedLock, "--frozen never changes the lock")
+
+            let sync = try project.run(["sync"])
+            #expect(sync.status == 0, "\(sync.stderr)")
+            #expect(sync.stderr.contains("pinned 3 checksums; commit datapin.lock"), "\(sync.stderr)")
+            #expect(try Data(contentsOf: lockURL) == pinnedLock, "forgetState: \(forgetState)")
+            #expect(try project.run(["sync", "--frozen"]).status == 0)
+        }
+        #expect(downloads.next("all") == 5, "nothing was downloaded again")
+        expectTreeMatches(project)
+    }
+
     @Test func frozenRefusesAStaleLock() throws {
         let (project, server) = try Self.lockedProject(files: Self.small)
         defer { server.shutdown() }

@@ -65,6 +65,24 @@ public final class PinJournal: @unchecked Sendable {
         guard fsync(descriptor) == 0 else { throw WriteError(path: url.path, reason: String(cString: strerror(errno))) }
     }
 
+    /// Records pins for unpinned entries this sync keeps: files already at their path with the
+    /// locked size, which sync takes for the locked file just as it would a download. A digest
+    /// the state cache holds for the file (datapin verified those bytes) is recorded as observed;
+    /// for the others a `fetch` line makes the next fold hash the file. So a lock that lost its
+    /// pins (a checkout of an older datapin.lock, a re-lock) gets them back without a download.
+    public func recordKept(_ entries: [LockEntry], tree: SyncTree, cache: StateCache) throws(WriteError) {
+        var toHash: [LockEntry] = []
+        for entry in entries where entry.sha256 == nil {
+            if let stat = FileStat(lstatAt: tree.finalURL(for: entry.path).path),
+               let digest = cache.trustedDigest(for: entry.path, stat: stat) {
+                recordPin(for: entry, size: stat.size, sha256: digest)
+            } else {
+                toHash.append(entry)
+            }
+        }
+        try recordFetches(toHash)
+    }
+
     /// Records the size and SHA-256 observed for an unpinned entry whose verified bytes were just
     /// placed. Written at once (it survives the process being killed); not flushed to disk one by
     /// one, since the `fetch` line already makes the next sync hash the file if a power cut loses it.

@@ -39,6 +39,8 @@ public struct SyncPlan: Sendable {
     public var counts: Counts
     /// Entries to download, resume or replace that have no sha256 pin (what `--frozen` refuses).
     public var unpinnedTransfers: [LockEntry]
+    /// Entries kept as they are (in place at the locked size) that have no sha256 pin yet.
+    public var unpinnedKeeps: [LockEntry]
     /// Files under destination that the lock does not list, sorted; empty when pruning (they are prune actions then).
     public var extras: [String]
 
@@ -53,9 +55,12 @@ public struct SyncPlan: Sendable {
         var counts = Counts()
         var bytes: Int64 = 0
         var unpinned: [LockEntry] = []
+        var unpinnedKeeps: [LockEntry] = []
         for action in actions {
             switch action {
-            case .keep: counts.keep += 1
+            case .keep(let entry):
+                counts.keep += 1
+                if entry.sha256 == nil { unpinnedKeeps.append(entry) }
             case .download(let entry):
                 counts.download += 1
                 bytes += entry.size ?? 0
@@ -75,6 +80,7 @@ public struct SyncPlan: Sendable {
         self.counts = counts
         self.bytesToTransfer = bytes
         self.unpinnedTransfers = unpinned
+        self.unpinnedKeeps = unpinnedKeeps
     }
 }
 
