@@ -109,7 +109,9 @@ enum Secrets {
             for colon in characters.indices where characters[colon] == ":" {
                 let spaced = colon + 1 < characters.count && characters[colon + 1] == " "
                 guard spaced || colon + 1 == characters.count else { continue }
-                let key = String(characters[..<colon]).lowercased().split(whereSeparator: { " {,\"'?".contains($0) }).last ?? ""
+                var keyStart = colon
+                while keyStart > 0, !" {,\"'?".contains(characters[keyStart - 1]) { keyStart -= 1 }
+                let key = String(characters[keyStart..<colon]).lowercased()
                 if secretWords.contains(where: { key.contains($0) }) {
                     locations.append(SourceLocation(file: "", line: index + 1, column: colon + (spaced ? 3 : 2)))
                     break
