@@ -31,16 +31,30 @@ public struct Diagnostic: Error, Sendable, Hashable {
         if let location {
             lines.append("\(location): \(severity.rawValue): \(message)")
             if let excerpt {
-                let shown = excerpt.replacingOccurrences(of: "\t", with: " ")
+                let (shown, caret) = Self.clipped(Array(excerpt.replacingOccurrences(of: "\t", with: " ")), caret: location.column - 1)
                 lines.append("    " + shown)
-                let pad = String(repeating: " ", count: max(0, min(location.column - 1, shown.count)))
-                lines.append("    " + pad + "^")
+                lines.append("    " + String(repeating: " ", count: caret) + "^")
             }
         } else {
             lines.append("\(severity.rawValue): \(message)")
         }
         lines.append(contentsOf: notes.map { "    note: " + $0 })
         return lines.joined(separator: "\n")
+    }
+
+    /// The most of a quoted line shown: a longer one (a minified file, a YAML bomb of one line)
+    /// is cut to this many characters around the column, with `…` where text was left out.
+    static let excerptWidth = 120
+
+    /// `line` cut to `excerptWidth` characters around `caret` (0-based), and the caret's column in it.
+    static func clipped(_ line: [Character], caret: Int) -> (text: String, caret: Int) {
+        let caret = max(0, min(caret, line.count))
+        guard line.count > excerptWidth else { return (String(line), caret) }
+        let start = max(0, min(caret - excerptWidth / 2, line.count - excerptWidth))
+        let end = min(line.count, start + excerptWidth)
+        let prefix = start > 0 ? "…" : ""
+        let suffix = end < line.count ? "…" : ""
+        return (prefix + String(line[start..<end]) + suffix, caret - start + prefix.count)
     }
 }
 
@@ -60,17 +74,17 @@ public struct SourceText: Sendable {
     public let path: String
     public let lines: [Substring]
 
+    /// Lines end at every LF, CRLF included (split as characters, `\r\n` is one character and
+    /// a CRLF file would be one line).
     public init(path: String, text: String) {
         self.path = path
-        self.lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        self.lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
     }
 
     /// The text of 1-based line `number`, without its line ending.
     public func line(_ number: Int) -> String? {
         guard number >= 1, number <= lines.count else { return nil }
-        var line = String(lines[number - 1])
-        if line.hasSuffix("\r") { line.removeLast() }
-        return line
+        return String(lines[number - 1])
     }
 
     /// A diagnostic at `location` with that line quoted under it.
