@@ -1,4 +1,4 @@
-import DatapinKit
+@testable import DatapinKit
 import Foundation
 import Testing
 import TestSupport
@@ -131,6 +131,20 @@ struct LockErrorCase: Sendable, CustomTestStringConvertible {
         #expect(output.count >= 3)
         #expect(output.dropFirst().first == "    " + row.lines[row.line - 1])
         #expect(output.dropFirst(2).first == "    " + String(repeating: " ", count: row.column - 1) + "^")
+    }
+
+    /// A hand-edited url with `user:password@` is refused at its place, and neither the message
+    /// nor the quoted line shows the password; the fast reader leaves it to this one.
+    @Test func aURLWithCredentialsIsRefusedWithoutShowingThem() throws {
+        var lines = Self.base
+        lines[8] = "  url: https://jane:s3cretpass@example.org/ds1/a.fits"
+        let text = Self.text(lines)
+        #expect(CanonicalLockReader.read(text) == nil)
+        let diagnostic = try #require(Self.diagnostics(text).first)
+        #expect(diagnostic.location?.line == 9 && diagnostic.location?.column == 8)
+        #expect(diagnostic.message.contains("'url' carries credentials (https://***@example.org/ds1/a.fits)"), "\(diagnostic.message)")
+        #expect(diagnostic.rendered().contains("    url: https://***@example.org/ds1/a.fits"), "\(diagnostic.rendered())")
+        #expect(!diagnostic.rendered().contains("s3cretpass"))
     }
 
     @Test func anEmptyLockfileSaysToLock() {

@@ -103,7 +103,7 @@ enum CanonicalLockReader {
                 guard let value = text(index), let present = value, !present.isEmpty else { return nil }
                 required.append(present)
             }
-            guard PathSafety.problem(with: required[0]) == nil else { return nil }
+            guard PathSafety.problem(with: required[0]) == nil, !URLUserinfo.hasUserinfo(required[4]) else { return nil }
             var entry = LockEntry(path: required[0], archive: required[1], dataset: required[2], uri: required[3], url: required[4])
             if let raw = fields[5] {
                 guard !raw.isEmpty, raw.count <= 18, raw.allSatisfy({ (0x30...0x39).contains($0) }), let size = Int64(String(decoding: raw, as: UTF8.self)) else { return nil }

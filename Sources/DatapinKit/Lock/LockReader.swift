@@ -217,6 +217,10 @@ private struct Validator {
             if let text = text(node, key: key) { required[key] = text }
         }
         if let path = required["path"], let node = fields["path"] { checkRelativePath(path, key: "path", at: node.location) }
+        if let url = required["url"], let node = fields["url"], URLUserinfo.hasUserinfo(url) {
+            let quoted = source.line(node.location.line)?.replacingOccurrences(of: url, with: URLUserinfo.redacted(url))
+            diagnostics.append(Diagnostic(.error, "'url' carries credentials (\(URLUserinfo.redacted(url))), which datapin never keeps in a lock; \(URLUserinfo.advice), and re-run `datapin lock`", at: node.location, excerpt: quoted))
+        }
         var entry = LockEntry(path: required["path"] ?? "", archive: required["archive"] ?? "", dataset: required["dataset"] ?? "", uri: required["uri"] ?? "", url: required["url"] ?? "")
         entry.size = optional(fields["size"]) { $0.readSize($1) }
         entry.sha256 = optional(fields["sha256"]) { $0.readSHA256($1) }
