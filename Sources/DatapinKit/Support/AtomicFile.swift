@@ -39,19 +39,14 @@ public enum AtomicFile {
         if let code = bytes.withUnsafeBytes({ LocalFiles.writeAll(descriptor, $0) }) { throw abandon(code) }
         if fsync(descriptor) != 0 { throw abandon(errno) }
         if unnamed != nil {
+            let unnamedPath = "/proc/self/fd/\(descriptor)"
             unlink(temporary)
-            guard linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0 else { throw abandon(errno) }
+            // From here to the rename, the only moment the temporary has a name.
+            guard linkat(AT_FDCWD, unnamedPath, AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0 else { throw abandon(errno) }
         }
-        if close(descriptor) != 0 {
-            let code = errno
-            unlink(temporary)
-            throw failure(code)
-        }
-        if rename(temporary, url.path) != 0 {
-            let code = errno
-            unlink(temporary)
-            throw failure(code)
-        }
+        guard rename(temporary, url.path) == 0 else { throw abandon(errno) }
+        // The bytes are on disk already (fsync), so closing afterwards cannot lose them.
+        close(descriptor)
     }
 
     /// The temporary file name a writer with `pid` uses for a target called `name`.
