@@ -6,7 +6,7 @@ import TestSupport
 @Suite struct SyncPlannerTests {
     /// One locked file `d/f.fits` whose locked content is "hello world", and what is on disk.
     enum Scene: String, CaseIterable, Sendable {
-        case missing, partialHalf, partialComplete, shorter, sameSizeOtherBytes, correct, unpinnedCorrect, unpinnedOtherBytes, unsizedUnpinned
+        case missing, partialHalf, partialComplete, partialLonger, shorter, sameSizeOtherBytes, correct, unpinnedCorrect, unpinnedOtherBytes, unsizedUnpinned
     }
 
     static let locked = "hello world"
@@ -18,9 +18,10 @@ import TestSupport
         var entry = SyncScratch.entry("d/f.fits", Self.locked)
         switch scene {
         case .missing: break
-        case .partialHalf, .partialComplete:
+        case .partialHalf, .partialComplete, .partialLonger:
+            let partial = switch scene { case .partialHalf: "hello"; case .partialComplete: Self.locked; default: Self.locked + "!" }
             try FileManager.default.createDirectory(at: scratch.tree.partialDirectory, withIntermediateDirectories: true)
-            try Data((scene == .partialHalf ? "hello" : Self.locked).utf8).write(to: scratch.tree.partialURL(for: entry))
+            try Data(partial.utf8).write(to: scratch.tree.partialURL(for: entry))
         case .shorter: try scratch.write("d/f.fits", "hello")
         case .sameSizeOtherBytes: try scratch.write("d/f.fits", "HELLO WORLD")
         case .correct: try scratch.write("d/f.fits", Self.locked)
@@ -34,8 +35,9 @@ import TestSupport
         let cache = StateCache.load(from: scratch.tree)
         let plan = try SyncPlanner(lock: Lockfile(specDigest: "x", files: [entry]), tree: scratch.tree, cache: cache).plan(prune: false)
         let expected: SyncAction = switch scene {
-        case .missing, .partialComplete: .download(entry)
+        case .missing, .partialLonger: .download(entry)
         case .partialHalf: .resume(entry, partialBytes: 5)
+        case .partialComplete: .resume(entry, partialBytes: 11)
         case .shorter: .replace(entry, reason: "size 5 B, locked 11 B")
         case .sameSizeOtherBytes: .replace(entry, reason: "content differs from the pinned sha256")
         case .correct, .unpinnedCorrect, .unpinnedOtherBytes, .unsizedUnpinned: .keep(entry)

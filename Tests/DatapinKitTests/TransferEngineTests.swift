@@ -386,12 +386,88 @@ struct TransferEngineTests {
         try scratch.writePartial("f", content(3000))
         let server = try LoopbackServer(handler: LoopbackServer.files(root: scratch.sources))
         defer { server.shutdown() }
+        // Without a locked size, only the server can say that the partial is too long.
+        let unsized = scratch.request(1, url: "\(server.baseURL)/f", name: "f")
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([unsized]) { _ in }.first
+
+        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 1000))
+        #expect(result?.resumedFrom == nil)
+        #expect(server.requests.map { $0.header("Range") } == ["bytes=3000-", nil])
+        #expect(scratch.placed("f") == data)
+    }
+
+    @Test func aPartialHoldingTheWholeLockedFileIsVerifiedAndPlacedWithoutARequest() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(4000)
+        try scratch.writeSource("f", data)
+        try scratch.writePartial("f", data)
+        let server = try LoopbackServer(handler: LoopbackServer.files(root: scratch.sources))
+        defer { server.shutdown() }
+        let log = EventLog()
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { log.append($0) }.first
+
+        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 4000))
+        #expect(result?.resumedFrom == 4000)
+        #expect(result?.bytesTransferred == 0)
+        #expect(server.requests.isEmpty)
+        #expect(!log.events.contains { if case .retrying = $0 { return true } else { return false } })
+        #expect(scratch.placed("f") == data)
+        #expect(!scratch.partialExists("f"))
+    }
+
+    @Test func aWholeSizedPartialWithOtherBytesIsNeverPlacedAndIsFetchedAgain() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(4000)
+        try scratch.writeSource("f", data)
+        try scratch.writePartial("f", content(4000, seed: 99))
+        let server = try LoopbackServer(handler: LoopbackServer.files(root: scratch.sources))
+        defer { server.shutdown() }
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { _ in }.first
+
+        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 4000))
+        #expect(server.requests.map { $0.header("Range") } == [nil])
+        #expect(scratch.placed("f") == data)
+    }
+
+    @Test func aPartialLongerThanTheLockedSizeIsDiscardedWithoutARangeRequest() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(1000)
+        try scratch.writeSource("f", data)
+        try scratch.writePartial("f", content(3000))
+        let server = try LoopbackServer(handler: LoopbackServer.files(root: scratch.sources))
+        defer { server.shutdown() }
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { _ in }.first
 
         #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 1000))
         #expect(result?.resumedFrom == nil)
-        #expect(server.requests.map { $0.header("Range") } == ["bytes=3000-", nil])
+        #expect(result?.attempts == 1)
+        #expect(server.requests.map { $0.header("Range") } == [nil])
+        #expect(scratch.placed("f") == data)
+    }
+
+    @Test func a416SayingTheFileEndsWhereAnUnsizedPartialEndsPlacesThePartial() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(2500)
+        try scratch.writeSource("f", data)
+        try scratch.writePartial("f", data)
+        let server = try LoopbackServer(handler: LoopbackServer.files(root: scratch.sources))
+        defer { server.shutdown() }
+        let log = EventLog()
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f")]) { log.append($0) }.first
+
+        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 2500))
+        #expect(result?.attempts == 1)
+        #expect(server.requests.map { $0.header("Range") } == ["bytes=2500-"])
+        #expect(!log.events.contains { if case .retrying = $0 { return true } else { return false } })
         #expect(scratch.placed("f") == data)
     }
 

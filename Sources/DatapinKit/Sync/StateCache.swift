@@ -98,7 +98,7 @@ public final class StateCache: @unchecked Sendable {
         if records.count != before { changed = true }
     }
 
-    /// Writes the cache atomically (temporary file, fsync, rename) into the state folder,
+    /// Writes the cache atomically (`AtomicFile`) into the state folder,
     /// creating it if needed; does nothing when nothing changed since it was loaded or saved.
     public func save() throws(SaveError) {
         lock.lock()
@@ -128,38 +128,12 @@ public final class StateCache: @unchecked Sendable {
             bytes.append(contentsOf: record.path.utf8)
             bytes.append(10)
         }
-        try Self.writeAtomically(bytes, to: fileURL)
+        do {
+            try AtomicFile.write(bytes, to: fileURL)
+        } catch {
+            throw .cannotWrite(path: error.path, reason: error.reason)
+        }
         changed = false
-    }
-
-    private static func writeAtomically(_ bytes: [UInt8], to url: URL) throws(SaveError) {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .cannotWrite(path: url.path, reason: String(cString: strerror(errno))) }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in
-                write(descriptor, buffer.baseAddress! + written, buffer.count - written)
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(descriptor)
-                unlink(temporary.path)
-                throw .cannotWrite(path: url.path, reason: reason)
-            }
-            written += result
-        }
-        if fsync(descriptor) != 0 || close(descriptor) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw .cannotWrite(path: url.path, reason: reason)
-        }
-        if rename(temporary.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw .cannotWrite(path: url.path, reason: reason)
-        }
     }
 
     private static func readFile(_ path: String) -> [UInt8]? {

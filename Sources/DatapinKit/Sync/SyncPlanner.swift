@@ -4,9 +4,11 @@ import Foundation
 public enum SyncAction: Sendable, Hashable {
     /// The file already holds the locked bytes.
     case keep(LockEntry)
-    /// The file is missing: download it from scratch (discarding any partial download).
+    /// The file is missing: download it from scratch (discarding any partial download, which is
+    /// empty or longer than the locked size).
     case download(LockEntry)
-    /// The file is missing and `partialBytes` of it are in the entry's partial file: continue with a Range request.
+    /// The file is missing and `partialBytes` of it are in the entry's partial file: continue with a
+    /// Range request, or, when the partial holds every locked byte, verify and place it without one.
     case resume(LockEntry, partialBytes: Int64)
     /// The local file has another size or content ("size 10 B, locked 12 B" / "content differs from the pinned sha256").
     case replace(LockEntry, reason: String)
@@ -139,7 +141,7 @@ public struct SyncPlanner {
             case .intact:
                 actions.append(.keep(entry))
             case .missing:
-                if let partial = result.partialBytes, partial > 0, partial < entry.size ?? Int64.max {
+                if let partial = result.partialBytes, partial > 0, partial <= entry.size ?? Int64.max {
                     actions.append(.resume(entry, partialBytes: partial))
                 } else {
                     actions.append(.download(entry))

@@ -37,6 +37,8 @@ final class ActiveTransfer {
     var localFailure: TransferFailure?
     private(set) var retryAfter: String?
     private var contentRangeStart: Int64?
+    /// The file's whole length from `Content-Range` (`bytes 0-9/10`, or `bytes */10` in a 416).
+    private var completeLength: Int64?
     private var contentType: String?
     private var stallDetector: StallDetector
     /// Whether the attempt was ended because the server stalled.
@@ -73,6 +75,7 @@ final class ActiveTransfer {
         localFailure = nil
         retryAfter = nil
         contentRangeStart = nil
+        completeLength = nil
         contentType = nil
         stalled = false
         stallDetector.reset()
@@ -85,7 +88,9 @@ final class ActiveTransfer {
                 digests = fresh
                 bytesOnDisk = 0
                 if opened.size > 0 {
-                    if request.allowResume && isHTTP {
+                    // Bytes beyond the locked size cannot be this file's: fetch it again.
+                    let longerThanLocked = request.expectedSize.map { opened.size > $0 } ?? false
+                    if request.allowResume && isHTTP && !longerThanLocked {
                         pipeline.prime(fresh, fromFileAt: request.partialPath, length: opened.size)
                         bytesOnDisk = opened.size
                     } else {
@@ -95,6 +100,19 @@ final class ActiveTransfer {
             }
         }
         requestedOffset = bytesOnDisk
+    }
+
+    /// Whether the partial file already holds every locked byte (a run ended after writing the
+    /// last one but before placing the file): it needs verifying, not a request.
+    var holdsWholeLockedFile: Bool {
+        guard let expected = request.expectedSize, expected > 0 else { return false }
+        return bytesOnDisk == expected
+    }
+
+    /// Whether a 416 answer to this attempt's range request says the file ends exactly where the
+    /// partial file does (`Content-Range: bytes */<length>`): the partial is the whole file.
+    var rangeRefusedAtEndOfFile: Bool {
+        requestedOffset > 0 && bytesOnDisk == requestedOffset && completeLength == requestedOffset
     }
 
     /// Empties the partial file and starts the digests over.
@@ -188,6 +206,7 @@ final class ActiveTransfer {
             if line.starts(with: "HTTP/".utf8) {
                 retryAfter = nil
                 contentRangeStart = nil
+                completeLength = nil
                 contentType = nil
             }
         case UInt8(ascii: "R"), UInt8(ascii: "r"), UInt8(ascii: "C"), UInt8(ascii: "c"):
@@ -198,7 +217,9 @@ final class ActiveTransfer {
             if name == "retry-after" {
                 retryAfter = value
             } else if name == "content-range", value.lowercased().hasPrefix("bytes ") {
-                contentRangeStart = Int64(value.dropFirst(6).prefix(while: { $0.isNumber }))
+                let range = value.dropFirst(6)
+                contentRangeStart = Int64(range.prefix(while: { $0.isNumber }))
+                completeLength = range.firstIndex(of: "/").flatMap { Int64(range[range.index(after: $0)...]) }
             } else if name == "content-type" {
                 contentType = value.lowercased()
             }

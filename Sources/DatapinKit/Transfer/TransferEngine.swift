@@ -259,6 +259,10 @@ private final class TransferLoop: @unchecked Sendable {
             return
         }
         if transfer.attempts == 1 { events(.started(id: transfer.request.id)) }
+        if transfer.holdsWholeLockedFile {
+            // A range request for nothing would be answered 416: verify what is there instead.
+            return verifyPartialAsWholeFile(transfer)
+        }
         guard let easy = spareHandles.popLast() ?? EasyHandle() else {
             finish(transfer, .failed(.transport(url: transfer.shownURL, reason: "libcurl could not create a handle")))
             return
@@ -364,6 +368,8 @@ private final class TransferLoop: @unchecked Sendable {
         let url = transfer.shownURL
         if transfer.isHTTP, !(200..<300).contains(status) {
             switch status {
+            case 416 where transfer.rangeRefusedAtEndOfFile:
+                return verifyPartialAsWholeFile(transfer)
             case 416 where transfer.requestedOffset > 0:
                 do { try transfer.restartFromZero() } catch { return finish(transfer, .failed(error)) }
                 return retryOrFail(transfer, .httpStatus(url: url, status: status), immediately: true)
@@ -386,6 +392,19 @@ private final class TransferLoop: @unchecked Sendable {
             }
             return finish(transfer, .failed(.sizeMismatch(expected: expected, actual: transfer.bytesOnDisk)))
         }
+        verifyAndPlace(transfer)
+    }
+
+    /// Verifies a partial file that already holds the whole file, left by an earlier run, as a
+    /// resumed download: a mismatch gets the one fresh retry from byte zero.
+    private func verifyPartialAsWholeFile(_ transfer: ActiveTransfer) {
+        transfer.resumedFrom = transfer.bytesOnDisk
+        verifyAndPlace(transfer)
+    }
+
+    /// Hands the finished partial file to the hashing thread, which verifies it and queues it
+    /// for placement or removes it.
+    private func verifyAndPlace(_ transfer: ActiveTransfer) {
         guard let digests = transfer.digests else {
             return finish(transfer, .failed(.fileSystem(path: transfer.request.partialPath, reason: "the partial file was not tracked")))
         }
