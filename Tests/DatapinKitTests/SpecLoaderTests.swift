@@ -265,6 +265,24 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         #expect(flow.contains("  eso: {url: https://eso.example.org, password_env: ***"))
     }
 
+    /// A spec saved with CRLF line ends is masked line by line too (split as characters, a
+    /// CRLF file is one line, and every line after the first would be quoted unmasked).
+    @Test func neverQuotesASecretOfACRLFSpec() throws {
+        let token = "ghp_0123456789abcdefABCDEF0123"
+        let lines = ["version: 1", "archives:", "  mast:", "    token_env: \(token)", "    url: https://jane:s3cr3tpass@mast.example.org"] + Self.ok
+        let crlf = lines.joined(separator: "\r\n") + "\r\n"
+        let rendered = SpecSamples.diagnostics(crlf).map { $0.rendered() }.joined(separator: "\n")
+        #expect(rendered.contains("datapin.yaml:4:"), "\(rendered)")
+        #expect(!rendered.contains(token), "\(rendered)")
+        #expect(!rendered.contains("s3cr3tpass"), "\(rendered)")
+        #expect(rendered.contains("    token_env: ***"), "\(rendered)")
+
+        let broken = (["version: 1", "archives:", "  mast:", "    url: https://jane:s3cr3tpass@mast.example.org", "    token_env: \(token): x"] + Self.ok).joined(separator: "\r\n")
+        let syntax = SpecSamples.diagnostics(broken).map { $0.rendered() }.joined(separator: "\n")
+        #expect(syntax.contains("this is not valid YAML"), "\(syntax)")
+        #expect(!syntax.contains(token) && !syntax.contains("s3cr3tpass"), "\(syntax)")
+    }
+
     // MARK: Warnings
 
     @Test(arguments: [

@@ -101,7 +101,7 @@ enum Secrets {
     /// for quoting a spec that could not be parsed and so has no tree to find the values in.
     static func maskedWithoutParsing(_ text: String) -> String {
         var locations: [SourceLocation] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, line) in SourceText.lines(of: text).enumerated() {
             let characters = Array(line)
             if let column = userinfoColumn(in: characters) {
                 locations.append(SourceLocation(file: "", line: index + 1, column: column))
@@ -138,18 +138,17 @@ enum Secrets {
         return nil
     }
 
-    /// `text` with everything from each location to the end of its line replaced by `***`.
+    /// `text` with everything from each location to the end of its line replaced by `***`, for
+    /// quoting lines (the lines are joined with LF, whatever ended them).
     static func masked(_ text: String, hiding locations: [SourceLocation]) -> String {
         guard !locations.isEmpty else { return text }
         var firstColumn: [Int: Int] = [:]
         for location in locations {
             firstColumn[location.line] = min(firstColumn[location.line] ?? .max, location.column)
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = SourceText.lines(of: text).map(String.init)
         for (line, column) in firstColumn where line >= 1 && line <= lines.count {
-            let original = lines[line - 1]
-            let ending = original.hasSuffix("\r") ? "\r" : ""
-            lines[line - 1] = String(original.prefix(column - 1)) + "***" + ending
+            lines[line - 1] = String(lines[line - 1].prefix(column - 1)) + "***"
         }
         return lines.joined(separator: "\n")
     }

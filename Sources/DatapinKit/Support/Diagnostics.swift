@@ -74,11 +74,15 @@ public struct SourceText: Sendable {
     public let path: String
     public let lines: [Substring]
 
-    /// Lines end at every LF, CRLF included (split as characters, `\r\n` is one character and
-    /// a CRLF file would be one line).
     public init(path: String, text: String) {
         self.path = path
-        self.lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        self.lines = Self.lines(of: text)
+    }
+
+    /// The lines of `text`, without their endings. A line ends at every LF, CRLF included:
+    /// split as characters, `\r\n` is one character, and a CRLF file would be one line.
+    public static func lines(of text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
     }
 
     /// The text of 1-based line `number`, without its line ending.
