@@ -32,7 +32,8 @@ extension GlobalOptions {
     }
 
     /// The lockfile for the pins `datapin lock` keeps: one cut short is read without its last
-    /// entry, with a warning, so that locking again recovers; other damage ends with exit 2.
+    /// entry, with a warning, and one damaged otherwise is shown as warnings and left out, so
+    /// that locking again always recovers (nil: lock afresh).
     func readLockKeepingPins() throws -> Lockfile? {
         let paths = self.paths
         guard FileManager.default.fileExists(atPath: paths.lock.path) else { return nil }
@@ -41,7 +42,15 @@ extension GlobalOptions {
             console.report(warnings)
             return lock
         } catch {
-            throw console.fail(error.diagnostics, status: .badInput)
+            // Every other command says to run `datapin lock` on a damaged lock, so locking must
+            // get past it: the damage is shown, and the lock is made afresh without its pins.
+            let damage = error.diagnostics.map { diagnostic in
+                var warning = diagnostic
+                warning.severity = .warning
+                return warning
+            }
+            console.report(damage + [Diagnostic(.warning, "\(paths.lockDisplayName) cannot be read, so it is locked afresh without its pins; files already synced here are pinned again by the next `datapin sync`")])
+            return nil
         }
     }
 

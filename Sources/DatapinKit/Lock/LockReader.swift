@@ -8,7 +8,7 @@ public enum LockReader {
     public static func read(text: String, file: String) throws(DiagnosticList) -> Lockfile {
         if let lock = CanonicalLockReader.read(text) { return lock }
         if let cut = Truncation.find(in: text, file: file) {
-            throw DiagnosticList([Diagnostic(.error, "\(cut.fileName) ends here without its closing line '\(LockWriter.closingLine)', so it was cut short (an interrupted copy or a bad merge); restore it from version control, or run `datapin lock` to lock again", at: cut.location, excerpt: cut.lastLine)])
+            throw DiagnosticList([Diagnostic(.error, "\(cut.fileName) ends here without its closing line '\(LockWriter.closingLine)', so it was cut short (an interrupted copy, a bad merge) or written by a datapin from before the closing line; restore it from version control, or run `datapin lock` (it keeps the pins of every complete entry) and commit it", at: cut.location, excerpt: cut.lastLine)])
         }
         let source = SourceText(path: file, text: text)
         var reader = Validator(source: source)
