@@ -5,38 +5,40 @@ import Testing
 /// Fuzz/README.md), fed again to the target's properties: each must now be handled (accepted,
 /// or refused with a message) without a crash, a hang or a failed property.
 @Suite struct FuzzRegressionTests {
-    static func inputs(_ target: String) -> [String] {
-        guard let folder = folder(target),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path)
-        else { return [] }
-        return names.filter { !$0.hasPrefix(".") && $0 != "README.md" }.sorted()
+    /// The fuzz targets by folder name, each with the properties its inputs must keep.
+    static let properties: [String: @Sendable (Data) -> [String]] = [
+        "spec": FuzzProperties.spec,
+        "lock": FuzzProperties.lock,
+        "index": FuzzProperties.indexCatalog,
+        "mast": FuzzProperties.mastAnswer,
+    ]
+
+    static var root: URL? {
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)?.appendingPathComponent("fuzz")
     }
 
-    static func folder(_ target: String) -> URL? {
-        Bundle.module.url(forResource: "Fixtures", withExtension: nil)?.appendingPathComponent("fuzz").appendingPathComponent(target)
+    /// Every kept finding as "target/name".
+    static func findings() -> [String] {
+        guard let root else { return [] }
+        return properties.keys.sorted().flatMap { target in
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(target).path)) ?? []
+            return names.filter { !$0.hasPrefix(".") && $0 != "README.md" }.sorted().map { "\(target)/\($0)" }
+        }
     }
 
-    static func input(_ target: String, _ name: String) throws -> Data {
-        try Data(contentsOf: try #require(folder(target)).appendingPathComponent(name))
+    @Test(arguments: findings())
+    func aFindingIsHandled(_ finding: String) throws {
+        let target = String(try #require(finding.split(separator: "/").first))
+        let check = try #require(Self.properties[target])
+        let input = try Data(contentsOf: try #require(Self.root).appendingPathComponent(finding))
+        #expect(check(input) == [])
     }
 
-    @Test(arguments: inputs("spec"))
-    func spec(_ name: String) throws {
-        #expect(FuzzProperties.spec(try Self.input("spec", name)) == [])
-    }
-
-    @Test(arguments: inputs("lock"))
-    func lock(_ name: String) throws {
-        #expect(FuzzProperties.lock(try Self.input("lock", name)) == [])
-    }
-
-    @Test(arguments: inputs("index"))
-    func indexCatalog(_ name: String) throws {
-        #expect(FuzzProperties.indexCatalog(try Self.input("index", name)) == [])
-    }
-
-    @Test(arguments: inputs("mast"))
-    func mastAnswer(_ name: String) throws {
-        #expect(FuzzProperties.mastAnswer(try Self.input("mast", name)) == [])
+    /// The findings are really read: a missing resource folder would make the test above run
+    /// no case at all.
+    @Test func theKeptFindingsAreFound() throws {
+        let root = try #require(Self.root)
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("README.md").path))
+        #expect(Self.findings().contains("lock/non-ascii-uri.lock"))
     }
 }

@@ -73,7 +73,7 @@ import TestSupport
         #expect(requests == 4)
     }
 
-    @Test func theDefaultBoundAllowsFiftyMillionSearchRows() {
+    @Test func aPageBoundBelowOneIsOneAndTheDefaultAllowsFiftyMillionSearchRows() {
         let limits = MASTArchive.Limits()
         #expect(limits.maximumPagesPerListing * limits.searchPageSize == 50_000_000)
         #expect(MASTArchive.Limits(maximumPagesPerListing: 0).maximumPagesPerListing == 1)

@@ -56,7 +56,7 @@ import TestSupport
     /// Cut at 60 % of its bytes (inside a block), and just before the last block (what is left
     /// then reads as a valid lock of two files, which sync used to accept).
     @Test(arguments: [false, true])
-    func aLockCutAt60PercentIsRefusedBySyncAndNothingIsFetched(beforeTheLastBlock: Bool) throws {
+    func aLockCutShortIsRefusedBySyncAndNothingIsFetched(beforeTheLastBlock: Bool) throws {
         let project = try Self.lockedProject()
         defer { project.server.shutdown() }
         let whole = try Data(contentsOf: project.lock)
