@@ -342,6 +342,15 @@ class Suite:
             return False
         return any(name.startswith(".") and name.endswith(".tmp") for name in names)
 
+    @staticmethod
+    def identity(path):
+        """(inode, mtime) of `path`, or None: an atomic write replaces the inode."""
+        try:
+            status = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return (status.st_ino, status.st_mtime_ns)
+
     def killed_sync(self, scenario, prune):
         """Starts a sync and SIGKILLs it; returns True when it was killed before it exited."""
         modes = ["delay", "delay", "event", "lock write", "state write", "manifest write"]
@@ -358,6 +367,13 @@ class Suite:
         extra_delay = self.rng.uniform(0, 0.03)
         watched = {"lock write": self.project, "state write": os.path.join(self.project, ".datapin"),
                    "manifest write": self.destination}.get(mode)
+        # Atomic writes go through an unnamed temporary on Linux, named only for the instant
+        # before the rename, so a write is also caught the moment its file is replaced: the
+        # kill then lands between that write and the next step (clearing the pin journal,
+        # writing the state, the manifests, the summary).
+        replaced = {"lock write": self.lock_path, "state write": os.path.join(self.project, ".datapin", "sync-state"),
+                    "manifest write": os.path.join(self.destination, "manifest.json")}.get(mode)
+        replaced_before = self.identity(replaced) if replaced else None
         fire_at = None
         while process.poll() is None:
             try:
@@ -382,7 +398,7 @@ class Suite:
                     fire_at = now
                 elif mode == "event" and events >= target_event:
                     fire_at = now + extra_delay
-                elif watched and self.watched_temporary(watched):
+                elif watched and (self.watched_temporary(watched) or self.identity(replaced) != replaced_before):
                     fire_at = now
                 elif mode == "prune" and not all(os.path.exists(extra) for extra in self.extras):
                     fire_at = now
