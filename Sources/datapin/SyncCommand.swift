@@ -44,9 +44,7 @@ struct SyncCommand: ParsableCommand {
         try global.checkNetworkLimits()
         var context = try global.syncContext()
         let paths = context.paths
-        if context.loaded.spec.manifest {
-            try refuseManifestClashes(in: context.lock, console: console, paths: paths)
-        }
+        try refuseClashingPaths(in: context.lock, spec: context.loaded.spec, console: console, paths: paths)
         if context.lockIsStale {
             if frozen {
                 throw console.fail([Diagnostic(.error, "\(paths.lockDisplayName) is stale: \(paths.specDisplayName) changed since it was locked; run `datapin lock` and commit the result")], status: .different)
@@ -168,12 +166,22 @@ struct SyncCommand: ParsableCommand {
         throw console.fail([Diagnostic(.error, "\(count) file\(count == 1 ? " is" : "s are") locked without a checksum and need\(count == 1 ? "s" : "") pinning\(earlier), which --frozen does not allow; run `datapin sync` without --frozen once and commit \(paths.lockDisplayName)", notes: unpinned.prefix(5).map { "unpinned: \(PathSafety.escaped($0.path))" })], status: .different)
     }
 
-    /// Refuses a lock that places a file where `manifest: true` writes MANIFEST.html or
-    /// manifest.json, before anything is fetched: the manifest would overwrite it.
-    private func refuseManifestClashes(in lock: Lockfile, console: Console, paths: ProjectPaths) throws {
-        let clashes = lock.files.flatMap { [$0.path] + $0.alsoPaths }.filter { DownloadManifest.fileName(clashingWith: $0) != nil }
-        guard let first = clashes.first else { return }
-        throw console.fail([Diagnostic(.error, "\(paths.lockDisplayName) places '\(PathSafety.escaped(first))' at the top of the destination, where `manifest: true` writes the download manifest; nothing was fetched", notes: ["set `manifest: false` in \(paths.specDisplayName), or use `layout: nested` (or a template with a folder) and run `datapin lock` again"])], status: .badInput)
+    /// Refuses, before anything is fetched, a lock whose paths cannot be laid out together in
+    /// this destination by `LaidOutPaths` (with the spec's `manifest` and `case_sensitive`, which
+    /// are not locked): one where the manifest is written, or two that differ only in case, which
+    /// would be written over each other.
+    private func refuseClashingPaths(in lock: Lockfile, spec: Spec, console: Console, paths: ProjectPaths) throws {
+        let clashes = LaidOutPaths.clashes(among: lock.files.flatMap { [$0.path] + $0.alsoPaths }, manifest: spec.manifest, caseSensitive: spec.caseSensitive)
+        guard !clashes.isEmpty else { return }
+        throw console.fail(clashes.map { clash in
+            switch clash {
+            case .manifest(let path, _):
+                return Diagnostic(.error, "\(paths.lockDisplayName) places '\(PathSafety.escaped(path))' at the top of the destination, where `manifest: true` writes the download manifest; nothing was fetched", notes: ["set `manifest: false` in \(paths.specDisplayName), or use `layout: nested` (or a template with a folder) and run `datapin lock` again"])
+            case .caseOnly(let path, let earlier, let spelling, let earlierSpelling):
+                let spellings = spelling == path ? "" : " ('\(PathSafety.escaped(earlierSpelling))' and '\(PathSafety.escaped(spelling))')"
+                return Diagnostic(.error, "\(paths.lockDisplayName) places '\(PathSafety.escaped(earlier))' and '\(PathSafety.escaped(path))', which differ only in case\(spellings), so they would be one file on a case-insensitive file system (macOS, Windows); nothing was fetched", notes: ["set `case_sensitive: true` in \(paths.specDisplayName) if the destination's file system always tells names that differ in case apart; otherwise choose a layout that tells them apart and run `datapin lock` again"])
+            }
+        }, status: .badInput)
     }
 
     private func finish(report: SyncReport, pinned: Int, summary: PlanSummary, credentials: [String: ArchiveCredentials], tokenVariables: [String: String], lock: Lockfile, progress: SyncProgress, console: Console, interrupted: Bool) {
