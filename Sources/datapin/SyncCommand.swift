@@ -92,9 +92,13 @@ struct SyncCommand: ParsableCommand {
         let lockDirectory = paths.directory
         do {
             try journal.recordFetches(summary.unpinned)
-            try journal.recordKept(plan.unpinnedKeeps, tree: context.tree, cache: cache)
         } catch {
             throw console.fail([Diagnostic(.error, "cannot record which files this sync pins, so nothing was fetched: \(error.message)")], status: .transferFailed)
+        }
+        let unpinnable = journal.recordKept(plan.unpinnedKeeps, tree: context.tree, cache: cache)
+        if !unpinnable.isEmpty {
+            let count = unpinnable.count
+            console.report([Diagnostic(.warning, "\(count) file\(count == 1 ? " is" : "s are") in place and kept by \(count == 1 ? "its" : "their") size, but not pinned: datapin did not download \(count == 1 ? "it" : "them") into this tree (or \(count == 1 ? "it" : "they") changed since), so it cannot vouch for \(count == 1 ? "its" : "their") bytes; to pin \(count == 1 ? "it" : "them"), delete \(count == 1 ? "it" : "them") and run `datapin sync`", notes: unpinnable.prefix(5).map { "not pinned: \(PathSafety.escaped($0.path))" })])
         }
         let executor = SyncExecutor(tree: context.tree, cache: cache, engine: TransferEngine(maxConcurrent: jobs), journal: journal, source: { entry in
             let archive = credentials[entry.archive] ?? ArchiveCredentials()
@@ -108,7 +112,9 @@ struct SyncCommand: ParsableCommand {
         interruption.disarm()
 
         if !frozen {
-            pinned += try foldPins(from: journal, into: context.lock, tree: context.tree, paths: paths, console: console).pinned
+            let folded = try foldPins(from: journal, into: context.lock, tree: context.tree, paths: paths, console: console)
+            context.lock = folded.lock
+            pinned += folded.pinned
         }
         // Records of paths the lock no longer lists are dropped; when there are no more records
         // than locked paths there is nothing worth the cost of looking.
@@ -139,20 +145,19 @@ struct SyncCommand: ParsableCommand {
         return users
     }
 
-    /// Records the digests the journal holds for unpinned files still in place in the lock (an
-    /// atomic rewrite), then empties the journal. Returns the lock as it now is.
+    /// Folds the journal's pins into datapin.lock (`PinJournal.foldIntoLockFile`) and says what
+    /// it did. Returns the lock as it now is.
     private func foldPins(from journal: PinJournal, into lock: Lockfile, tree: SyncTree, paths: ProjectPaths, console: Console) throws -> (lock: Lockfile, pinned: Int) {
-        let (updated, count) = journal.fold(into: lock, tree: tree)
-        if count > 0 {
-            do {
-                try AtomicFile.write(LockWriter.render(updated), to: paths.lock)
-            } catch {
-                throw console.fail([Diagnostic(.error, "the files are in place, but \(paths.lockDisplayName) could not be updated with their checksums: \(error.message)", notes: ["the checksums are kept in \(journal.url.path); the next `datapin sync` writes them"])], status: .transferFailed)
-            }
-            console.info("pinned \(count) checksum\(count == 1 ? "" : "s"); commit \(paths.lockDisplayName)")
+        let folded: (lock: Lockfile, pinned: Int)
+        do {
+            folded = try journal.foldIntoLockFile(lock, tree: tree, lockFile: paths.lock)
+        } catch {
+            throw console.fail([Diagnostic(.error, "the files are in place, but \(paths.lockDisplayName) could not be updated with their checksums: \(error.message)", notes: ["the checksums are kept in \(journal.url.path); the next `datapin sync` writes them"])], status: .transferFailed)
         }
-        journal.clear()
-        return (updated, count)
+        if folded.pinned > 0 {
+            console.info("pinned \(folded.pinned) checksum\(folded.pinned == 1 ? "" : "s"); commit \(paths.lockDisplayName)")
+        }
+        return folded
     }
 
     /// For --frozen: fails when the lock has a file without a checksum, whether this tree would
