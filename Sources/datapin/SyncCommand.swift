@@ -10,8 +10,10 @@ struct SyncCommand: ParsableCommand {
         discussion: """
         Only missing, changed or interrupted files are fetched; every byte is checked against the \
         lock before a file reaches its final path. Files locked without a checksum get the one \
-        observed on their first download written into datapin.lock ("pinned"). --frozen never \
-        changes datapin.lock and fails when it is stale or would need pinning (for CI). --prune \
+        datapin observed when it downloaded and verified them written into datapin.lock \
+        ("pinned"); files already in place that datapin did not download here are kept by their \
+        size and stay unpinned. --frozen never changes datapin.lock and fails when it is stale or \
+        lists any file without a checksum, judged from the lock alone (for CI). --prune \
         removes files under the destination that the lock does not list, never when a transfer \
         failed, and at most --max-delete of them.
         """
@@ -25,7 +27,7 @@ struct SyncCommand: ParsableCommand {
     @Flag(help: "Print what would be done, with byte totals, and change nothing.")
     var dryRun = false
 
-    @Flag(help: "Never change datapin.lock; fail if it is stale or has files to pin (for CI).")
+    @Flag(help: "Never change datapin.lock; fail if it is stale or lists a file without a checksum (for CI).")
     var frozen = false
 
     @Flag(help: "Remove files under the destination that the lock does not list.")
