@@ -10,8 +10,10 @@ struct SyncCommand: ParsableCommand {
         discussion: """
         Only missing, changed or interrupted files are fetched; every byte is checked against the \
         lock before a file reaches its final path. Files locked without a checksum get the one \
-        observed on their first download written into datapin.lock ("pinned"). --frozen never \
-        changes datapin.lock and fails when it is stale or would need pinning (for CI). --prune \
+        datapin observed when it downloaded and verified them written into datapin.lock \
+        ("pinned"); files already in place that datapin did not download here are kept by their \
+        size and stay unpinned. --frozen never changes datapin.lock and fails when it is stale or \
+        lists any file without a checksum, judged from the lock alone (for CI). --prune \
         removes files under the destination that the lock does not list, never when a transfer \
         failed, and at most --max-delete of them.
         """
@@ -25,7 +27,7 @@ struct SyncCommand: ParsableCommand {
     @Flag(help: "Print what would be done, with byte totals, and change nothing.")
     var dryRun = false
 
-    @Flag(help: "Never change datapin.lock; fail if it is stale or has files to pin (for CI).")
+    @Flag(help: "Never change datapin.lock; fail if it is stale or lists a file without a checksum (for CI).")
     var frozen = false
 
     @Flag(help: "Remove files under the destination that the lock does not list.")
@@ -44,9 +46,7 @@ struct SyncCommand: ParsableCommand {
         try global.checkNetworkLimits()
         var context = try global.syncContext()
         let paths = context.paths
-        if context.loaded.spec.manifest {
-            try refuseManifestClashes(in: context.lock, console: console, paths: paths)
-        }
+        try refuseClashingPaths(in: context.lock, spec: context.loaded.spec, console: console, paths: paths)
         if context.lockIsStale {
             if frozen {
                 throw console.fail([Diagnostic(.error, "\(paths.lockDisplayName) is stale: \(paths.specDisplayName) changed since it was locked; run `datapin lock` and commit the result")], status: .different)
@@ -94,9 +94,13 @@ struct SyncCommand: ParsableCommand {
         let lockDirectory = paths.directory
         do {
             try journal.recordFetches(summary.unpinned)
-            try journal.recordKept(plan.unpinnedKeeps, tree: context.tree, cache: cache)
         } catch {
             throw console.fail([Diagnostic(.error, "cannot record which files this sync pins, so nothing was fetched: \(error.message)")], status: .transferFailed)
+        }
+        let unpinnable = journal.recordKept(plan.unpinnedKeeps, tree: context.tree, cache: cache)
+        if !unpinnable.isEmpty {
+            let count = unpinnable.count
+            console.report([Diagnostic(.warning, "\(count) file\(count == 1 ? " is" : "s are") in place and kept by \(count == 1 ? "its" : "their") size, but not pinned: datapin did not download \(count == 1 ? "it" : "them") into this tree (or \(count == 1 ? "it" : "they") changed since), so it cannot vouch for \(count == 1 ? "its" : "their") bytes; to pin \(count == 1 ? "it" : "them"), delete \(count == 1 ? "it" : "them") and run `datapin sync`", notes: unpinnable.prefix(5).map { "not pinned: \(PathSafety.escaped($0.path))" })])
         }
         let executor = SyncExecutor(tree: context.tree, cache: cache, engine: TransferEngine(maxConcurrent: jobs), journal: journal, source: { entry in
             let archive = credentials[entry.archive] ?? ArchiveCredentials()
@@ -110,7 +114,9 @@ struct SyncCommand: ParsableCommand {
         interruption.disarm()
 
         if !frozen {
-            pinned += try foldPins(from: journal, into: context.lock, tree: context.tree, paths: paths, console: console).pinned
+            let folded = try foldPins(from: journal, into: context.lock, tree: context.tree, paths: paths, console: console)
+            context.lock = folded.lock
+            pinned += folded.pinned
         }
         // Records of paths the lock no longer lists are dropped; when there are no more records
         // than locked paths there is nothing worth the cost of looking.
@@ -141,20 +147,19 @@ struct SyncCommand: ParsableCommand {
         return users
     }
 
-    /// Records the digests the journal holds for unpinned files still in place in the lock (an
-    /// atomic rewrite), then empties the journal. Returns the lock as it now is.
+    /// Folds the journal's pins into datapin.lock (`PinJournal.foldIntoLockFile`) and says what
+    /// it did. Returns the lock as it now is.
     private func foldPins(from journal: PinJournal, into lock: Lockfile, tree: SyncTree, paths: ProjectPaths, console: Console) throws -> (lock: Lockfile, pinned: Int) {
-        let (updated, count) = journal.fold(into: lock, tree: tree)
-        if count > 0 {
-            do {
-                try AtomicFile.write(LockWriter.render(updated), to: paths.lock)
-            } catch {
-                throw console.fail([Diagnostic(.error, "the files are in place, but \(paths.lockDisplayName) could not be updated with their checksums: \(error.message)", notes: ["the checksums are kept in \(journal.url.path); the next `datapin sync` writes them"])], status: .transferFailed)
-            }
-            console.info("pinned \(count) checksum\(count == 1 ? "" : "s"); commit \(paths.lockDisplayName)")
+        let folded: (lock: Lockfile, pinned: Int)
+        do {
+            folded = try journal.foldIntoLockFile(lock, tree: tree, lockFile: paths.lock)
+        } catch {
+            throw console.fail([Diagnostic(.error, "the files are in place, but \(paths.lockDisplayName) could not be updated with their checksums: \(error.message)", notes: ["the checksums are kept in \(journal.url.path); the next `datapin sync` writes them"])], status: .transferFailed)
         }
-        journal.clear()
-        return (updated, count)
+        if folded.pinned > 0 {
+            console.info("pinned \(folded.pinned) checksum\(folded.pinned == 1 ? "" : "s"); commit \(paths.lockDisplayName)")
+        }
+        return folded
     }
 
     /// For --frozen: fails when the lock has a file without a checksum, whether this tree would
@@ -168,12 +173,22 @@ struct SyncCommand: ParsableCommand {
         throw console.fail([Diagnostic(.error, "\(count) file\(count == 1 ? " is" : "s are") locked without a checksum and need\(count == 1 ? "s" : "") pinning\(earlier), which --frozen does not allow; run `datapin sync` without --frozen once and commit \(paths.lockDisplayName)", notes: unpinned.prefix(5).map { "unpinned: \(PathSafety.escaped($0.path))" })], status: .different)
     }
 
-    /// Refuses a lock that places a file where `manifest: true` writes MANIFEST.html or
-    /// manifest.json, before anything is fetched: the manifest would overwrite it.
-    private func refuseManifestClashes(in lock: Lockfile, console: Console, paths: ProjectPaths) throws {
-        let clashes = lock.files.flatMap { [$0.path] + $0.alsoPaths }.filter { DownloadManifest.fileName(clashingWith: $0) != nil }
-        guard let first = clashes.first else { return }
-        throw console.fail([Diagnostic(.error, "\(paths.lockDisplayName) places '\(PathSafety.escaped(first))' at the top of the destination, where `manifest: true` writes the download manifest; nothing was fetched", notes: ["set `manifest: false` in \(paths.specDisplayName), or use `layout: nested` (or a template with a folder) and run `datapin lock` again"])], status: .badInput)
+    /// Refuses, before anything is fetched, a lock whose paths cannot be laid out together in
+    /// this destination by `LaidOutPaths` (with the spec's `manifest` and `case_sensitive`, which
+    /// are not locked): one where the manifest is written, or two that differ only in case, which
+    /// would be written over each other.
+    private func refuseClashingPaths(in lock: Lockfile, spec: Spec, console: Console, paths: ProjectPaths) throws {
+        let clashes = LaidOutPaths.clashes(among: lock.files.flatMap { [$0.path] + $0.alsoPaths }, manifest: spec.manifest, caseSensitive: spec.caseSensitive)
+        guard !clashes.isEmpty else { return }
+        throw console.fail(clashes.map { clash in
+            switch clash {
+            case .manifest(let path, _):
+                return Diagnostic(.error, "\(paths.lockDisplayName) places '\(PathSafety.escaped(path))' at the top of the destination, where `manifest: true` writes the download manifest; nothing was fetched", notes: ["set `manifest: false` in \(paths.specDisplayName), or use `layout: nested` (or a template with a folder) and run `datapin lock` again"])
+            case .caseOnly(let path, let earlier, let spelling, let earlierSpelling):
+                let spellings = spelling == path ? "" : " ('\(PathSafety.escaped(earlierSpelling))' and '\(PathSafety.escaped(spelling))')"
+                return Diagnostic(.error, "\(paths.lockDisplayName) places '\(PathSafety.escaped(earlier))' and '\(PathSafety.escaped(path))', which differ only in case\(spellings), so they would be one file on a case-insensitive file system (macOS, Windows); nothing was fetched", notes: ["set `case_sensitive: true` in \(paths.specDisplayName) if the destination's file system always tells names that differ in case apart; otherwise choose a layout that tells them apart and run `datapin lock` again"])
+            }
+        }, status: .badInput)
     }
 
     private func finish(report: SyncReport, pinned: Int, summary: PlanSummary, credentials: [String: ArchiveCredentials], tokenVariables: [String: String], lock: Lockfile, progress: SyncProgress, console: Console, interrupted: Bool) {

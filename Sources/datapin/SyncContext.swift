@@ -4,7 +4,8 @@ import Foundation
 /// What `sync`, `status` and `verify` share: the spec, its lock, and the tree they describe.
 struct SyncContext {
     let loaded: LoadedSpec
-    /// The lock as read, with the pins a sync has folded into it since.
+    /// The lock as read, with the pins a sync has folded into it since (and written into
+    /// datapin.lock): what the manifest is written from.
     var lock: Lockfile
     let tree: SyncTree
     let paths: ProjectPaths

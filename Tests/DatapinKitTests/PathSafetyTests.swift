@@ -107,4 +107,24 @@ struct UnsafePathCase: Sendable, CustomTestStringConvertible {
     func escapesControlCharactersForMessages(_ text: String, _ expected: String) {
         #expect(PathSafety.escaped(text) == expected)
     }
+
+    /// Pairs Unicode's simple case folding makes one name (so a case-insensitive file system may
+    /// too): folded alike, whatever the spelling. `ẞ` and `ß` need more than one round.
+    @Test(arguments: [
+        ("Data.BIN", "data.bin"),
+        ("ÉTÉ/Ünïcode", "été/ünïcode"),
+        ("\u{1E9E}", "\u{DF}"),
+        ("\u{212A}elvin", "kelvin"),
+        ("\u{17F}ub", "sub"),
+        ("\u{3A3}\u{3C2}", "\u{3C3}\u{3C3}"),
+        ("\u{13A0}", "\u{AB70}"),
+    ])
+    func foldsNamesThatCaseFoldingEquates(_ one: String, _ other: String) {
+        #expect(PathSafety.caseFolded(one) == PathSafety.caseFolded(other))
+    }
+
+    @Test func foldsConservativelyRatherThanMissAClash() {
+        #expect(PathSafety.caseFolded("stra\u{DF}e") == PathSafety.caseFolded("STRASSE"), "a false clash, which is allowed")
+        #expect(PathSafety.caseFolded("a.bin") != PathSafety.caseFolded("b.bin"))
+    }
 }

@@ -82,4 +82,40 @@ import TestSupport
         let folded = fixture.journal.fold(into: Lockfile(specDigest: "sha256:x", files: [a, b]), tree: fixture.tree)
         #expect(folded.lock.files.map(\.sha256) == [Self.sha256(bytes), nil])
     }
+
+    @Test func keptFilesArePinnedOnlyFromTheDigestTheStateCacheVouchesFor() throws {
+        let verified = Data("verified".utf8), damaged = Data("damaged!".utf8), foreign = Data("foreign!".utf8)
+        let fixture = try Fixture(files: ["a.bin": verified, "b.bin": verified, "c.bin": foreign])
+        let cache = StateCache.load(from: fixture.tree)
+        for path in ["a.bin", "b.bin"] {
+            let stat = try #require(FileStat(lstatAt: fixture.tree.finalURL(for: path).path))
+            cache.record(path, stat: stat, sha256: Self.sha256(verified))
+        }
+        // b.bin is damaged in place at its size after datapin verified it; c.bin datapin never placed.
+        try damaged.write(to: fixture.tree.finalURL(for: "b.bin"))
+        let entries = ["a.bin", "b.bin", "c.bin"].map { Self.entry($0, size: 8) }
+        let unpinnable = fixture.journal.recordKept(entries, tree: fixture.tree, cache: cache)
+        #expect(unpinnable.map(\.path) == ["b.bin", "c.bin"])
+        let folded = fixture.journal.fold(into: Lockfile(specDigest: "sha256:x", files: entries), tree: fixture.tree)
+        #expect(folded.lock.files.map(\.sha256) == [Self.sha256(verified), nil, nil], "never a digest of bytes datapin did not verify")
+        #expect(fixture.journal.awaitingPins(in: folded.lock).isEmpty, "nothing left for a later sync to hash")
+    }
+
+    @Test func foldingIntoTheLockFileWritesThePinsThenEmptiesTheJournal() throws {
+        let bytes = Data("abc".utf8)
+        let fixture = try Fixture(files: ["a.bin": bytes])
+        let entry = Self.entry("a.bin", size: 3)
+        let lock = Lockfile(specDigest: "sha256:" + String(repeating: "0", count: 64), files: [entry])
+        fixture.journal.recordPin(for: entry, size: 3, sha256: Self.sha256(bytes))
+        // A lockfile that cannot be written (its folder is missing): the journal keeps the pin.
+        let unwritable = fixture.tree.stateDirectory.appendingPathComponent("missing/datapin.lock")
+        #expect(throws: AtomicFile.WriteError.self) { try fixture.journal.foldIntoLockFile(lock, tree: fixture.tree, lockFile: unwritable) }
+        #expect(!fixture.journal.isEmpty)
+
+        let lockFile = fixture.tree.stateDirectory.deletingLastPathComponent().appendingPathComponent("datapin.lock")
+        let folded = try fixture.journal.foldIntoLockFile(lock, tree: fixture.tree, lockFile: lockFile)
+        #expect(folded.pinned == 1)
+        #expect(try LockReader.read(contentsOf: lockFile.path).files.map(\.sha256) == [Self.sha256(bytes)])
+        #expect(fixture.journal.isEmpty)
+    }
 }

@@ -212,4 +212,29 @@ import TestSupport
         #expect(FileManager.default.contents(atPath: project.data.appendingPathComponent("ds1/data.bin").path) == SyncCommandTests.bytes(11, seed: 2))
         #expect(FileManager.default.contents(atPath: project.data.appendingPathComponent("ds1/Data.bin").path) == SyncCommandTests.bytes(10, seed: 1))
     }
+
+    @Test func aLockMadeCaseSensitiveIsRefusedBeforeFetchingWhereCaseIsNotTold() throws {
+        let project = try Self.project([
+            Listed(name: "Data.bin", data: SyncCommandTests.bytes(10, seed: 1)),
+            Listed(name: "data.bin", data: SyncCommandTests.bytes(11, seed: 2)),
+            Listed(name: "Sub/x.bin", data: SyncCommandTests.bytes(12, seed: 3)),
+            Listed(name: "sub/y.bin", data: SyncCommandTests.bytes(13, seed: 4)),
+        ], spec: "case_sensitive: true")
+        defer { project.server.shutdown() }
+        #expect(try project.run(["lock"]).status == 0)
+        let locked = project.lockText
+        // `case_sensitive` is not part of what is locked (a clone onto macOS is the same), so
+        // turning it off leaves the lock fresh: only sync's own check stands in the way.
+        try project.writeSpec("")
+        for arguments in [["sync"], ["sync", "--dry-run"], ["sync", "--frozen"]] {
+            let sync = try project.run(arguments)
+            #expect(sync.status == 2, "\(arguments): \(sync.stderr)")
+            #expect(sync.stderr.contains("datapin.lock places 'ds1/Data.bin' and 'ds1/data.bin', which differ only in case, so they would be one file on a case-insensitive file system (macOS, Windows); nothing was fetched"), "\(sync.stderr)")
+            #expect(sync.stderr.contains("datapin.lock places 'ds1/Sub/x.bin' and 'ds1/sub/y.bin', which differ only in case ('ds1/Sub' and 'ds1/sub')"), "folders too: \(sync.stderr)")
+            #expect(sync.stderr.contains("set `case_sensitive: true` in datapin.yaml"), "\(sync.stderr)")
+        }
+        #expect(!project.server.requests.contains { $0.path.hasPrefix("/ds1/") }, "nothing was fetched")
+        #expect(!FileManager.default.fileExists(atPath: project.data.appendingPathComponent("ds1").path))
+        #expect(project.lockText == locked)
+    }
 }

@@ -199,7 +199,7 @@ import TestSupport
     /// A lock that lost its pins (an older datapin.lock checked out, say) gets them back from
     /// the files in place, without a download: from the sync state where datapin verified the
     /// bytes, by hashing where that record is gone; --frozen refuses meanwhile, as in a clone.
-    @Test func filesInPlaceArePinnedAgainWithoutADownloadWhenTheLockLostItsPins() throws {
+    @Test func filesDatapinPlacedArePinnedAgainWithoutADownloadWhenTheLockLostItsPins() throws {
         let downloads = Attempts()
         let (project, server) = try Self.lockedProject(files: Self.small, pinned: false) { request, _ in
             _ = downloads.next("all")
@@ -213,22 +213,69 @@ import TestSupport
         #expect(pinnedLock != unpinnedLock)
         #expect(downloads.next("all") == 4, "three downloads, then this call")
 
-        for forgetState in [false, true] {
-            try unpinnedLock.write(to: lockURL)
-            if forgetState { try FileManager.default.removeItem(at: project.directory.appendingPathComponent(".datapin")) }
-            let frozen = try project.run(["sync", "--frozen"])
-            #expect(frozen.status == 1, "the lock alone has files to pin: \(frozen.stderr)")
-            #expect(frozen.stderr.contains("3 files are locked without a checksum"), "\(frozen.stderr)")
-            #expect(try Data(contentsOf: lockURL) == unpinnedLock, "--frozen never changes the lock")
-
-            let sync = try project.run(["sync"])
-            #expect(sync.status == 0, "\(sync.stderr)")
-            #expect(sync.stderr.contains("pinned 3 checksums; commit datapin.lock"), "\(sync.stderr)")
-            #expect(try Data(contentsOf: lockURL) == pinnedLock, "forgetState: \(forgetState)")
-            #expect(try project.run(["sync", "--frozen"]).status == 0)
+        // The state cache remembers the bytes datapin verified: they are pinned again, in the
+        // lock and in the manifest written after the sync.
+        try unpinnedLock.write(to: lockURL)
+        let manifestURL = project.data.appendingPathComponent("manifest.json")
+        try FileManager.default.removeItem(at: manifestURL)
+        let frozen = try project.run(["sync", "--frozen"])
+        #expect(frozen.status == 1, "the lock alone has files to pin: \(frozen.stderr)")
+        #expect(frozen.stderr.contains("3 files are locked without a checksum"), "\(frozen.stderr)")
+        #expect(try Data(contentsOf: lockURL) == unpinnedLock, "--frozen never changes the lock")
+        let sync = try project.run(["sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(sync.stderr.contains("pinned 3 checksums; commit datapin.lock"), "\(sync.stderr)")
+        #expect(!sync.stderr.contains("not pinned"), "\(sync.stderr)")
+        #expect(try Data(contentsOf: lockURL) == pinnedLock)
+        let manifest = try String(contentsOf: manifestURL, encoding: .utf8)
+        for data in Self.small.values {
+            #expect(manifest.contains("\"sha256\": \"\(Self.sha256(data))\""), "\(manifest)")
         }
+        #expect(try project.run(["sync", "--frozen"]).status == 0)
         #expect(downloads.next("all") == 5, "nothing was downloaded again")
+
+        // Without the state, datapin cannot vouch for the files: kept by size, never pinned.
+        try unpinnedLock.write(to: lockURL)
+        try FileManager.default.removeItem(at: project.directory.appendingPathComponent(".datapin"))
+        let unvouched = try project.run(["sync"])
+        #expect(unvouched.status == 0, "\(unvouched.stderr)")
+        #expect(unvouched.stderr.contains("warning: 3 files are in place and kept by their size, but not pinned: datapin did not download them into this tree"), "\(unvouched.stderr)")
+        #expect(unvouched.stderr.contains("delete them and run `datapin sync`"), "\(unvouched.stderr)")
+        #expect(!unvouched.stderr.contains("pinned 3"), "\(unvouched.stderr)")
+        #expect(try Data(contentsOf: lockURL) == unpinnedLock, "nothing pinned from bytes datapin did not verify")
+        #expect(try project.run(["sync"]).stderr.contains("3 files are in place and kept by their size, but not pinned"), "said again until they are pinned")
+        #expect(try project.run(["sync", "--frozen"]).status == 1)
+        #expect(downloads.next("all") == 6, "nothing was downloaded")
+
+        // As the warning says: deleted and synced, they are downloaded, verified and pinned.
+        try FileManager.default.removeItem(at: project.data)
+        let fetched = try project.run(["sync"])
+        #expect(fetched.status == 0, "\(fetched.stderr)")
+        #expect(try Data(contentsOf: lockURL) == pinnedLock)
+        #expect(downloads.next("all") == 10, "three downloads")
         expectTreeMatches(project)
+    }
+
+    @Test func aFileDamagedInPlaceAtItsSizeIsNeverPinned() throws {
+        let (project, server) = try Self.lockedProject(files: Self.small, pinned: false)
+        defer { server.shutdown() }
+        let lockURL = project.directory.appendingPathComponent("datapin.lock")
+        let unpinnedLock = try Data(contentsOf: lockURL)
+        #expect(try project.run(["sync"]).status == 0)
+        try unpinnedLock.write(to: lockURL)
+        let damaged = Self.bytes(70_001, seed: 99)
+        try damaged.write(to: project.data.appendingPathComponent("ds1/b_cal.fits"))
+
+        let sync = try project.run(["sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(sync.stderr.contains("pinned 2 checksums"), "\(sync.stderr)")
+        #expect(sync.stderr.contains("1 file is in place and kept by its size, but not pinned"), "\(sync.stderr)")
+        #expect(sync.stderr.contains("not pinned: ds1/b_cal.fits"), "\(sync.stderr)")
+        let lock = try LockReader.read(contentsOf: lockURL.path)
+        let pins = Dictionary(uniqueKeysWithValues: lock.files.map { ($0.path, $0.sha256) })
+        #expect(pins["ds1/a_cal.fits"] == Self.sha256(Self.small["a_cal.fits"]!))
+        #expect(pins["ds1/b_cal.fits"] == .some(nil), "the damaged bytes never become the pin")
+        #expect(!lock.files.contains { $0.sha256 == Self.sha256(damaged) })
     }
 
     @Test func frozenRefusesAStaleLock() throws {

@@ -86,8 +86,9 @@ public struct DownloadManifest: Sendable, Hashable {
         public var user: String
     }
 
-    public static let htmlFileName = "MANIFEST.html"
-    public static let jsonFileName = "manifest.json"
+    /// The files the manifest is written to; `LaidOutPaths` reserves them.
+    public static let htmlFileName = LaidOutPaths.manifestHTMLFileName
+    public static let jsonFileName = LaidOutPaths.manifestJSONFileName
 
     /// Sorted by file.
     public var rows: [Row]
@@ -139,17 +140,11 @@ public struct DownloadManifest: Sendable, Hashable {
         return out
     }
 
-    /// The manifest file (`MANIFEST.html` or `manifest.json`) that a locked path under
-    /// destination would be, compared without case as macOS and Windows do; nil when none.
-    public static func fileName(clashingWith path: String) -> String? {
-        let folded = PathSafety.caseFolded(path)
-        return [htmlFileName, jsonFileName].first { PathSafety.caseFolded($0) == folded }
-    }
-
     /// Writes both files atomically into `destination`; refuses, writing nothing, when a row's
-    /// file is one of them (the manifest never replaces a locked file).
+    /// file is one of them (the manifest never replaces a locked file; lock and sync refuse such
+    /// a file first, by `LaidOutPaths`).
     public func write(into destination: URL) throws(AtomicFile.WriteError) {
-        if let clash = rows.first(where: { Self.fileName(clashingWith: $0.file) != nil }) {
+        if let clash = rows.first(where: { LaidOutPaths.manifestFileName(clashingWith: $0.file) != nil }) {
             throw AtomicFile.WriteError(path: destination.appendingPathComponent(clash.file).path, reason: "it is a locked file, which the manifest never replaces; set `manifest: false` or use a nested layout")
         }
         try AtomicFile.write(html(), to: destination.appendingPathComponent(Self.htmlFileName))

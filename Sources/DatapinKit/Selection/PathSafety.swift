@@ -34,11 +34,24 @@ public enum PathSafety {
         return nil
     }
 
-    /// `path` as a case-insensitive file system (APFS, NTFS) compares it: Unicode case folding,
-    /// approximated by upper- then lower-casing (`ß` and `SS` both become `ss`). Canonically
-    /// equivalent spellings (é as one or two code points) are already equal as Swift strings.
+    /// `path` with case folded, for telling whether two names could be one file on a
+    /// case-insensitive file system (APFS, NTFS): upper- then lower-cased. This is a deliberately
+    /// conservative approximation, not what those file systems do: it folds more than they do
+    /// (`ß`, `ẞ` and `ss`, or `ﬁ` and `fi`, fold alike here, and APFS and NTFS tell them apart),
+    /// so it may report a clash they would not have; it is meant never to miss one. Repeated until
+    /// nothing changes (a few rounds at most), since one round leaves `ẞ` as `ß`. Canonically equivalent spellings (é as
+    /// one or two code points) are already equal as Swift strings.
     public static func caseFolded(_ path: String) -> String {
-        path.uppercased().lowercased()
+        if path.utf8.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: path.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+        var folded = path.uppercased().lowercased()
+        for _ in 0..<3 {
+            let next = folded.uppercased().lowercased()
+            if next == folded { break }
+            folded = next
+        }
+        return folded
     }
 
     /// `text` with control characters and invisible format characters (bidirectional overrides,

@@ -55,12 +55,13 @@ private struct Assembly {
     private var reportedUnsafeListings: Set<[String]> = []
     private var reportedCollisions: Set<[String]> = []
     private var reportedCredentialURLs: Set<String> = []
-    /// For every placed path and folder, case-folded: its spelling and the placed path that brought it.
-    private var spellings: [String: (spelling: String, path: String, dataset: String)] = [:]
+    /// The placed paths, for the rule on paths laid out together (manifest names, case clashes).
+    private var laidOut: LaidOutPaths
 
     init(spec: Spec, source: SourceText?) {
         self.spec = spec
         self.source = source
+        laidOut = LaidOutPaths(manifest: spec.manifest, caseSensitive: spec.caseSensitive)
     }
 
     mutating func add(_ products: [Product], of entry: DatasetEntry) {
@@ -120,22 +121,25 @@ private struct Assembly {
                 diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: ["a path cannot be both a file and a folder; change the layout so that the two files do not nest"]))
                 return false
             }
-            if spec.manifest, let manifest = DownloadManifest.fileName(clashingWith: path) {
+            switch laidOut.clash(with: path) {
+            case .manifest(_, let manifest):
                 let message = "'\(PathSafety.escaped(product.uri))' (dataset '\(PathSafety.escaped(product.dataset))') would be placed at '\(PathSafety.escaped(path))', where `manifest: true` writes the download manifest \(manifest) after every sync"
                 diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: ["set `manifest: false`, or use `layout: nested` (or a layout template with a folder such as {dataset}/{filename}) so that no file sits at the top beside the manifest"]))
                 return false
-            }
-            if !spec.caseSensitive, let clash = caseClash(path) {
-                let message = "'\(PathSafety.escaped(clash.path))' (dataset '\(PathSafety.escaped(clash.dataset))') and '\(PathSafety.escaped(path))' (dataset '\(PathSafety.escaped(product.dataset))') differ only in case\(clash.other == path ? "" : " ('\(PathSafety.escaped(clash.spelling))' and '\(PathSafety.escaped(clash.other))')"), so they would be one file on a case-insensitive file system (macOS, Windows)"
+            case .caseOnly(_, let earlier, let spelling, let earlierSpelling):
+                let earlierDataset = occupants[earlier]?.dataset ?? ""
+                let message = "'\(PathSafety.escaped(earlier))' (dataset '\(PathSafety.escaped(earlierDataset))') and '\(PathSafety.escaped(path))' (dataset '\(PathSafety.escaped(product.dataset))') differ only in case\(spelling == path ? "" : " ('\(PathSafety.escaped(earlierSpelling))' and '\(PathSafety.escaped(spelling))')"), so they would be one file on a case-insensitive file system (macOS, Windows)"
                 diagnostics.append(diagnostic(message, at: spec.layoutLocation ?? entry.location, notes: ["choose a layout that tells them apart, or set `case_sensitive: true` at the top of the spec if the destination's file system always tells names that differ in case apart"]))
                 return false
+            case nil:
+                break
             }
-            recordSpellings(of: path, dataset: product.dataset)
+            laidOut.insert(path)
             occupants[path] = Occupant(identity: product.identity, uri: product.uri, dataset: product.dataset, filename: product.filename)
-            var folder = Self.folder(of: path)
+            var folder = LaidOutPaths.folder(of: path)
             while !folder.isEmpty, folders[folder] == nil {
                 folders[folder] = path
-                folder = Self.folder(of: folder)
+                folder = LaidOutPaths.folder(of: folder)
             }
             return true
         }
@@ -151,42 +155,12 @@ private struct Assembly {
     /// placed at a folder on `path`'s way.
     private func folderConflict(_ path: String) -> String? {
         if let inside = folders[path] { return inside }
-        var folder = Self.folder(of: path)
+        var folder = LaidOutPaths.folder(of: path)
         while !folder.isEmpty {
             if occupants[folder] != nil { return folder }
-            folder = Self.folder(of: folder)
+            folder = LaidOutPaths.folder(of: folder)
         }
         return nil
-    }
-
-    /// A placed path or folder that `path` or one of its folders equals once case is folded,
-    /// but spelt differently: the placed path, its dataset, and the two spellings.
-    private func caseClash(_ path: String) -> (path: String, dataset: String, spelling: String, other: String)? {
-        var prefix = path
-        while !prefix.isEmpty {
-            if let known = spellings[PathSafety.caseFolded(prefix)], known.spelling != prefix {
-                return (known.path, known.dataset, known.spelling, prefix)
-            }
-            prefix = Self.folder(of: prefix)
-        }
-        return nil
-    }
-
-    private mutating func recordSpellings(of path: String, dataset: String) {
-        guard !spec.caseSensitive else { return }
-        var prefix = path
-        while !prefix.isEmpty {
-            let key = PathSafety.caseFolded(prefix)
-            if spellings[key] != nil { break }
-            spellings[key] = (prefix, path, dataset)
-            prefix = Self.folder(of: prefix)
-        }
-    }
-
-    /// The folder part of a relative path; empty at the top.
-    private static func folder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
-        return String(path[..<slash])
     }
 
     private func collisionHint(_ occupant: Occupant, _ product: Product) -> String {

@@ -3,14 +3,18 @@ import Foundation
 /// Checksums observed for files locked without a sha256, kept in `.datapin/pins.journal` until
 /// they are in datapin.lock, so that a sync killed at any point (kill -9, a power cut) loses no pin.
 ///
-/// Before the transfers start, a sync records every unpinned file it is about to fetch (`fetch`
-/// lines, flushed to disk once); as each one is verified and placed, its observed size and
-/// SHA-256 follow (`pin` lines). The next sync folds the journal into the lock before it plans:
-/// a `pin` counts when the file is still at its path with that size; a `fetch` without a `pin`
-/// whose file is in place means the sync was killed between placing it and writing its line, and
-/// the file, which only a verified download can have put there, is hashed. Records name the lock
-/// entry they were made for (path, archive, URI and size), so another file never takes a stale
-/// pin, and `datapin lock` in between (which keeps a file's URI and size) loses none.
+/// Pins come only from bytes datapin itself verified and placed. Before the transfers start, a
+/// sync records every unpinned file it is about to fetch (`fetch` lines, flushed to disk once);
+/// as each one is verified and placed, its observed size and SHA-256 follow (`pin` lines).
+/// Unpinned files the sync keeps get a `pin` only when the state cache holds the digest datapin
+/// verified when it placed them; a file in place that datapin did not place here is kept by its
+/// size and never pinned. The next sync folds the journal into the lock before it plans: a `pin`
+/// counts when the file is still at its path with that size; a `fetch` without a `pin` whose file
+/// is in place at the locked size means the sync was killed between placing the file and writing
+/// its line, and the file is hashed and taken for that download (only something writing that
+/// very path at that size before the next sync could put other bytes there). Records name the
+/// lock entry they were made for (path, archive, URI and size), so another file never takes a
+/// stale pin, and `datapin lock` in between (which keeps a file's URI and size) loses none.
 ///
 /// Line format, tab-separated (locked paths never hold a tab or a newline), one record a line; a
 /// last line cut short by a kill has no newline and is ignored:
@@ -65,27 +69,30 @@ public final class PinJournal: @unchecked Sendable {
         guard fsync(descriptor) == 0 else { throw WriteError(path: url.path, reason: String(cString: strerror(errno))) }
     }
 
-    /// Records pins for unpinned entries this sync keeps: files already at their path with the
-    /// locked size, which sync takes for the locked file just as it would a download. A digest
-    /// the state cache holds for the file (datapin verified those bytes) is recorded as observed;
-    /// for the others a `fetch` line makes the next fold hash the file. So a lock that lost its
-    /// pins (a checkout of an older datapin.lock, a re-lock) gets them back without a download.
-    public func recordKept(_ entries: [LockEntry], tree: SyncTree, cache: StateCache) throws(WriteError) {
-        var toHash: [LockEntry] = []
+    /// Records pins for unpinned entries this sync keeps (files already at their path with the
+    /// locked size) from the digest the state cache holds for each: the bytes datapin verified
+    /// when it placed the file, unchanged since. So a lock that lost its pins (a checkout of an
+    /// older datapin.lock, a re-lock) gets them back without a download. Returns the entries it
+    /// could not pin: files datapin did not place in this tree, or that changed since (a file
+    /// damaged in place at the same size among them), which stay kept by size and unpinned.
+    public func recordKept(_ entries: [LockEntry], tree: SyncTree, cache: StateCache) -> [LockEntry] {
+        var unpinnable: [LockEntry] = []
         for entry in entries where entry.sha256 == nil {
             if let stat = FileStat(lstatAt: tree.finalURL(for: entry.path).path),
                let digest = cache.trustedDigest(for: entry.path, stat: stat) {
                 recordPin(for: entry, size: stat.size, sha256: digest)
             } else {
-                toHash.append(entry)
+                unpinnable.append(entry)
             }
         }
-        try recordFetches(toHash)
+        return unpinnable
     }
 
     /// Records the size and SHA-256 observed for an unpinned entry whose verified bytes were just
-    /// placed. Written at once (it survives the process being killed); not flushed to disk one by
-    /// one, since the `fetch` line already makes the next sync hash the file if a power cut loses it.
+    /// placed (or, from `recordKept`, that the state cache vouches for). Written at once (it
+    /// survives the process being killed); not flushed to disk one by one: a power cut that loses
+    /// it leaves the `fetch` line, which makes the next sync hash a downloaded file, or the state
+    /// cache, which still vouches for a kept one.
     public func recordPin(for entry: LockEntry, size: Int64, sha256: String) {
         lock.withLock {
             try? append("pin\t\(Self.key(for: entry))\t\(size)\t\(sha256.lowercased())\t\(entry.path)\n")
@@ -144,9 +151,24 @@ public final class PinJournal: @unchecked Sendable {
         return records
     }
 
-    /// True when the journal has no record at all.
+    /// True when there is no journal or it holds no bytes: a cheap test before reading it. A
+    /// journal holding only a line cut short by a kill is not empty by this test, though it has
+    /// no record (`records()` is then empty).
     public var isEmpty: Bool {
         (FileStat(lstatAt: url.path)?.size ?? 0) == 0
+    }
+
+    /// Folds the journal into `lock` (`fold(into:tree:)`), writes the result to `lockFile`
+    /// atomically when anything was pinned, then empties the journal. Returns the lock as it now
+    /// is and how many entries were pinned; when the lockfile cannot be written the journal is
+    /// kept, so the next sync writes the pins.
+    public func foldIntoLockFile(_ lock: Lockfile, tree: SyncTree, lockFile: URL) throws(AtomicFile.WriteError) -> (lock: Lockfile, pinned: Int) {
+        let folded = fold(into: lock, tree: tree)
+        if folded.pinned > 0 {
+            try AtomicFile.write(LockWriter.render(folded.lock), to: lockFile)
+        }
+        clear()
+        return folded
     }
 
     /// Entries of `lock` without a sha256 that a sync already fetched or began to fetch, by the
@@ -158,7 +180,8 @@ public final class PinJournal: @unchecked Sendable {
     }
 
     /// `lock` with the journal's pins for files still in place under `tree`, and how many entries
-    /// were pinned. Files recorded only as about to be fetched are hashed when they are in place.
+    /// were pinned. Files recorded only as about to be fetched (a sync killed between placing a
+    /// download and writing its `pin`) are hashed when they are in place at the locked size.
     public func fold(into lock: Lockfile, tree: SyncTree) -> (lock: Lockfile, pinned: Int) {
         guard !isEmpty else { return (lock, 0) }
         let records = records()

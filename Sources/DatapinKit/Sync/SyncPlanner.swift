@@ -39,9 +39,12 @@ public struct SyncPlan: Sendable {
     /// (entries of unknown size count 0).
     public var bytesToTransfer: Int64
     public var counts: Counts
-    /// Entries to download, resume or replace that have no sha256 pin (what `--frozen` refuses).
+    /// Entries to download, resume or replace that have no sha256 pin: the ones this sync pins
+    /// from the bytes it verifies. (`--frozen` refuses every unpinned entry of the lock, whether
+    /// it is transferred or kept.)
     public var unpinnedTransfers: [LockEntry]
-    /// Entries kept as they are (in place at the locked size) that have no sha256 pin yet.
+    /// Entries kept as they are (in place at the locked size) that have no sha256 pin yet; a sync
+    /// pins those whose bytes the state cache vouches for (`PinJournal.recordKept`).
     public var unpinnedKeeps: [LockEntry]
     /// Files under destination that the lock does not list, sorted; empty when pruning (they are prune actions then).
     public var extras: [String]
