@@ -1,6 +1,22 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// One library target per layer of DESIGN.md's flow, so an import that runs backwards does not
+// compile: Support ← Spec ← Lock ← Selection ← Archives ← Resolution, Transfer ← Sync ← Export,
+// and the CLI over all of them. DatapinKit re-exports every layer for code that uses datapin
+// as a library.
+let layers: [(name: String, folder: String, dependencies: [Target.Dependency])] = [
+    ("DatapinSupport", "Support", ["CLibYAML", "CCrypto"]),
+    ("DatapinSpec", "Spec", ["DatapinSupport"]),
+    ("DatapinLock", "Lock", ["DatapinSpec", "DatapinSupport"]),
+    ("DatapinSelection", "Selection", ["DatapinLock", "DatapinSpec", "DatapinSupport"]),
+    ("DatapinTransfer", "Transfer", ["DatapinSupport", "CCurl"]),
+    ("DatapinArchives", "Archives", ["DatapinSelection", "DatapinSpec", "DatapinTransfer", "DatapinSupport"]),
+    ("DatapinResolution", "Resolution", ["DatapinArchives", "DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinSupport"]),
+    ("DatapinSync", "Sync", ["DatapinLock", "DatapinTransfer", "DatapinSpec", "DatapinSupport"]),
+    ("DatapinExport", "Export", ["DatapinSync", "DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinSupport", "DatapinArchives"]),
+]
+
 let package = Package(
     name: "datapin",
     platforms: [.macOS(.v14)],
@@ -28,16 +44,24 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+    ] + layers.map { layer in
+        .target(name: layer.name, dependencies: layer.dependencies, path: "Sources/DatapinKit/\(layer.folder)")
+    } + [
         .target(
             name: "DatapinKit",
-            dependencies: ["CLibYAML", "CCurl", "CCrypto"]
+            dependencies: layers.map { .target(name: $0.name) },
+            path: "Sources/DatapinKit/Exports"
         ),
-        .executableTarget(
-            name: "datapin",
+        .target(
+            name: "DatapinCLI",
             dependencies: [
                 "DatapinKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "datapin",
+            dependencies: ["DatapinCLI"]
         ),
         .target(
             name: "TestSupport",
@@ -56,7 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["DatapinKit", "TestSupport", "datapin"]
+            dependencies: ["DatapinKit", "DatapinCLI", "TestSupport", "datapin"]
         ),
     ]
 )

@@ -1,4 +1,5 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinTransfer
 import Foundation
 import Testing
 import TestSupport

@@ -1,4 +1,6 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinSupport
+@testable import DatapinSync
 import Foundation
 import Testing
 import TestSupport

@@ -1,5 +1,6 @@
 import Testing
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinSupport
 
 /// How a diagnostic quotes its line: whole when short, cut around the column when long, and
 /// found by line number in files with CRLF line ends too.

@@ -1,4 +1,7 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinExport
+@testable import DatapinLock
+@testable import DatapinSelection
 import Testing
 
 /// `export csv`: MAST's overlay columns, one row per listing dataset, RFC 4180 quoting.

@@ -1,4 +1,10 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinArchives
+@testable import DatapinExport
+@testable import DatapinLock
+@testable import DatapinSpec
+@testable import DatapinSync
+@testable import DatapinTransfer
 import Foundation
 import Testing
 

@@ -1,4 +1,8 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinExport
+@testable import DatapinLock
+@testable import DatapinSpec
+@testable import DatapinSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,7 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinArchives
+@testable import DatapinLock
+@testable import DatapinSpec
 import Foundation
 
 /// What every input must satisfy, parser by parser: the bodies of the libFuzzer targets in

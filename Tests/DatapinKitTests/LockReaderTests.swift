@@ -1,4 +1,6 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinLock
+@testable import DatapinSupport
 import Foundation
 import Testing
 import TestSupport

@@ -1,4 +1,6 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinArchives
+@testable import DatapinSelection
 import Foundation
 import Testing
 import TestSupport

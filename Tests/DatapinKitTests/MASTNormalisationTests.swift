@@ -1,4 +1,7 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinArchives
+@testable import DatapinSelection
+@testable import DatapinSpec
 import Foundation
 import Testing
 import TestSupport

@@ -1,4 +1,7 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinLock
+@testable import DatapinSupport
+@testable import DatapinSync
 import Foundation
 import Testing
 import TestSupport

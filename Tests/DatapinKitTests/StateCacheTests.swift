@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinLock
+@testable import DatapinSupport
+@testable import DatapinSync
 
 /// A scratch destination and state folder for sync tests, with helpers to write files and lock entries.
 struct SyncScratch {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinSync
 
 @Suite struct SyncLockTests {
     /// Runs `/usr/bin/flock -n <file> true`: 0 when the lock is free, 1 when another holder has it.

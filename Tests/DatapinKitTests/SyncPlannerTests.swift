@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinLock
+@testable import DatapinSync
 
 @Suite struct SyncPlannerTests {
     /// One locked file `d/f.fits` whose locked content is "hello world", and what is on disk.

@@ -1,4 +1,6 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinSupport
+@testable import DatapinTransfer
 import Foundation
 import Testing
 import TestSupport

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinLock
+@testable import DatapinSync
 
 @Suite struct TreeStatusTests {
     @Test func everyClassIsReported() throws {

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinLock
+@testable import DatapinSupport
+@testable import DatapinSync
 
 @Suite struct TreeVerifierTests {
     @Test func findingsForEveryKindOfFile() throws {

@@ -1,4 +1,5 @@
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinSpec
 import Testing
 
 /// Which URLs carry credentials, and how they are shown without them.

@@ -1,3 +1,5 @@
+import DatapinSelection
+import DatapinSpec
 import Foundation
 
 /// An archive adapter: turns one `datasets:` entry into the products the archive lists for it.

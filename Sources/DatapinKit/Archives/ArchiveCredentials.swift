@@ -1,3 +1,4 @@
+import DatapinSpec
 import Foundation
 
 /// What a download from one archive carries: headers (an `Authorization` token when the spec

@@ -1,3 +1,6 @@
+import DatapinSpec
+import DatapinSupport
+import DatapinTransfer
 import Foundation
 
 /// Makes the adapter for an archive the spec configures. Adding an archive adds a case here

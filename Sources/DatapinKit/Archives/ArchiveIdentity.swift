@@ -1,3 +1,5 @@
+import DatapinSpec
+import DatapinTransfer
 import Foundation
 
 /// Who an archive's credentials log in as, for the manifest's "Logged In User" column; the

@@ -1,3 +1,5 @@
+import DatapinLock
+import DatapinSelection
 import Foundation
 
 /// `datapin export csv`: the locked selection as MAST's overlay exports it

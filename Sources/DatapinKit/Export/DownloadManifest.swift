@@ -1,3 +1,6 @@
+import DatapinSelection
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// MANIFEST.html and manifest.json: for every locked file its URI, local path, access, status and

@@ -1,3 +1,7 @@
+import DatapinArchives
+import DatapinLock
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// `datapin export script`: a self-contained bash script, like MAST's "download with API query"

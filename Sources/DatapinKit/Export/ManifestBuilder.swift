@@ -1,3 +1,7 @@
+import DatapinArchives
+import DatapinLock
+import DatapinSpec
+import DatapinSync
 import Foundation
 
 /// Makes the download manifest's rows, for `sync` (from the run's report) and for `export

@@ -1,3 +1,5 @@
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// A fast reader for lockfiles exactly as `LockWriter` writes them, so that a no-op sync of a

@@ -1,3 +1,5 @@
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// Reads `datapin.lock` back into a `Lockfile`, checking everything a hand edit could break and

@@ -1,3 +1,6 @@
+import DatapinSpec
+import DatapinSupport
+
 /// The lockfile, `datapin.lock`: one entry per file, sorted by path, enough to sync without
 /// asking any archive. Written deterministically by `LockWriter`, read by `LockReader`.
 public struct Lockfile: Sendable, Hashable {

@@ -1,3 +1,4 @@
+import DatapinSupport
 import Foundation
 
 /// Renders a `LockDiff` for `datapin plan`: plain text for a terminal, Markdown for a

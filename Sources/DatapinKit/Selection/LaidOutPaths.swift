@@ -1,3 +1,5 @@
+import DatapinSupport
+
 /// The rule for the paths one lock lays out together under destination (`PathSafety` judges each
 /// path alone): with `manifest: true` no path may be, compared without case, a file the download
 /// manifest is written to, and unless `case_sensitive: true` no two paths may differ only in case,

@@ -1,3 +1,4 @@
+import DatapinSpec
 import Foundation
 
 /// Turns a product into its local path under `destination` according to the spec's layout.

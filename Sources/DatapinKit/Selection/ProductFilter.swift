@@ -1,3 +1,4 @@
+import DatapinSpec
 import Foundation
 
 /// SelectFilters compiled once (regexes compiled) and applied to products.

@@ -1,3 +1,7 @@
+import DatapinLock
+import DatapinSpec
+import DatapinSupport
+
 /// Turns what the archives listed for each dataset entry into the lock's entries: filters each
 /// entry's products, lays them out, de-duplicates files several datasets list, and checks that no
 /// path escapes `destination` and no two different files share a path.

@@ -1,3 +1,4 @@
+import DatapinSupport
 import Foundation
 
 /// The selection spec, `datapin.yaml`: which datasets, from which archives, which of their

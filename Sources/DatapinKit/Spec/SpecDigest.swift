@@ -1,3 +1,5 @@
+import DatapinSupport
+
 extension Spec {
     /// `sha256:<hex>` over a canonical text of what decides the lock's content: version, layout,
     /// duplicates, the archives the datasets use (name, kind, url, files), and each dataset entry

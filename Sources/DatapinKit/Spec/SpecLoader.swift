@@ -1,3 +1,4 @@
+import DatapinSupport
 import Foundation
 
 /// A spec read and validated, with its text (secrets masked) for quoting lines in later

@@ -1,3 +1,5 @@
+import DatapinSupport
+
 /// Everything that can be wrong with a `datapin.yaml`, one case per class of mistake.
 /// `SpecLoader` turns each into a `Diagnostic` at the place it was found.
 public enum SpecProblem: Error, Sendable, Hashable {

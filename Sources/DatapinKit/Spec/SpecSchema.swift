@@ -1,3 +1,4 @@
+
 /// The JSON Schema of `datapin.yaml`, identical to `schema/datapin.schema.json` (a test checks),
 /// written by `datapin init` into `.datapin/` so editors validate the spec offline.
 public enum SpecSchema {

@@ -14,6 +14,11 @@ public enum AtomicFile {
         public var path: String
         public var reason: String
 
+        package init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
+
         public var message: String { "could not write \(path): \(reason)" }
     }
 
@@ -36,7 +41,7 @@ public enum AtomicFile {
             unlink(temporary)
             return failure(code)
         }
-        if let code = bytes.withUnsafeBytes({ LocalFiles.writeAll(descriptor, $0) }) { throw abandon(code) }
+        if let code = bytes.withUnsafeBytes({ WritingAll.write(descriptor, $0) }) { throw abandon(code) }
         if fsync(descriptor) != 0 { throw abandon(errno) }
         if unnamed != nil {
             let unnamedPath = "/proc/self/fd/\(descriptor)"

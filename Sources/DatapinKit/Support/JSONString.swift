@@ -1,8 +1,8 @@
 /// JSON string literals for the JSON that datapin writes by hand (plans, manifests, the spec's
 /// canonical form): quotes, backslashes and control characters escaped, and U+2028/U+2029 too,
 /// so the text is also valid JavaScript.
-enum JSONString {
-    static func quoted(_ text: String) -> String {
+package enum JSONString {
+    package static func quoted(_ text: String) -> String {
         if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {

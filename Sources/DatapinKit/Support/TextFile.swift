@@ -2,7 +2,7 @@ import Foundation
 
 /// The bytes of a file datapin parses (the spec, the lock) as UTF-8 text. A binary or
 /// mis-encoded file is refused at the line and column of its first bad byte, in datapin's words.
-enum TextFile {
+package enum TextFile {
     /// Why some bytes are not text datapin can read.
     enum Problem: Equatable {
         /// A NUL byte: no text file has one.
@@ -24,7 +24,7 @@ enum TextFile {
 
     /// `data` as a string, or one diagnostic at the first NUL or invalid UTF-8 byte; `file`
     /// names the file in the diagnostic.
-    static func decode(_ data: Data, file: String) throws(DiagnosticList) -> String {
+    package static func decode(_ data: Data, file: String) throws(DiagnosticList) -> String {
         let hasNUL = data.withUnsafeBytes { $0.baseAddress.map { memchr($0, 0, data.count) != nil } ?? false }
         if !hasNUL, let text = String(data: data, encoding: .utf8) { return text }
         if let (problem, location) = firstProblem(in: data, file: file) {

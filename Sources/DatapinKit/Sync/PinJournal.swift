@@ -1,3 +1,5 @@
+import DatapinLock
+import DatapinSupport
 import Foundation
 
 /// Checksums observed for files locked without a sha256, kept in `.datapin/pins.journal` until

@@ -1,3 +1,4 @@
+import DatapinSupport
 import Foundation
 
 /// path → (size, mtime ns, inode, sha256) of files datapin verified; lets an unchanged file be

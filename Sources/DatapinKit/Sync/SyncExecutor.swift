@@ -1,3 +1,6 @@
+import DatapinLock
+import DatapinSpec
+import DatapinTransfer
 import Foundation
 
 /// Where one locked file is downloaded from, and what the request may carry. The caller

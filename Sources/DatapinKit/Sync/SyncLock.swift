@@ -1,3 +1,4 @@
+import DatapinSupport
 import Foundation
 
 /// Exclusive access to one tree for one sync: `flock(2)` on `<stateDirectory>/sync.lock`, which

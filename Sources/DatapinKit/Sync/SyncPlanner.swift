@@ -1,3 +1,6 @@
+import DatapinLock
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// One thing a sync does to make a locked path in the tree match the lock.

@@ -1,3 +1,5 @@
+import DatapinLock
+import DatapinSupport
 import Foundation
 
 /// Where a sync works: the destination tree, its partial-download folder, and the state folder.

@@ -1,3 +1,6 @@
+import DatapinLock
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// How the local tree compares with the lock, file by file: what `datapin status` reports.

@@ -1,3 +1,5 @@
+import DatapinLock
+import DatapinSupport
 import Foundation
 
 /// What re-hashing one locked file found.

@@ -1,4 +1,5 @@
 import CCurl
+import DatapinSupport
 import Foundation
 
 /// One request's state across its attempts. Owned by the engine's transfer thread: libcurl's
@@ -149,7 +150,7 @@ final class ActiveTransfer {
         guard let pending = chunk else { return true }
         chunk = nil
         guard pending.count > 0 else { return true }
-        if let code = LocalFiles.writeAll(fd, pending.bytes) {
+        if let code = WritingAll.write(fd, pending.bytes) {
             localFailure = TransferFailure.fromErrno(code, path: request.partialPath)
             return false
         }

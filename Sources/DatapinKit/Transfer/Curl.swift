@@ -1,4 +1,5 @@
 import CCurl
+import DatapinSupport
 import Foundation
 
 /// Process-wide libcurl set-up, done once before the first handle is made.

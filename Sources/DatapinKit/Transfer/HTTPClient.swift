@@ -1,4 +1,5 @@
 import CCurl
+import DatapinSupport
 import Foundation
 
 /// One metadata request: a catalog, a JSON or VOTable answer. Bulk downloads go through the

@@ -35,22 +35,6 @@ enum LocalFiles {
         }
     }
 
-    /// Writes every byte, retrying short writes and interruptions; returns the errno on failure.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
-        guard var next = bytes.baseAddress else { return nil }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = write(fd, next, remaining)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            remaining -= written
-            next += written
-        }
-        return nil
-    }
-
     /// Renames the (already durable) partial file to `finalPath` inside `root`, creating
     /// folders and refusing symbolic links on the way.
     static func moveIntoPlace(partialPath: String, finalPath: String, root: String) throws(TransferFailure) {

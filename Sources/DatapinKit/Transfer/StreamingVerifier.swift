@@ -1,3 +1,4 @@
+import DatapinSupport
 import Foundation
 
 /// A block of downloaded bytes on its way from the transfer thread to the hashing thread.

@@ -1,4 +1,5 @@
 import CCurl
+import DatapinSupport
 import Foundation
 
 /// Downloads files in parallel through one libcurl multi handle driven by one dedicated thread

@@ -1,3 +1,4 @@
+import DatapinSupport
 import Foundation
 
 /// Bounds on the network work one request may cause: how slow a transfer may get before it

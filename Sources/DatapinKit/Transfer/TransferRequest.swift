@@ -1,3 +1,4 @@
+import DatapinSupport
 import Foundation
 
 /// One file to download: where it comes from, where its bytes go while they stream, where the
@@ -125,7 +126,7 @@ public enum TransferFailure: Error, Sendable, Hashable {
     }
 
     /// The failure an errno from writing or creating `path` means.
-    static func fromErrno(_ code: Int32, path: String) -> TransferFailure {
+    package static func fromErrno(_ code: Int32, path: String) -> TransferFailure {
         switch code {
         case ENOSPC, EDQUOT: return .diskFull(path: path)
         case EACCES, EPERM, EROFS: return .permissionDenied(path: path)

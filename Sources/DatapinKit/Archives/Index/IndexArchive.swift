@@ -1,3 +1,6 @@
+import DatapinSelection
+import DatapinSpec
+import DatapinTransfer
 import Foundation
 
 /// The static-index archive: a catalog file (JSON catalog, `SHA256SUMS` or pooch registry) on

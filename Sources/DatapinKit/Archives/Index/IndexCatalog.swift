@@ -1,3 +1,5 @@
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// A static index as read from its text: datasets in catalog order, each with the files it

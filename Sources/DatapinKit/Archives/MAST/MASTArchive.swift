@@ -1,3 +1,6 @@
+import DatapinSelection
+import DatapinSpec
+import DatapinTransfer
 import Foundation
 
 /// The MAST archive (Mikulski Archive for Space Telescopes): `ids:` and `where:` through the

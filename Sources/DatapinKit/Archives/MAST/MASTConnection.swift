@@ -1,3 +1,4 @@
+import DatapinTransfer
 import Foundation
 
 /// The HTTP side of every MAST request: the base URL, the token header (sent only to the

@@ -1,3 +1,4 @@
+import DatapinTransfer
 import Foundation
 
 /// Who a MAST token belongs to, from `GET <base>/whoami`.

@@ -1,3 +1,5 @@
+import DatapinSelection
+import DatapinSpec
 import Foundation
 
 /// Turns MAST's product rows (Mission Search and Portal/CAOM) into archive-neutral `Product`s:

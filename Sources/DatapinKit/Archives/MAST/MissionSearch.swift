@@ -1,3 +1,5 @@
+import DatapinSpec
+import DatapinTransfer
 import Foundation
 
 /// MAST's Mission Search API for one mission (`/search/<mission>/api/v0.1/`): dataset search

@@ -1,3 +1,4 @@
+import DatapinTransfer
 import Foundation
 
 /// MAST's Portal API (`/api/v0/invoke`), service `Mast.Caom.Products`: the product lists of

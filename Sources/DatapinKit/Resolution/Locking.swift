@@ -1,3 +1,8 @@
+import DatapinArchives
+import DatapinLock
+import DatapinSelection
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// Which locked datasets `lock --update` refreshes from upstream.

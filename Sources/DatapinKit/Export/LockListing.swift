@@ -1,3 +1,7 @@
+import DatapinLock
+import DatapinSelection
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// Renders the locked selection for `datapin ls`: a table grouped by dataset, CSV, or JSON.

@@ -3,9 +3,8 @@ import DatapinKit
 import Foundation
 
 /// The `datapin` command: parses arguments, runs one subcommand, exits with DESIGN.md's codes.
-@main
-struct Datapin: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Datapin: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "datapin",
         abstract: "Reproducible pulls of science-archive data: datapin.yaml → datapin.lock → files.",
         discussion: "Exit codes: 0 done; 1 a --check or --exit-code found a difference; 2 bad usage or input; 3 transfers failed; 4 integrity; 5 credentials; 6 an archive could not be queried; 130 interrupted.",
@@ -13,7 +12,10 @@ struct Datapin: ParsableCommand {
         subcommands: [InitCommand.self, LockCommand.self, PlanCommand.self, ListCommand.self, SyncCommand.self, StatusCommand.self, VerifyCommand.self, ExportCommand.self]
     )
 
-    static func main() {
+    public init() {}
+
+    /// Runs the command line of this process and exits with its status.
+    public static func main() {
         let arguments = GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()), subcommands: configuration.subcommands.map { $0._commandName })
         do {
             var command = try parseAsRoot(arguments)

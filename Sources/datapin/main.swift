@@ -1,0 +1,3 @@
+import DatapinCLI
+
+Datapin.main()
