@@ -112,8 +112,8 @@ public struct Locker: Sendable {
     }
 
     /// Every entry's unfiltered products, in spec order; all archive failures are collected,
-    /// in spec order too. Adapters are made on a thread of their own (an index reads its
-    /// catalog then), one per archive; then every entry is listed concurrently.
+    /// in spec order too. Adapters are made on a thread of their own (an adapter may read
+    /// its catalog then), one per archive; then every entry is listed concurrently.
     private func listProducts(_ spec: Spec, progress: (@Sendable (ListingProgress) -> Void)?) async throws(LockingError) -> [(entry: DatasetEntry, products: [Product])] {
         let client = HTTPClient(limiter: HostLimiter(limit: jobs))
         var adapters: [String: Result<any Archive, ArchiveFactory.Failure>] = [:]

@@ -77,7 +77,7 @@ public struct ArchiveGrammar: Sendable {
     /// What `url:` names when the kind has no default and the spec must give it ("the
     /// catalog's path or URL"); nil when the kind has a default URL.
     public var requiredURL: String?
-    /// The archive that works without an `archives:` entry, such as `mast`; nil for none.
+    /// The archive that works without an `archives:` entry; nil for none.
     public var builtIn: ArchiveConfig?
     /// The `archives:`/`datasets:` part of the starter `datapin init --archive <kind>` writes.
     public var starter: String
