@@ -2,7 +2,16 @@ import ArgumentParser
 import DatapinKit
 import Foundation
 
-extension ArchiveKind: ExpressibleByArgument {}
+extension ArchiveKind: ExpressibleByArgument {
+    /// A registered kind's name, in any case.
+    public init?(argument: String) {
+        let kind = ArchiveKind(argument.lowercased())
+        guard ArchiveRegistry.definition(of: kind) != nil else { return nil }
+        self = kind
+    }
+
+    public static var allValueStrings: [String] { ArchiveRegistry.definitions.map(\.kind.rawValue) }
+}
 
 /// `datapin init`: write a commented starter datapin.yaml.
 struct InitCommand: ParsableCommand {
@@ -13,8 +22,8 @@ struct InitCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "The archive the starter spec uses: mast, eso, scicat or index.")
-    var archive: ArchiveKind = .index
+    @Option(help: ArgumentHelp("The archive the starter spec uses: \(ArchiveKind.allValueStrings.joined(separator: ", ")).", valueName: "KIND"))
+    var archive: ArchiveKind = ArchiveRegistry.definitions[0].kind
 
     @Flag(help: "Overwrite an existing spec.")
     var force = false
@@ -27,8 +36,9 @@ struct InitCommand: ParsableCommand {
         }
         do {
             try FileManager.default.createDirectory(at: paths.directory, withIntermediateDirectories: true)
-            try AtomicFile.write(StarterSpec.text(for: archive), to: paths.spec)
-            try StateDirectory.prepare(paths)
+            guard let grammar = ArchiveRegistry.grammar.grammar(of: archive) else { preconditionFailure("--archive admits registered kinds only") }
+            try AtomicFile.write(StarterSpec.text(for: grammar), to: paths.spec)
+            try StateDirectory.prepare(paths, grammar: ArchiveRegistry.grammar)
         } catch let error as AtomicFile.WriteError {
             throw console.fail([Diagnostic(.error, error.message)], status: .badInput)
         } catch {

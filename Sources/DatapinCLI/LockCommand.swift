@@ -16,6 +16,7 @@ struct LockCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var listing: ListingOptions
 
     @Flag(help: "Take the archives' current answers for the named datasets (all when none are named).")
     var update = false
@@ -42,7 +43,7 @@ struct LockCommand: ParsableCommand {
         }
         try global.checkNetworkLimits()
         let scope: UpdateScope = update ? (datasets.isEmpty ? .all : .datasets(Set(datasets))) : .none
-        let resolution = try global.resolve(loaded, previous: previous, update: scope)
+        let resolution = try global.resolve(loaded, previous: previous, update: scope, listing: listing)
         let text = LockWriter.render(resolution.lock)
         let unchanged = (try? String(contentsOf: paths.lock, encoding: .utf8)) == text
         if !unchanged {

@@ -11,6 +11,7 @@ struct PlanCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var listing: ListingOptions
 
     @Option(help: "text, markdown (for a pull-request comment) or json.")
     var format: PlanReport.Format = .text
@@ -22,7 +23,7 @@ struct PlanCommand: ParsableCommand {
         try global.checkNetworkLimits()
         let loaded = try global.loadSpec()
         let previous = try global.readLock()
-        let resolution = try global.resolve(loaded, previous: previous, update: .none)
+        let resolution = try global.resolve(loaded, previous: previous, update: .none, listing: listing)
         let specChanged = previous?.specDigest != resolution.lock.specDigest
         global.console.data(PlanReport.render(resolution.diff, format: global.json ? .json : format, specChanged: specChanged))
         if exitCode && (!resolution.diff.isEmpty || specChanged) {

@@ -11,7 +11,7 @@ extension GlobalOptions {
             throw console.fail([Diagnostic(.error, "no \(paths.specDisplayName) here; run `datapin init` to write a starter spec, or name one with --spec FILE")], status: .badInput)
         }
         do {
-            let loaded = try SpecLoader.load(contentsOf: paths.spec.path, file: paths.specDisplayName)
+            let loaded = try SpecLoader.load(contentsOf: paths.spec.path, file: paths.specDisplayName, grammar: ArchiveRegistry.grammar)
             console.report(loaded.warnings)
             return loaded
         } catch {
@@ -54,14 +54,23 @@ extension GlobalOptions {
         }
     }
 
-    /// Resolves the spec against its archives; errors end the command with exit 2 or 6.
-    func resolve(_ loaded: LoadedSpec, previous: Lockfile?, update: UpdateScope) throws -> LockResolution {
-        do {
-            let resolution = try Locker(loaded: loaded, specDirectory: paths.directory).resolve(previous: previous, update: update)
-            console.report(resolution.warnings)
-            return resolution
+    /// Resolves the spec against its archives, at most `listing.jobs` requests to one host at
+    /// a time, showing how far listing got on a terminal; errors end the command with exit 2, 5 or 6.
+    func resolve(_ loaded: LoadedSpec, previous: Lockfile?, update: UpdateScope, listing: ListingOptions) throws -> LockResolution {
+        let locker = Locker(loaded: loaded, specDirectory: paths.directory, jobs: listing.jobs)
+        let line = ListingProgressLine.enabled(for: self) ? ListingProgressLine() : nil
+        let progress: (@Sendable (ListingProgress) -> Void)? = line.map { line in { @Sendable shown in line.show(shown) } }
+        let resolution: LockResolution
+        do throws(LockingError) {
+            resolution = try MainThreadWait.result { () async throws(LockingError) -> LockResolution in
+                try await locker.resolve(previous: previous, update: update, progress: progress)
+            }
         } catch {
+            line?.finish()
             throw console.fail(error.diagnostics, status: error.exitStatus)
         }
+        line?.finish()
+        console.report(resolution.warnings)
+        return resolution
     }
 }

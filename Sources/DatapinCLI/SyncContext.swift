@@ -29,7 +29,7 @@ extension GlobalOptions {
             ? URL(fileURLWithPath: loaded.spec.destination)
             : paths.directory.appendingPathComponent(loaded.spec.destination)
         do {
-            try StateDirectory.prepare(paths)
+            try StateDirectory.prepare(paths, grammar: ArchiveRegistry.grammar)
         } catch {
             throw console.fail([Diagnostic(.error, "cannot prepare \(paths.stateDirectory.path): \(error.localizedDescription)")], status: .transferFailed)
         }

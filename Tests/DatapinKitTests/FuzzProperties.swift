@@ -15,7 +15,7 @@ public enum FuzzProperties {
     public static func spec(_ data: Data) -> [String] {
         let text = String(decoding: data, as: UTF8.self)
         do {
-            let loaded = try SpecLoader.load(text: text, file: "datapin.yaml")
+            let loaded = try SpecLoader.load(text: text, file: "datapin.yaml", grammar: ArchiveRegistry.grammar)
             return loaded.spec.meaningDigest.hasPrefix("sha256:") ? [] : ["an accepted spec has no digest"]
         } catch {
             for diagnostic in error.diagnostics { _ = diagnostic.rendered() }

@@ -21,10 +21,10 @@ struct IndexArchiveTests {
         DatasetEntry(index: 0, archive: "lab", ids: ids)
     }
 
-    static func products(_ catalog: String, named name: String = "catalog.json", location: String? = nil, ids: [String] = []) throws -> [Product] {
+    static func products(_ catalog: String, named name: String = "catalog.json", location: String? = nil, ids: [String] = []) async throws -> [Product] {
         let folder = try folder(with: name, catalog)
         let archive = try IndexArchive(name: "lab", location: location ?? name, baseDirectory: folder)
-        return try archive.products(for: entry(ids: ids))
+        return try await archive.products(for: entry(ids: ids))
     }
 
     static let jsonCatalog = """
@@ -41,8 +41,8 @@ struct IndexArchiveTests {
     ]}
     """
 
-    @Test func readsAJSONCatalogWithDatasetDefaultsAndFileOverrides() throws {
-        let products = try Self.products(Self.jsonCatalog, named: "cat/catalog.json", location: "./cat/catalog.json")
+    @Test func readsAJSONCatalogWithDatasetDefaultsAndFileOverrides() async throws {
+        let products = try await Self.products(Self.jsonCatalog, named: "cat/catalog.json", location: "./cat/catalog.json")
         #expect(products.map(\.filename) == ["ds1_cal.fits", "ds1_gs-fg_cal.fits", "shared_pool.csv"])
         let cal = products[0]
         #expect(cal.dataset == "ds1")
@@ -66,11 +66,11 @@ struct IndexArchiveTests {
         #expect(pool.access == .exclusive && pool.type == .association && pool.size == 0 && !pool.guidestar)
     }
 
-    @Test func idsChooseDatasetsInTheEntrysOrderAndUnknownIdsAreNamed() throws {
-        let products = try Self.products(Self.jsonCatalog, ids: ["ds2", "ds1"])
+    @Test func idsChooseDatasetsInTheEntrysOrderAndUnknownIdsAreNamed() async throws {
+        let products = try await Self.products(Self.jsonCatalog, ids: ["ds2", "ds1"])
         #expect(products.map(\.dataset) == ["ds2", "ds1", "ds1"])
-        #expect(throws: ArchiveError.unknownDataset(archive: "lab", dataset: "ds3")) {
-            try Self.products(Self.jsonCatalog, ids: ["ds1", "ds3"])
+        await #expect(throws: ArchiveError.unknownDataset(archive: "lab", dataset: "ds3")) {
+            try await Self.products(Self.jsonCatalog, ids: ["ds1", "ds3"])
         }
     }
 
@@ -88,7 +88,7 @@ struct IndexArchiveTests {
         (#"{"datasets": [1]}"#, "datasets[0] must be an object"),
         ("{\"datasets\": [", "not valid JSON"),
     ])
-    func malformedJSONIsNamedByItsPath(catalog: String, reason: String) throws {
+    func malformedJSONIsNamedByItsPath(catalog: String, reason: String) async throws {
         let folder = try Self.folder(with: "catalog.json", catalog)
         do {
             _ = try IndexArchive(name: "lab", location: "catalog.json", baseDirectory: folder)
@@ -100,7 +100,7 @@ struct IndexArchiveTests {
         }
     }
 
-    @Test func readsASHA256SUMSFileInBothModes() throws {
+    @Test func readsASHA256SUMSFileInBothModes() async throws {
         let sums = """
         \(Self.sha.a)  ds1/a_cal.fits
         \(Self.sha.b) *ds1/sub/b_x1d.fits
@@ -108,7 +108,7 @@ struct IndexArchiveTests {
 
         \(Self.sha.a)  top_level.txt
         """
-        let products = try Self.products(sums, named: "SHA256SUMS")
+        let products = try await Self.products(sums, named: "SHA256SUMS")
         #expect(products.map(\.dataset) == ["ds1", "ds1", "ds2", "SHA256SUMS"])
         #expect(products.map(\.filename) == ["a_cal.fits", "sub/b_x1d.fits", "c with space.fits", "top_level.txt"])
         #expect(products.map(\.url) == ["ds1/a_cal.fits", "ds1/sub/b_x1d.fits", "ds2/c with space.fits", "top_level.txt"])
@@ -116,7 +116,7 @@ struct IndexArchiveTests {
         #expect(products.allSatisfy { $0.size == nil && $0.checksum == nil })
     }
 
-    @Test func readsAPoochRegistry() throws {
+    @Test func readsAPoochRegistry() async throws {
         let registry = """
         # pooch registry of the lab's test data
         ds1/a.fits \(Self.sha.a)
@@ -124,7 +124,7 @@ struct IndexArchiveTests {
         ds2/c.fits md5:0123456789ABCDEF0123456789ABCDEF https://mirror.example.org/c.fits
         d.fits sha1:0123456789abcdef0123456789abcdef01234567
         """
-        let products = try Self.products(registry, named: "registry.txt")
+        let products = try await Self.products(registry, named: "registry.txt")
         #expect(products.map(\.dataset) == ["ds1", "ds1", "ds2", "registry"])
         #expect(products[0].sha256 == Self.sha.a && products[1].sha256 == Self.sha.b)
         #expect(products[2].checksum == Checksum(algorithm: "md5", hex: "0123456789abcdef0123456789abcdef"))
@@ -138,7 +138,7 @@ struct IndexArchiveTests {
         ("ds1/a.fits \(String(repeating: "a", count: 64))\nds1/a.fits \(String(repeating: "b", count: 64))", "line 2: 'ds1/a.fits' is listed twice"),
         ("ds1/a.fits sha256:abcd", "line 1: a sha256 hash has 64 hexadecimal digits"),
     ])
-    func malformedChecksumListsNameTheLine(catalog: String, reason: String) throws {
+    func malformedChecksumListsNameTheLine(catalog: String, reason: String) async throws {
         let folder = try Self.folder(with: "registry.txt", catalog)
         do {
             _ = try IndexArchive(name: "lab", location: "registry.txt", baseDirectory: folder)
@@ -150,24 +150,24 @@ struct IndexArchiveTests {
         }
     }
 
-    @Test func anAbsolutePathOrFileURLGivesAbsoluteFileURLs() throws {
+    @Test func anAbsolutePathOrFileURLGivesAbsoluteFileURLs() async throws {
         let folder = try Self.folder(with: "catalog.json", Self.jsonCatalog)
         let path = folder.appendingPathComponent("catalog.json").path
         for location in [path, URL(fileURLWithPath: path).absoluteString] {
             let archive = try IndexArchive(name: "lab", location: location, baseDirectory: URL(fileURLWithPath: "/nonexistent"))
-            let products = try archive.products(for: Self.entry(ids: ["ds1"]))
+            let products = try await archive.products(for: Self.entry(ids: ["ds1"]))
             #expect(products[0].url == URL(fileURLWithPath: folder.appendingPathComponent("files/ds1_cal.fits").path).absoluteString, "\(location)")
             #expect(products[0].url == products[0].identity)
         }
     }
 
-    @Test func fetchesACatalogOverHTTPAndResolvesURLsAgainstIt() throws {
+    @Test func fetchesACatalogOverHTTPAndResolvesURLsAgainstIt() async throws {
         let server = try LoopbackServer { request in
             request.path == "/pub/v1/catalog.json" ? .json(Self.jsonCatalog) : .status(404)
         }
         defer { server.shutdown() }
         let archive = try IndexArchive(name: "lab", location: "\(server.baseURL)/pub/v1/catalog.json", baseDirectory: URL(fileURLWithPath: "/"))
-        let products = try archive.products(for: Self.entry())
+        let products = try await archive.products(for: Self.entry())
         #expect(products.map(\.url) == [
             "\(server.baseURL)/pub/v1/files/ds1_cal.fits",
             "\(server.baseURL)/pub/v1/ds1_gs-fg_cal.fits",
@@ -177,11 +177,10 @@ struct IndexArchiveTests {
         #expect(server.requests.count == 1, "the catalog is fetched once")
     }
 
-    @Test func anHTTPErrorAndAMissingFileAreArchiveErrors() throws {
+    @Test func anHTTPErrorAndAMissingFileAreArchiveErrors() async throws {
         let server = try LoopbackServer { _ in .status(503, body: "maintenance") }
         defer { server.shutdown() }
-        #expect(throws: ArchiveError.httpStatus(url: "\(server.baseURL)/catalog.json", status: 503)) {
-            _ = try IndexArchive(name: "lab", location: "\(server.baseURL)/catalog.json", baseDirectory: URL(fileURLWithPath: "/"))
+        #expect(throws: ArchiveError.httpStatus(url: "\(server.baseURL)/catalog.json", status: 503)) {            _ = try IndexArchive(name: "lab", location: "\(server.baseURL)/catalog.json", baseDirectory: URL(fileURLWithPath: "/"))
         }
         let folder = try TestEnvironment.makeScratchDirectory("index")
         do {
@@ -193,14 +192,14 @@ struct IndexArchiveTests {
         }
     }
 
-    @Test func searchKeysOfOtherArchivesAreRefused() throws {
+    @Test func searchKeysOfOtherArchivesAreRefused() async throws {
         let folder = try Self.folder(with: "catalog.json", Self.jsonCatalog)
         let archive = try IndexArchive(name: "lab", location: "catalog.json", baseDirectory: folder)
         var entry = Self.entry()
         entry.adql = "SELECT * FROM ivoa.ObsCore"
-        #expect(throws: ArchiveError.self) { try archive.products(for: entry) }
+        await #expect(throws: ArchiveError.self) { try await archive.products(for: entry) }
         entry = Self.entry()
         entry.obsids = ["87602009"]
-        #expect(throws: ArchiveError.self) { try archive.products(for: entry) }
+        await #expect(throws: ArchiveError.self) { try await archive.products(for: entry) }
     }
 }

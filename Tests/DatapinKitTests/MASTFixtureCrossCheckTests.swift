@@ -14,16 +14,16 @@ import TestSupport
     }
 
     /// The Portal products of observation 2003738726 from the recorded `products.json`.
-    static func portalProducts() throws -> [Product] {
+    static func portalProducts() async throws -> [Product] {
         let answer = try MASTTestSupport.fixture("products.json")
         let server = try LoopbackServer { request in
             request.path == "/api/v0/invoke" ? LoopbackResponse.ok(answer, contentType: "application/json") : .status(404)
         }
         defer { server.shutdown() }
-        return try MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(obsids: ["2003738726"]))
+        return try await MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(obsids: ["2003738726"]))
     }
 
-    @Test func theProductColumnsDatapinReadsAreColumnsThePortalDocuments() throws {
+    @Test func theProductColumnsDatapinReadsAreColumnsThePortalDocuments() async throws {
         let columns = try Self.object("columnsconfig.json")
         for column in ["obs_collection", "obs_id", "instrument_name", "filters", "calib_level", "dataRights", "proposal_id"] {
             #expect(columns[column] != nil, "\(column) is not in MAST's column configuration")
@@ -32,7 +32,7 @@ import TestSupport
         #expect(filters["separator"] as? String == ";", "filters are kept as MAST joins them")
     }
 
-    @Test func calibrationLevelNamesAreThoseThePortalDocuments() throws {
+    @Test func calibrationLevelNamesAreThoseThePortalDocuments() async throws {
         let calibLevel = try #require(try Self.object("columnsconfig.json")["calib_level"] as? [String: Any])
         let example = try #require(calibLevel["example"] as? String)
         var documented: [Int64: String] = [:]
@@ -52,8 +52,8 @@ import TestSupport
         }
     }
 
-    @Test func lockedURIsAreTheOnesMASTsOwnServicesName() throws {
-        let products = try Self.portalProducts()
+    @Test func lockedURIsAreTheOnesMASTsOwnServicesName() async throws {
+        let products = try await Self.portalProducts()
         let uris = Set(products.map(\.uri))
         let lookup = try Self.object("mast_relative_path.json")
         for (uri, answer) in lookup {

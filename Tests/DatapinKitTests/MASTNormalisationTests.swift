@@ -39,14 +39,14 @@ enum MASTTestSupport {
 /// Products, and the normalisation rules one by one.
 @Suite("MASTNormalisation")
 struct MASTNormalisationTests {
-    @Test func portalProductsFixtureBecomesTwentyTwoHSTProducts() throws {
+    @Test func portalProductsFixtureBecomesTwentyTwoHSTProducts() async throws {
         let answer = try MASTTestSupport.fixture("products.json")
         let server = try LoopbackServer { request in
             request.path == "/api/v0/invoke" ? LoopbackResponse.ok(answer, contentType: "application/json") : .status(404)
         }
         defer { server.shutdown() }
 
-        let products = try MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(obsids: ["2003738726"]))
+        let products = try await MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(obsids: ["2003738726"]))
         #expect(products.count == 22)
         #expect(Set(products.map(\.mission)) == ["hst"])
         #expect(Set(products.map(\.dataset)) == ["U9O40504M"])
@@ -67,14 +67,14 @@ struct MASTNormalisationTests {
         #expect(products.first { $0.filename == "u9o40504m_drz.fits" }?.size == 27_227_520)
     }
 
-    @Test func missionProductsFixtureKeepsHSTCategoriesAndTrimsTheInstrument() throws {
+    @Test func missionProductsFixtureKeepsHSTCategoriesAndTrimsTheInstrument() async throws {
         let answer = try MASTTestSupport.fixture("mission_products.json")
         let server = try LoopbackServer { request in
             request.path == "/search/hst/api/v0.1/post_list_products" ? LoopbackResponse.ok(answer, contentType: "application/json") : .status(404)
         }
         defer { server.shutdown() }
 
-        let products = try MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(mission: "hst", ids: ["Z14Z0104T"]))
+        let products = try await MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(mission: "hst", ids: ["Z14Z0104T"]))
         #expect(products.map(\.filename) == ["z14z0104t_shf.fits", "z14z0104t_trl.fits", "z14z0104t_ulf.fits", "z14z0104t_pdq.fits", "z14z0104x_ocx.fits"])
         #expect(products.map(\.level) == ["UNCALIBRATED", "AUX", "UNCALIBRATED", "AUX", "OTHER"])
         #expect(products.map(\.suffix) == ["_shf", "_trl", "_ulf", "_pdq", "_ocx"])
@@ -88,7 +88,7 @@ struct MASTNormalisationTests {
         #expect(MASTTestSupport.jsonBody(try #require(server.requests.first))["dataset_ids"] as? [String] == ["Z14Z0104T"])
     }
 
-    @Test func missionResultsFixtureGivesTheHSTDatasetIds() throws {
+    @Test func missionResultsFixtureGivesTheHSTDatasetIds() async throws {
         let answer = try MASTTestSupport.fixture("mission_results.json")
         let server = try LoopbackServer { request in
             switch request.path {
@@ -99,7 +99,7 @@ struct MASTNormalisationTests {
         }
         defer { server.shutdown() }
 
-        let products = try MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(mission: "hst", where: [WhereCondition(name: "sci_pep_id", values: ["12062"])]))
+        let products = try await MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(mission: "hst", where: [WhereCondition(name: "sci_pep_id", values: ["12062"])]))
         #expect(products.isEmpty, "datasets found by where: may list no products")
         let listing = try #require(server.requests.last)
         #expect(MASTTestSupport.jsonBody(listing)["dataset_ids"] as? [String] == ["W1DG8D06T", "W1DG9S01T", "J8DM01ELQ"])
@@ -108,14 +108,14 @@ struct MASTNormalisationTests {
 
     static let jwstA = "jw02734001001_02101_00001", jwstB = "jw02734002001_04101_00001"
 
-    @Test func jwstRowsBecomeLevelledProducts() throws {
+    @Test func jwstRowsBecomeLevelledProducts() async throws {
         let answer = try MASTTestSupport.fixture("jwst/post_list_products.json")
         let server = try LoopbackServer { request in
             request.path == "/search/jwst/api/v0.1/post_list_products" ? LoopbackResponse.ok(answer, contentType: "application/json") : .status(404)
         }
         defer { server.shutdown() }
 
-        let products = try MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(mission: "jwst", ids: [Self.jwstA, Self.jwstB]))
+        let products = try await MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(mission: "jwst", ids: [Self.jwstA, Self.jwstB]))
         let a = Self.jwstA, pool = "jw02734_20220701t040403_pool.csv"
         #expect(products.map(\.filename) == [
             "\(a)-seg001_nis_uncal.fits", "\(a)-seg001_nis_rateints.fits", "\(a)-seg001_nis_cal.fits", "\(a)-seg001_nis_x1dints.fits",
@@ -141,7 +141,7 @@ struct MASTNormalisationTests {
         #expect(products.filter(levelTwo.accepts).map(\.level) == ["2a", "2b", "2b", "2b"], "the guide star is out by default; level 2 matches 2a and 2b")
     }
 
-    @Test func currentPortalRowsCarryLevelRightsFiltersAndGuideStars() throws {
+    @Test func currentPortalRowsCarryLevelRightsFiltersAndGuideStars() async throws {
         let rows = """
         {"status": "COMPLETE", "paging": {"page": 1, "pagesFiltered": 1}, "data": [
           {"obsID": 87602009, "obs_collection": "JWST", "obs_id": "jw02734001001_02101_00001", "dataURI": "mast:JWST/product/jw02734001001_gs-fg_2022184153208_cal.fits",
@@ -155,7 +155,7 @@ struct MASTNormalisationTests {
         let server = try LoopbackServer { _ in .json(rows) }
         defer { server.shutdown() }
 
-        let products = try MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(obsids: ["87602009"]))
+        let products = try await MASTTestSupport.archive(server).products(for: MASTTestSupport.entry(obsids: ["87602009"]))
         #expect(products.count == 2)
         let guide = products[0], spectrum = products[1]
         #expect(guide.level == "2" && guide.levelAliases == ["calibrated"])

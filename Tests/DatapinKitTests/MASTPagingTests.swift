@@ -18,7 +18,7 @@ import TestSupport
         FakeMAST.Observation(obsid: "2003738726", collection: "HST", obsID: "U9O40504M", files: (1...4).map { .init("u9o40504m_\($0).fits", subGroup: "C\($0)F", calibLevel: 2) }),
     ]
 
-    static func listing(_ fault: FakeMAST.PagingFault, search: Bool, maximumPages: Int = 10_000) throws -> (ArchiveError?, requests: Int) {
+    static func listing(_ fault: FakeMAST.PagingFault, search: Bool, maximumPages: Int = 10_000) async throws -> (ArchiveError?, requests: Int) {
         let archive = try FakeMAST(datasets: datasets, observations: observations, executingAnswers: 0, pagingFault: fault)
         defer { archive.shutdown() }
         let limits = MASTArchive.Limits(searchPageSize: 2, portalPageSize: 3, portalPollDelaySeconds: 0.01, maximumPagesPerListing: maximumPages)
@@ -27,7 +27,7 @@ import TestSupport
             ? MASTTestSupport.entry(mission: "jwst", where: [WhereCondition(name: "program", values: ["02734"])])
             : MASTTestSupport.entry(obsids: ["2003738726"])
         do {
-            _ = try mast.products(for: entry)
+            _ = try await mast.products(for: entry)
             return (nil, archive.requests.count)
         } catch {
             return (error, archive.requests.count)
@@ -39,38 +39,38 @@ import TestSupport
         return reason
     }
 
-    @Test func anEmptySearchPageBeforeTotalResultsStops() throws {
-        let (error, requests) = try Self.listing(.emptyPagesForever, search: true)
+    @Test func anEmptySearchPageBeforeTotalResultsStops() async throws {
+        let (error, requests) = try await Self.listing(.emptyPagesForever, search: true)
         #expect(Self.reason(error) == "totalResults is 1000000000 but the page at offset 3 has no rows")
         #expect(requests == 3)
     }
 
-    @Test func aRepeatedSearchPageStops() throws {
-        let (error, requests) = try Self.listing(.repeatsFirstPage, search: true)
+    @Test func aRepeatedSearchPageStops() async throws {
+        let (error, requests) = try await Self.listing(.repeatsFirstPage, search: true)
         #expect(Self.reason(error) == "the page at offset 2 repeats only rows already received (jw02734001001_02101_00001…); paging would never finish")
         #expect(requests == 2)
     }
 
-    @Test func searchPagesAreBounded() throws {
-        let (error, requests) = try Self.listing(.endlessNewRows, search: true, maximumPages: 5)
+    @Test func searchPagesAreBounded() async throws {
+        let (error, requests) = try await Self.listing(.endlessNewRows, search: true, maximumPages: 5)
         #expect(Self.reason(error) == "the search was still not finished after 5 pages (10 of the 1000000000 rows totalResults announces); datapin stops here")
         #expect(requests == 5)
     }
 
-    @Test func anEmptyPortalPageBeforePagesFilteredStops() throws {
-        let (error, requests) = try Self.listing(.emptyPagesForever, search: false)
+    @Test func anEmptyPortalPageBeforePagesFilteredStops() async throws {
+        let (error, requests) = try await Self.listing(.emptyPagesForever, search: false)
         #expect(Self.reason(error) == "pagesFiltered is 1000000000 but page 3 has no rows")
         #expect(requests == 3)
     }
 
-    @Test func aRepeatedPortalPageStops() throws {
-        let (error, requests) = try Self.listing(.repeatsFirstPage, search: false)
+    @Test func aRepeatedPortalPageStops() async throws {
+        let (error, requests) = try await Self.listing(.repeatsFirstPage, search: false)
         #expect(Self.reason(error)?.hasPrefix("page 2 repeats only rows already received (mast:HST/product/u9o40504m_1.fits…)") == true, "\(String(describing: error))")
         #expect(requests == 2)
     }
 
-    @Test func portalPagesAreBounded() throws {
-        let (error, requests) = try Self.listing(.endlessNewRows, search: false, maximumPages: 4)
+    @Test func portalPagesAreBounded() async throws {
+        let (error, requests) = try await Self.listing(.endlessNewRows, search: false, maximumPages: 4)
         #expect(Self.reason(error) == "Mast.Caom.Products still had pages after 4 pages (12 rows); datapin stops here")
         #expect(requests == 4)
     }

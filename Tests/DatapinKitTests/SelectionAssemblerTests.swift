@@ -37,7 +37,7 @@ struct MergeCase: Sendable, CustomTestStringConvertible {
 
     static func load(_ yaml: String) throws -> LoadedSpec {
         do {
-            return try SpecLoader.load(text: yaml, file: "datapin.yaml")
+            return try SpecLoader.load(text: yaml, file: "datapin.yaml", grammar: ArchiveRegistry.grammar)
         } catch {
             Issue.record("spec did not load: \(error.diagnostics.map { $0.rendered() })")
             throw error

@@ -279,7 +279,7 @@ struct SpecVariant: Sendable, CustomTestStringConvertible {
             file: "other.yaml",
             destination: "elsewhere",
             manifest: false,
-            archives: ArchiveConfig.builtIn,
+            archives: ArchiveRegistry.builtInArchives,
             select: SelectFilters(suffixes: ["_cal"]),
             datasets: [DatasetEntry(index: 0, archive: "mast", obsids: ["87621090"])]
         )

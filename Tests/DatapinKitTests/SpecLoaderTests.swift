@@ -17,7 +17,7 @@ enum SpecSamples {
     /// Loads `text`, failing the test with the rendered diagnostics when it does not load.
     static func load(_ text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> LoadedSpec {
         do {
-            return try SpecLoader.load(text: text, file: file)
+            return try SpecLoader.load(text: text, file: file, grammar: ArchiveRegistry.grammar)
         } catch {
             Issue.record(Comment(rawValue: "expected the spec to load:\n" + error.diagnostics.map { $0.rendered() }.joined(separator: "\n")), sourceLocation: sourceLocation)
             throw error
@@ -27,7 +27,7 @@ enum SpecSamples {
     /// The diagnostics of a spec expected not to load (empty when it loads).
     static func diagnostics(_ text: String) -> [Diagnostic] {
         do {
-            _ = try SpecLoader.load(text: text, file: file)
+            _ = try SpecLoader.load(text: text, file: file, grammar: ArchiveRegistry.grammar)
             return []
         } catch {
             return error.diagnostics
@@ -114,7 +114,7 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         SpecErrorCase("types misspelt", ["version: 1", "select:", "  types: [science, previw]"] + ok, at: (3, 20), "invalid value 'previw' for 'types'; valid values are science, auxiliary, preview, info, reference, association; did you mean 'preview'?"),
         SpecErrorCase("access unknown", ["version: 1", "select:", "  access: [private]"] + ok, at: (3, 12), "invalid value 'private' for 'access'; valid values are public, exclusive"),
         SpecErrorCase("calibrations misspelt", ["version: 1", "datasets:", "  - archive: eso", "    ids: [X]", "    calibrations: raw2mastr"], at: (5, 19), "invalid value 'raw2mastr' for 'calibrations'; valid values are none, raw2raw, raw2master; did you mean 'raw2master'?"),
-        SpecErrorCase("archive type misspelt", ["version: 1", "archives:", "  lab:", "    type: indx", "    url: ./catalog.json"] + ok, at: (4, 11), "invalid value 'indx' for 'type'; valid values are mast, eso, scicat, index; did you mean 'index'?"),
+        SpecErrorCase("archive type misspelt", ["version: 1", "archives:", "  lab:", "    type: indx", "    url: ./catalog.json"] + ok, at: (4, 11), "invalid value 'indx' for 'type'; valid values are index, mast, eso, scicat; did you mean 'index'?"),
     ]
 
     static let layoutCases: [SpecErrorCase] = [
@@ -139,20 +139,20 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         SpecErrorCase("unknown archive, misspelt", ["version: 1", "datasets:", "  - archive: mats", "    obsids: [\"1\"]"], at: (3, 14), "unknown archive 'mats'; did you mean 'mast'?"),
         SpecErrorCase("unknown archive, nothing close", ["version: 1", "archives:", "  lab:", "    type: index", "    url: ./catalog.json", "datasets:", "  - archive: zenodo", "    ids: [x]"], at: (7, 14), "unknown archive 'zenodo'; known archives are mast, eso, lab"),
         SpecErrorCase("no archive in an entry", ["version: 1", "datasets:", "  - obsids: [\"1\"]"], at: (3, 5), "missing key 'archive' in dataset entry 1; name the archive to ask (mast, eso)"),
-        SpecErrorCase("archive without type", ["version: 1", "archives:", "  lab:", "    url: ./catalog.json"] + ok, at: (3, 3), "archive 'lab' needs 'type:' (mast, eso, scicat or index); only mast and eso are built in"),
+        SpecErrorCase("archive without type", ["version: 1", "archives:", "  lab:", "    url: ./catalog.json"] + ok, at: (3, 3), "archive 'lab' needs 'type:' (index, mast, eso or scicat); only mast and eso are built in"),
         SpecErrorCase("scicat without url", ["version: 1", "archives:", "  ess:", "    type: scicat"] + ok, at: (3, 3), "archive 'ess' (type scicat) needs 'url:', the archive's base URL"),
         SpecErrorCase("index without url", ["version: 1", "archives:", "  lab: {type: index}"] + ok, at: (3, 3), "archive 'lab' (type index) needs 'url:', the catalog's path or URL"),
         SpecErrorCase("url with a wrong scheme", ["version: 1", "archives:", "  mast:", "    url: ftp://mirror.example.org"] + ok, at: (4, 10), "'url' of archive 'mast' must be a http:// or https:// URL"),
         SpecErrorCase("files with a wrong scheme", ["version: 1", "archives:", "  ess:", "    type: scicat", "    url: https://scicat.example.org/api/v3", "    files: ftp://files.example.org"] + ok, at: (6, 12), "'files' of archive 'ess' must be a https://, http://, sftp:// or file:// URL"),
-        SpecErrorCase("files on mast", ["version: 1", "archives:", "  mast:", "    files: sftp://login.example.org"] + ok, at: (4, 5), "'files' does not apply to archive 'mast' (type mast); only scicat archives accept it"),
+        SpecErrorCase("files on mast", ["version: 1", "archives:", "  mast:", "    files: sftp://login.example.org"] + ok, at: (4, 5), "'files' does not apply to archive 'mast' (type mast), which takes type, url and token_env; only scicat archives accept it"),
         SpecErrorCase("username without password", ["version: 1", "archives:", "  eso:", "    username_env: ESO_USER"] + ok, at: (4, 5), "archive 'eso' has 'username_env' but no 'password_env'; give both, or use token_env"),
         SpecErrorCase("archive name with a space", ["version: 1", "archives:", "  \"my lab\":", "    type: index", "    url: ./catalog.json"] + ok, at: (3, 3), "invalid archive name 'my lab'; use letters, digits, '-', '_' and '.' only"),
         SpecErrorCase("archive named ..", ["version: 1", "archives:", "  \"..\":", "    type: index", "    url: ./catalog.json"] + ok, at: (3, 3), "invalid archive name '..'"),
     ]
 
     static let datasetCases: [SpecErrorCase] = [
-        SpecErrorCase("adql on mast", ["version: 1", "datasets:", "  - archive: mast", "    obsids: [\"1\"]", "    adql: SELECT 1"], at: (5, 5), "'adql' does not apply to archive 'mast' (type mast); only eso archives accept it"),
-        SpecErrorCase("pids on eso", ["version: 1", "datasets:", "  - archive: eso", "    ids: [X]", "    pids: [p]"], at: (5, 5), "'pids' does not apply to archive 'eso' (type eso); only scicat archives accept it"),
+        SpecErrorCase("adql on mast", ["version: 1", "datasets:", "  - archive: mast", "    obsids: [\"1\"]", "    adql: SELECT 1"], at: (5, 5), "'adql' does not apply to archive 'mast' (type mast), which takes archive, mission, ids, where, obsids and select; only eso archives accept it"),
+        SpecErrorCase("pids on eso", ["version: 1", "datasets:", "  - archive: eso", "    ids: [X]", "    pids: [p]"], at: (5, 5), "'pids' does not apply to archive 'eso' (type eso), which takes archive, ids, adql, calibrations and select; only scicat archives accept it"),
         SpecErrorCase("nothing to take", ["version: 1", "datasets:", "  - archive: eso", "    calibrations: none"], at: (3, 5), "this entry does not say which datasets to take from 'eso'; a eso entry needs ids or adql"),
         SpecErrorCase("ids without mission", ["version: 1", "datasets:", "  - archive: mast", "    ids: [jw02734001001_02101_00001]"], at: (4, 5), "'ids' on a mast archive needs 'mission:'"),
         SpecErrorCase("mission with a space", ["version: 1", "datasets:", "  - archive: mast", "    mission: James Webb", "    ids: [jw1]"], at: (4, 14), "invalid mission 'James Webb'; write one word such as jwst, hst or roman"),
@@ -313,14 +313,14 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         defer { try? FileManager.default.removeItem(at: directory) }
         let good = directory.appendingPathComponent("datapin.yaml")
         try SpecSamples.text(["version: 1"] + Self.ok).write(to: good, atomically: true, encoding: .utf8)
-        let loaded = try SpecLoader.load(contentsOf: good.path)
+        let loaded = try SpecLoader.load(contentsOf: good.path, grammar: ArchiveRegistry.grammar)
         #expect(loaded.spec.file == good.path)
         #expect(loaded.spec.datasets.count == 1)
 
         let bad = directory.appendingPathComponent("bad.yaml")
         try SpecSamples.text(["version: 1", "layout: nestd"] + Self.ok).write(to: bad, atomically: true, encoding: .utf8)
         #expect {
-            _ = try SpecLoader.load(contentsOf: bad.path)
+            _ = try SpecLoader.load(contentsOf: bad.path, grammar: ArchiveRegistry.grammar)
         } throws: { error in
             (error as? DiagnosticList)?.diagnostics.first?.rendered().hasPrefix("\(bad.path):2:9: error: invalid layout 'nestd'") == true
         }
@@ -337,13 +337,13 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         ]
         for (path, reason) in cases {
             #expect {
-                _ = try SpecLoader.load(contentsOf: path)
+                _ = try SpecLoader.load(contentsOf: path, grammar: ArchiveRegistry.grammar)
             } throws: { error in
                 (error as? DiagnosticList)?.diagnostics.map(\.message) == ["cannot read the spec \(path): \(reason)"]
             }
         }
         #expect {
-            _ = try SpecLoader.load(contentsOf: binary.path, file: "latin1.yaml")
+            _ = try SpecLoader.load(contentsOf: binary.path, file: "latin1.yaml", grammar: ArchiveRegistry.grammar)
         } throws: { error in
             (error as? DiagnosticList)?.diagnostics.map { $0.rendered() } == ["latin1.yaml:1:4: error: byte 0xFF here is not UTF-8, so latin1.yaml is a binary file or in another encoding (such as Latin-1); latin1.yaml must be UTF-8 text"]
         }

@@ -72,7 +72,7 @@ import TestSupport
             ids: [ds1, ds2]
         """
         try spec.write(to: directory.appendingPathComponent("datapin.yaml"), atomically: true, encoding: .utf8)
-        let digest = try SpecLoader.load(text: spec, file: "datapin.yaml").spec.meaningDigest
+        let digest = try SpecLoader.load(text: spec, file: "datapin.yaml", grammar: ArchiveRegistry.grammar).spec.meaningDigest
         func entry(_ path: String, _ name: String, host: String = "127.0.0.1", pinned: Bool = true, access: Access = .public, also: [String] = [], alsoPaths: [String] = []) -> LockEntry {
             LockEntry(path: path, archive: "mast", dataset: "ds1", uri: "mast:JWST/product/\(name)", url: "http://\(host):\(server.port)/\(name)",
                       size: Int64(contents[name]!.count), sha256: pinned ? sha256(contents[name]!) : nil, access: access, also: also, alsoPaths: alsoPaths)

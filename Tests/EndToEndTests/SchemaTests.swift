@@ -39,8 +39,8 @@ import TestSupport
     @Test func everyStarterSpecValidates() throws {
         let folder = try TestEnvironment.makeScratchDirectory("starters")
         var files: [String] = []
-        for kind in ArchiveKind.allCases {
-            let url = folder.appendingPathComponent("\(kind.rawValue).yaml")
+        for kind in ArchiveRegistry.grammar.kinds {
+            let url = folder.appendingPathComponent("\(kind.kind.rawValue).yaml")
             try StarterSpec.text(for: kind).write(to: url, atomically: true, encoding: .utf8)
             files.append(url.path)
         }
@@ -57,8 +57,31 @@ import TestSupport
         #expect(result.stdout.contains("suffix"))
     }
 
-    @Test func embeddedSchemaIsTheOneInTheRepository() throws {
+    /// The committed schema is what the registry generates, and what `datapin schema` prints
+    /// and `init` writes; regenerate it with scripts/generate-schema.
+    @Test func committedSchemaIsWhatTheRegistryGenerates() throws {
         let file = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("schema/datapin.schema.json"), encoding: .utf8)
-        #expect(SpecSchema.json + "\n" == file)
+        #expect(ArchiveRegistry.schemaJSON + "\n" == file, "schema/datapin.schema.json is stale: run scripts/generate-schema")
+        let folder = try TestEnvironment.makeScratchDirectory("schema-command")
+        let printed = try Datapin.run(["schema"], in: folder)
+        #expect(printed.status == 0)
+        #expect(printed.stdout == file)
+    }
+
+    /// The README's tables of archive kinds and keys are the ones the registry writes.
+    @Test func readmeKeysTableIsWhatTheRegistryGenerates() throws {
+        let readme = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("<!-- archive-keys:begin -->\n" + ArchiveKeysTable.markdown(ArchiveRegistry.definitions) + "\n<!-- archive-keys:end -->"), "README.md's archive keys table is stale: run scripts/generate-schema")
+    }
+
+    /// Every key of the schema's archive settings and dataset entries comes from a registered
+    /// kind, and the schema refuses a setting the archive's type does not take.
+    @Test func schemaRefusesAKeyTheArchiveTypeDoesNotTake() throws {
+        let folder = try TestEnvironment.makeScratchDirectory("kind-keys")
+        let url = folder.appendingPathComponent("datapin.yaml")
+        try "version: 1\narchives:\n  lab: {type: index, url: ./c.json, files: sftp://host}\ndatasets: [{archive: lab}]\n".write(to: url, atomically: true, encoding: .utf8)
+        let result = try Self.validate([url.path])
+        #expect(result.status == 1, "\(result.stdout)")
+        #expect(result.stdout.contains("files"))
     }
 }

@@ -109,13 +109,19 @@ public final class FakeMAST: Sendable {
     private let executingAnswers: Int
     private let pagingFault: PagingFault?
     private let portalAsks = Mutex<[String: Int]>([:])
+    private let answerDelay: ClosedRange<Int>?
+    private let arrivals = Mutex<[ContinuousClock.Instant]>([])
 
     /// Starts the server. The archive never returns more than `searchPageLimit` search rows or
     /// `portalPageLimit` product rows per page whatever the client asks, and answers each Portal
     /// query `executingAnswers` times with EXECUTING before its pages are ready. With a
-    /// `pagingFault`, searches and Portal product lists page that way.
+    /// `pagingFault`, searches and Portal product lists page that way. With `answerDelayMilliseconds`,
+    /// every answer's body is held back for a time drawn at random from that range (the headers
+    /// go at once), as a slow archive answers; the server's thread never waits.
     public init(datasets: [MissionDataset] = [], observations: [Observation] = [], token: String? = nil, user: String = "Jane Doe",
-                searchPageLimit: Int = 2, portalPageLimit: Int = 3, executingAnswers: Int = 1, pagingFault: PagingFault? = nil) throws {
+                searchPageLimit: Int = 2, portalPageLimit: Int = 3, executingAnswers: Int = 1, pagingFault: PagingFault? = nil,
+                answerDelayMilliseconds: ClosedRange<Int>? = nil) throws {
+        self.answerDelay = answerDelayMilliseconds
         self.datasets = datasets
         self.observations = observations
         self.token = token
@@ -146,6 +152,29 @@ public final class FakeMAST: Sendable {
 
     /// The Mission Search row `uri` of a file: `<dataset>/<filename>`.
     public static func missionURI(dataset: String, filename: String) -> String { "\(dataset)/\(filename)" }
+
+    /// The most requests that arrived within any `milliseconds` of each other. With every
+    /// answer delayed by at least `milliseconds`, a client that keeps at most N requests open
+    /// at once can never have sent more than N in such a window.
+    public func mostRequestsArrivingWithin(milliseconds: Int) -> Int {
+        let times = arrivals.withLock { $0 }.sorted()
+        let window = Duration.milliseconds(milliseconds)
+        var most = 0
+        var first = 0
+        for last in times.indices {
+            while times[last] - times[first] >= window { first += 1 }
+            most = max(most, last - first + 1)
+        }
+        return most
+    }
+
+    /// The answer to `request`, held back by the configured delay; records when it arrived.
+    private func answer(_ request: LoopbackRequest) -> LoopbackResponse {
+        arrivals.withLock { $0.append(.now) }
+        let response = respond(request)
+        guard let answerDelay, response.fault == nil else { return response }
+        return response.with(fault: .slow(chunkSize: max(1, response.body.count), delayMilliseconds: Int.random(in: answerDelay)))
+    }
 
     private func respond(_ request: LoopbackRequest) -> LoopbackResponse {
         let path = request.path
@@ -342,7 +371,7 @@ public final class FakeMAST: Sendable {
         }
 
         func handle(_ request: LoopbackRequest) -> LoopbackResponse {
-            archive?.respond(request) ?? .status(503)
+            archive?.answer(request) ?? .status(503)
         }
     }
 }

@@ -8,7 +8,8 @@ public protocol Archive: Sendable {
     /// The name the spec uses for this archive.
     var name: String { get }
     /// Every product the archive lists for the entry, before any `select` filter.
-    func products(for entry: DatasetEntry) throws(ArchiveError) -> [Product]
+    /// Requests go through the run's `HTTPClient`, whose limiter bounds them per host.
+    func products(for entry: DatasetEntry) async throws(ArchiveError) -> [Product]
 }
 
 /// Why an archive could not be queried; `lock` exits 6 and leaves the lockfile alone.
@@ -17,8 +18,9 @@ public enum ArchiveError: Error, Sendable, Hashable {
     case unreachable(url: String, reason: String)
     /// The archive answered with an HTTP error status.
     case httpStatus(url: String, status: Int)
-    /// The archive refused the request (HTTP 401 or 403): no token, or one it does not accept.
-    case notAuthorised(url: String, status: Int)
+    /// The archive refused the request (HTTP 401 or 403): no token, or one it does not accept;
+    /// `advice` is the archive's own sentence naming its variables.
+    case notAuthorised(url: String, status: Int, advice: String)
     /// The archive's answer was not in the documented format.
     case malformedAnswer(url: String, reason: String)
     /// The archive does not know a dataset the spec names.
@@ -33,7 +35,7 @@ public enum ArchiveError: Error, Sendable, Hashable {
         switch self {
         case .unreachable(let url, let reason): return "could not reach \(url): \(reason)"
         case .httpStatus(let url, let status): return "\(url) answered HTTP \(status)"
-        case .notAuthorised(let url, let status): return "\(url) answered HTTP \(status): the token is missing, expired or not authorised for this data (set the archive's token variable, such as MAST_API_TOKEN)"
+        case .notAuthorised(let url, let status, let advice): return "\(url) answered HTTP \(status): \(advice)"
         case .malformedAnswer(let url, let reason): return "the answer from \(url) is not what the archive documents: \(reason)"
         case .unknownDataset(let archive, let dataset): return "archive '\(archive)' has no dataset '\(dataset)'"
         case .unsupportedRequest(let archive, let reason): return "archive '\(archive)' cannot do this: \(reason)"

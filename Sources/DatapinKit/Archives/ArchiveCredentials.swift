@@ -21,13 +21,9 @@ public struct ArchiveCredentials: Sendable, Hashable {
     /// True when a token is configured and present.
     public var hasToken: Bool { headers["Authorization"] != nil }
 
-    /// The archive's hosts MAST and ESO serve files from, beside the host of the spec's `url:`.
+    /// The hosts the kind's definition declares, beside the host of the spec's `url:`.
     static func knownHosts(of kind: ArchiveKind) -> Set<String> {
-        switch kind {
-        case .mast: return ["mast.stsci.edu"]
-        case .eso: return ["archive.eso.org", "dataportal.eso.org", "www.eso.org"]
-        case .scicat, .index: return []
-        }
+        ArchiveRegistry.definition(of: kind)?.hosts ?? []
     }
 
     /// The credentials of `config` from `environment`.
@@ -48,11 +44,8 @@ public struct ArchiveCredentials: Sendable, Hashable {
         "\(scheme(for: kind)) \(token)"
     }
 
-    /// The `Authorization` scheme an archive kind expects: MAST's own `token`, `Bearer` elsewhere.
+    /// The `Authorization` scheme an archive kind's definition declares (`Bearer` unless it has its own).
     public static func scheme(for kind: ArchiveKind) -> String {
-        switch kind {
-        case .mast: return "token"
-        case .eso, .scicat, .index: return "Bearer"
-        }
+        ArchiveRegistry.definition(of: kind)?.tokenScheme ?? "Bearer"
     }
 }

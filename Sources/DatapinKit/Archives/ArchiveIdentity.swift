@@ -6,12 +6,8 @@ import Foundation
 /// executable asks without knowing any archive's protocol.
 public enum ArchiveIdentity {
     /// The user `credentials` belong to on `config`'s archive; nil when there is no token, the
-    /// session is anonymous, the archive cannot say (only MAST can, through `whoami`), or
-    /// anything fails.
+    /// session is anonymous, the archive's kind cannot say, or anything fails.
     public static func loggedInUser(config: ArchiveConfig, credentials: ArchiveCredentials, client: HTTPClient = HTTPClient()) -> String? {
-        switch config.kind {
-        case .mast: return MASTIdentity.loggedInUser(baseURL: config.url, credentials: credentials, client: client)
-        case .eso, .scicat, .index: return nil
-        }
+        ArchiveRegistry.definition(of: config.kind)?.loggedInUser?(config, credentials, client)
     }
 }

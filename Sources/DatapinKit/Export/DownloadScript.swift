@@ -109,7 +109,7 @@ public enum DownloadScript {
                 let credentials = config.map { ArchiveCredentials.resolve($0, environment: [:]) }
                 numbers[name] = tokenArchives.count + 1
                 tokenArchives.append(TokenArchive(number: tokenArchives.count + 1, name: name, variable: credentials?.missingVariable,
-                                                  scheme: ArchiveCredentials.scheme(for: config?.kind ?? .index), hosts: credentials?.hosts ?? [], files: 0))
+                                                  scheme: config.map { ArchiveCredentials.scheme(for: $0.kind) } ?? "Bearer", hosts: credentials?.hosts ?? [], files: 0))
             }
             for entry in lock.files {
                 // `lock` never writes credentials into a URL; one in a hand-edited lock stays out of the script.

@@ -3,6 +3,7 @@ import DatapinLock
 import DatapinSelection
 import DatapinSpec
 import DatapinSupport
+import DatapinTransfer
 import Foundation
 
 /// Which locked datasets `lock --update` refreshes from upstream.
@@ -57,23 +58,37 @@ public struct LockResolution: Sendable {
     public var upstreamChanges: [String]
 }
 
+/// How far listing has got: `listed` of `total` dataset entries have their archive's answer.
+public struct ListingProgress: Sendable, Hashable {
+    public var listed: Int
+    public var total: Int
+}
+
 /// Resolves a spec against its archives into a lockfile: Spec → Archive → Selection → Lock.
-/// `lock` writes the result, `plan` only shows its diff.
-public struct Locker {
+/// `lock` writes the result, `plan` only shows its diff. Every entry is asked at once; the
+/// run's one `HTTPClient` keeps at most `jobs` requests open to any one host, and answers are
+/// gathered by entry, so the lock is the same whatever order they arrive in.
+public struct Locker: Sendable {
+    public typealias MakeArchive = @Sendable (ArchiveConfig, URL, HTTPClient) throws(ArchiveFactory.Failure) -> any Archive
+
     public var loaded: LoadedSpec
     public var specDirectory: URL
-    public var makeArchive: @Sendable (ArchiveConfig, URL) throws(ArchiveFactory.Failure) -> any Archive
+    /// Requests open at once to one host (`--jobs`).
+    public var jobs: Int
+    public var makeArchive: MakeArchive
 
-    public init(loaded: LoadedSpec, specDirectory: URL, makeArchive: @escaping @Sendable (ArchiveConfig, URL) throws(ArchiveFactory.Failure) -> any Archive = { config, directory throws(ArchiveFactory.Failure) in try ArchiveFactory.make(config, specDirectory: directory) }) {
+    public init(loaded: LoadedSpec, specDirectory: URL, jobs: Int = HostLimiter.defaultLimit, makeArchive: @escaping MakeArchive = { config, directory, client throws(ArchiveFactory.Failure) in try ArchiveFactory.make(config, specDirectory: directory, client: client) }) {
         self.loaded = loaded
         self.specDirectory = specDirectory
+        self.jobs = max(1, jobs)
         self.makeArchive = makeArchive
     }
 
-    /// Asks every archive the spec uses, selects, lays out and merges with `previous`.
-    public func resolve(previous: Lockfile?, update: UpdateScope) throws(LockingError) -> LockResolution {
+    /// Asks every archive the spec uses, selects, lays out and merges with `previous`;
+    /// `progress` hears after each entry's answer.
+    public func resolve(previous: Lockfile?, update: UpdateScope, progress: (@Sendable (ListingProgress) -> Void)? = nil) async throws(LockingError) -> LockResolution {
         let spec = loaded.spec
-        let groups = try listProducts(spec)
+        let groups = try await listProducts(spec, progress: progress)
         let entries: [LockEntry]
         do {
             entries = try SelectionAssembler.assemble(groups, spec: spec, source: loaded.source)
@@ -102,38 +117,65 @@ public struct Locker {
         return LockResolution(lock: lock, diff: LockDiff(old: previous, new: lock), warnings: warnings, upstreamChanges: upstreamChanges)
     }
 
-    /// Every entry's unfiltered products, in spec order; all archive failures are collected.
-    private func listProducts(_ spec: Spec) throws(LockingError) -> [(entry: DatasetEntry, products: [Product])] {
-        var adapters: [String: any Archive] = [:]
+    /// Every entry's unfiltered products, in spec order; all archive failures are collected,
+    /// in spec order too. Adapters are made on a thread of their own (an adapter may read
+    /// its catalog then), one per archive; then every entry is listed concurrently.
+    private func listProducts(_ spec: Spec, progress: (@Sendable (ListingProgress) -> Void)?) async throws(LockingError) -> [(entry: DatasetEntry, products: [Product])] {
+        let client = HTTPClient(limiter: HostLimiter(limit: jobs))
+        var adapters: [String: Result<any Archive, ArchiveFactory.Failure>] = [:]
+        for entry in spec.datasets {
+            guard let config = spec.archive(named: entry.archive), adapters[config.name] == nil else { continue }
+            let make = makeArchive, directory = specDirectory
+            adapters[config.name] = await OwnThread.run { () -> Result<any Archive, ArchiveFactory.Failure> in
+                do throws(ArchiveFactory.Failure) {
+                    return .success(try make(config, directory, client))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
+        let listings = await withTaskGroup(of: (Int, Result<[Product], ArchiveError>).self) { group in
+            var total = 0
+            for (position, entry) in spec.datasets.enumerated() {
+                guard let config = spec.archive(named: entry.archive), case .success(let adapter) = adapters[config.name] else { continue }
+                total += 1
+                group.addTask {
+                    do throws(ArchiveError) {
+                        return (position, .success(try await adapter.products(for: entry)))
+                    } catch {
+                        return (position, .failure(error))
+                    }
+                }
+            }
+            var results: [Int: Result<[Product], ArchiveError>] = [:]
+            for await (position, result) in group {
+                results[position] = result
+                progress?(ListingProgress(listed: results.count, total: total))
+            }
+            return results
+        }
         var invalid: [Diagnostic] = []
         var unavailable: [Diagnostic] = []
         var refused: [Diagnostic] = []
         var groups: [(entry: DatasetEntry, products: [Product])] = []
-        for entry in spec.datasets {
+        for (position, entry) in spec.datasets.enumerated() {
             let at = entry.archiveLocation ?? entry.location
             guard let config = spec.archive(named: entry.archive) else {
                 invalid.append(diagnostic("unknown archive '\(entry.archive)'", at: at))
                 continue
             }
-            let adapter: any Archive
-            if let existing = adapters[config.name] {
-                adapter = existing
-            } else {
-                do {
-                    adapter = try makeArchive(config, specDirectory)
-                    adapters[config.name] = adapter
-                } catch {
-                    switch error {
-                    case .archive(let archiveError) where Self.isUnavailable(archiveError):
-                        unavailable.append(diagnostic(error.message, at: config.location ?? at))
-                    default:
-                        invalid.append(diagnostic(error.message, at: config.location ?? at))
-                    }
-                    continue
+            if case .failure(let error) = adapters[config.name] {
+                switch error {
+                case .archive(let archiveError) where Self.isUnavailable(archiveError):
+                    unavailable.append(diagnostic(error.message, at: config.location ?? at))
+                default:
+                    invalid.append(diagnostic(error.message, at: config.location ?? at))
                 }
+                continue
             }
+            guard let listing = listings[position] else { continue }
             do {
-                groups.append((entry, try adapter.products(for: entry)))
+                groups.append((entry, try listing.get()))
             } catch {
                 let message = "datasets[\(entry.index)]: \(error.message)"
                 if case .notAuthorised = error {

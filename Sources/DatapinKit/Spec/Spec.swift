@@ -44,11 +44,11 @@ public struct Spec: Sendable {
         archives.first { $0.name == name }
     }
 
-    /// Every archive a dataset may name, by name: the built-in ones, replaced by the spec's
-    /// entry of the same name where it has one.
+    /// Every archive a dataset may name, by name: `archives` holds the built-in ones (as the
+    /// spec configures them) and the spec's own.
     public var archivesByName: [String: ArchiveConfig] {
         var byName: [String: ArchiveConfig] = [:]
-        for config in ArchiveConfig.builtIn + archives { byName[config.name] = config }
+        for config in archives { byName[config.name] = config }
         return byName
     }
 }
@@ -76,14 +76,6 @@ public enum DuplicatePolicy: String, Sendable, Hashable, CaseIterable {
     case copy
 }
 
-/// The kinds of archive datapin knows the protocol of.
-public enum ArchiveKind: String, Sendable, Hashable, CaseIterable {
-    case mast
-    case eso
-    case scicat
-    case index
-}
-
 /// One archive the spec can name in `datasets[].archive`.
 public struct ArchiveConfig: Sendable, Hashable {
     public var name: String
@@ -94,12 +86,16 @@ public struct ArchiveConfig: Sendable, Hashable {
     public var tokenEnv: String?
     public var usernameEnv: String?
     public var passwordEnv: String?
-    /// Where SciCat's files are served from: `https://host/prefix`, `sftp://host` or `file:///mount`.
+    /// Where the archive's files are served from, when not from `url`: `https://host/prefix`,
+    /// `sftp://host` or `file:///mount`.
     public var files: String?
+    /// An OAuth2 token endpoint (RFC 6749 §4.3, password grant) that `username_env` and
+    /// `password_env` log in at; nil when the archive takes no password grant.
+    public var tokenURL: String?
     /// Where the entry was written; nil for a built-in archive the spec did not configure.
     public var location: SourceLocation?
 
-    public init(name: String, kind: ArchiveKind, url: String? = nil, tokenEnv: String? = nil, usernameEnv: String? = nil, passwordEnv: String? = nil, files: String? = nil, location: SourceLocation? = nil) {
+    public init(name: String, kind: ArchiveKind, url: String? = nil, tokenEnv: String? = nil, usernameEnv: String? = nil, passwordEnv: String? = nil, files: String? = nil, tokenURL: String? = nil, location: SourceLocation? = nil) {
         self.name = name
         self.kind = kind
         self.url = url
@@ -107,14 +103,28 @@ public struct ArchiveConfig: Sendable, Hashable {
         self.usernameEnv = usernameEnv
         self.passwordEnv = passwordEnv
         self.files = files
+        self.tokenURL = tokenURL
         self.location = location
     }
 
-    /// Archive names that work without an `archives:` entry.
-    public static let builtIn: [ArchiveConfig] = [
-        ArchiveConfig(name: "mast", kind: .mast, tokenEnv: "MAST_API_TOKEN"),
-        ArchiveConfig(name: "eso", kind: .eso),
-    ]
+    /// Stores the archive-level setting `key` (as the spec writes it); the loader calls this for
+    /// each setting the archive's kind declares. A kind that declares a key of its own adds its
+    /// field here.
+    mutating func set(_ key: String, to value: String) {
+        switch key {
+        case "url": url = value
+        case "token_env": tokenEnv = value
+        case "username_env": usernameEnv = value
+        case "password_env": passwordEnv = value
+        case "files": files = value
+        case "token_url": tokenURL = value
+        default: preconditionFailure("ArchiveConfig has no field for the declared setting '\(key)'")
+        }
+    }
+
+    /// The names of the environment variables this archive's credentials come from, in the
+    /// order a message names them.
+    public var credentialVariables: [String] { [tokenEnv, usernameEnv, passwordEnv].compactMap { $0 } }
 }
 
 /// A product's role, as MAST's productType and the index catalog's `type` name it.

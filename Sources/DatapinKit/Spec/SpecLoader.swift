@@ -20,7 +20,8 @@ public struct LoadedSpec: Sendable {
 public enum SpecLoader {
     /// Parses and validates a spec. Throws DiagnosticList with EVERY error found (not just the first);
     /// warnings (if any) are returned in the result.
-    public static func load(text: String, file: String) throws(DiagnosticList) -> LoadedSpec {
+    /// `grammar` is the archive kinds' part of the spec (`ArchiveRegistry.grammar`).
+    public static func load(text: String, file: String, grammar: SpecGrammar) throws(DiagnosticList) -> LoadedSpec {
         let root: YAMLNode?
         do {
             root = try YAMLParser.parse(text, file: file)
@@ -32,7 +33,7 @@ public enum SpecLoader {
             throw DiagnosticList([Diagnostic(.error, SpecProblem.empty.message, at: SourceLocation(file: file, line: 1, column: 1))])
         }
         let source = SourceText(path: file, text: Secrets.masked(text, hiding: Secrets.locations(in: root)))
-        var reader = SpecReader(file: file, source: source)
+        var reader = SpecReader(file: file, source: source, grammar: grammar)
         let spec = reader.read(root)
         let diagnostics = reader.diagnostics.enumerated().sorted { a, b in
             let left = a.element.location, right = b.element.location
@@ -46,7 +47,7 @@ public enum SpecLoader {
 
     /// Reads the file at `path` and loads it (`file` names it in diagnostics); a file that
     /// cannot be read is a diagnostic too, a binary or non-UTF-8 one at its first bad byte.
-    public static func load(contentsOf path: String, file: String? = nil) throws(DiagnosticList) -> LoadedSpec {
+    public static func load(contentsOf path: String, file: String? = nil, grammar: SpecGrammar) throws(DiagnosticList) -> LoadedSpec {
         let file = file ?? path
         var isDirectory: ObjCBool = false
         let reason: String
@@ -55,7 +56,7 @@ public enum SpecLoader {
         } else if isDirectory.boolValue {
             reason = "it is a directory"
         } else if let data = FileManager.default.contents(atPath: path) {
-            return try load(text: TextFile.decode(data, file: file), file: file)
+            return try load(text: TextFile.decode(data, file: file), file: file, grammar: grammar)
         } else {
             reason = "permission denied"
         }
@@ -157,42 +158,24 @@ enum Secrets {
 
 /// One pass over a parsed spec that builds the model and collects every problem on the way.
 private struct SpecReader {
-    static let topKeys = ["version", "destination", "layout", "duplicates", "manifest", "case_sensitive", "archives", "select", "datasets"]
-    static let archiveKeys = ["type", "url", "token_env", "username_env", "password_env", "files"]
-    static let selectKeys = ["levels", "suffixes", "extensions", "types", "match", "include", "exclude", "recommended", "guidestar", "calibration_references", "access", "max_size"]
-    static let datasetKeys = ["archive", "mission", "ids", "where", "obsids", "adql", "pids", "calibrations", "select"]
-    /// Archive settings that only some kinds use.
-    static let archiveKeyKinds: [String: [ArchiveKind]] = [
-        "username_env": [.eso, .scicat],
-        "password_env": [.eso, .scicat],
-        "files": [.scicat],
-    ]
-    /// Dataset-entry keys that only some kinds use.
-    static let datasetKeyKinds: [String: [ArchiveKind]] = [
-        "mission": [.mast],
-        "ids": [.mast, .eso, .index],
-        "where": [.mast],
-        "obsids": [.mast],
-        "adql": [.eso],
-        "pids": [.scicat],
-        "calibrations": [.eso],
-    ]
-    /// The keys that say which datasets an entry takes, for each kind.
-    static let selectorKeys: [ArchiveKind: [String]] = [
-        .mast: ["ids", "where", "obsids"],
-        .eso: ["ids", "adql"],
-        .scicat: ["pids"],
-        .index: ["ids"],
-    ]
+    static let topKeys = SpecSchema.topKeys
+    static let selectKeys = SpecSchema.selectKeys
 
     let file: String
     let source: SourceText
+    let grammar: SpecGrammar
     var diagnostics: [Diagnostic] = []
 
-    init(file: String, source: SourceText) {
+    init(file: String, source: SourceText, grammar: SpecGrammar) {
         self.file = file
         self.source = source
+        self.grammar = grammar
     }
+
+    /// `type` and every setting any archive kind takes.
+    var archiveKeys: [String] { ["type"] + grammar.allArchiveKeys.map(\.name) }
+    /// `archive`, every dataset-entry key any kind takes, and `select`.
+    var datasetKeys: [String] { ["archive"] + grammar.allDatasetKeys.map(\.name) + ["select"] }
 
     mutating func report(_ problem: SpecProblem, at location: SourceLocation) {
         diagnostics.append(source.diagnostic(problem.severity, problem.message, at: location))
@@ -311,7 +294,7 @@ private struct SpecReader {
     /// The built-in archives (with any overrides) followed by the configured ones in file order,
     /// and the names of configured archives whose kind could not be determined.
     mutating func archives(_ node: YAMLNode?) -> ([ArchiveConfig], unresolved: Set<String>) {
-        var builtIns = ArchiveConfig.builtIn
+        var builtIns = grammar.builtInArchives
         var configured: [ArchiveConfig] = []
         var unresolved: Set<String> = []
         guard let node, !node.isNull else { return (builtIns, unresolved) }
@@ -343,7 +326,7 @@ private struct SpecReader {
         let builtIn = builtIns.first { $0.name == name }
         var settings: [String: YAMLPair] = [:]
         if pair.value.pairs != nil {
-            settings = fields(of: pair.value, known: Self.archiveKeys, context: "in archive '\(name)'")
+            settings = fields(of: pair.value, known: archiveKeys, context: "in archive '\(name)'")
         } else if !pair.value.isNull {
             report(.wrongType(key: name, expected: "a mapping of settings (type, url, token_env, …)", found: pair.value.kindDescription), at: pair.value.location)
             return nil
@@ -351,43 +334,40 @@ private struct SpecReader {
         var kind = builtIn?.kind
         if let typePair = settings["type"] {
             guard let text = string("type", typePair.value),
-                  let given = choice("type", text, at: typePair.value.location, as: ArchiveKind.self)
+                  let given = choice("type", text, at: typePair.value.location, among: grammar.kinds.map(\.kind.rawValue))
             else { return nil }
-            kind = given
+            kind = ArchiveKind(given)
         }
-        guard let kind else {
-            report(.missingArchiveType(name: name), at: pair.key.location)
+        guard let kind, let kindGrammar = grammar.grammar(of: kind) else {
+            report(.missingArchiveType(name: name, kinds: grammar.kinds.map(\.kind), builtIn: grammar.builtInArchives.map(\.name)), at: pair.key.location)
             return nil
         }
         var config = ArchiveConfig(name: name, kind: kind)
         if let builtIn, builtIn.kind == kind { config = builtIn }
         config.location = pair.key.location
-        for (key, kinds) in Self.archiveKeyKinds.sorted(by: { $0.key < $1.key }) where !kinds.contains(kind) {
-            if let misplaced = settings.removeValue(forKey: key) {
-                report(.keyNotForArchiveKind(key: key, archive: name, kind: kind, acceptedBy: kinds), at: misplaced.key.location)
+        for (key, misplaced) in settings.sorted(by: { $0.key < $1.key }) where key != "type" && kindGrammar.archiveKey(key) == nil {
+            settings.removeValue(forKey: key)
+            report(.keyNotForArchiveKind(key: key, archive: name, kind: kind, takes: ["type"] + kindGrammar.archiveKeys.map(\.name), acceptedBy: grammar.kinds(takingArchiveKey: key)), at: misplaced.key.location)
+        }
+        if settings["url"] == nil, let what = kindGrammar.requiredURL, config.url == nil {
+            report(.missingArchiveURL(name: name, kind: kind, what: what), at: pair.key.location)
+        }
+        for key in kindGrammar.archiveKeys {
+            guard let setting = settings[key.name] else { continue }
+            switch key.type {
+            case .url(let schemes, let pathAllowed):
+                guard let url = string(key.name, setting.value), withoutCredentials(key.name, url, archive: name, at: setting.value.location) else { continue }
+                guard hasScheme(url, in: schemes, pathAllowed: pathAllowed) else {
+                    report(.invalidURL(key: key.name, archive: name, schemes: schemes, allowsPath: pathAllowed), at: setting.value.location)
+                    continue
+                }
+                config.set(key.name, to: url)
+            case .variableName:
+                if let value = variableName(key.name, settings) { config.set(key.name, to: value) }
+            default:
+                if let value = string(key.name, setting.value) { config.set(key.name, to: value) }
             }
         }
-        if let urlPair = settings["url"], let url = string("url", urlPair.value), withoutCredentials("url", url, archive: name, at: urlPair.value.location) {
-            let schemes = kind == .index ? ["file", "http", "https"] : ["http", "https"]
-            if hasScheme(url, in: schemes, pathAllowed: kind == .index) {
-                config.url = url
-            } else {
-                report(.invalidURL(key: "url", archive: name, schemes: schemes, allowsPath: kind == .index), at: urlPair.value.location)
-            }
-        } else if settings["url"] == nil, kind == .scicat || kind == .index, config.url == nil {
-            report(.missingArchiveURL(name: name, kind: kind), at: pair.key.location)
-        }
-        if let filesPair = settings["files"], let files = string("files", filesPair.value), withoutCredentials("files", files, archive: name, at: filesPair.value.location) {
-            let schemes = ["https", "http", "sftp", "file"]
-            if hasScheme(files, in: schemes, pathAllowed: false) {
-                config.files = files
-            } else {
-                report(.invalidURL(key: "files", archive: name, schemes: schemes, allowsPath: false), at: filesPair.value.location)
-            }
-        }
-        if let value = variableName("token_env", settings) { config.tokenEnv = value }
-        if let value = variableName("username_env", settings) { config.usernameEnv = value }
-        if let value = variableName("password_env", settings) { config.passwordEnv = value }
         for (given, missing) in [("username_env", "password_env"), ("password_env", "username_env")] {
             if let present = settings[given], settings[missing] == nil {
                 report(.incompleteCredentials(given: given, missing: missing, archive: name), at: present.key.location)
@@ -445,9 +425,9 @@ private struct SpecReader {
             return nil
         }
         let context = "in dataset entry \(index + 1)"
-        var fields = fields(of: node, known: Self.datasetKeys, context: context, filtersBelongUnderSelect: true)
+        var fields = fields(of: node, known: datasetKeys, context: context, filtersBelongUnderSelect: true)
         var entry = DatasetEntry(index: index, archive: "", location: node.location)
-        var kind: ArchiveKind?
+        var kindGrammar: ArchiveGrammar?
         var archiveNamed = false
         let knownNames = archives.map(\.name) + unresolved.sorted()
         if let pair = fields["archive"] {
@@ -455,7 +435,7 @@ private struct SpecReader {
             if let name = string("archive", pair.value) {
                 entry.archive = name
                 if let config = archives.first(where: { $0.name == name }) {
-                    kind = config.kind
+                    kindGrammar = grammar.grammar(of: config.kind)
                     archiveNamed = true
                 } else if unresolved.contains(name) {
                     archiveNamed = true
@@ -466,11 +446,10 @@ private struct SpecReader {
         } else {
             report(.missingKey(key: "archive", context: context, hint: "name the archive to ask (\(knownNames.joined(separator: ", ")))"), at: node.location)
         }
-        if let kind {
-            for (key, kinds) in Self.datasetKeyKinds.sorted(by: { $0.key < $1.key }) where !kinds.contains(kind) {
-                if let misplaced = fields.removeValue(forKey: key) {
-                    report(.keyNotForArchiveKind(key: key, archive: entry.archive, kind: kind, acceptedBy: kinds), at: misplaced.key.location)
-                }
+        if let kindGrammar {
+            for (key, misplaced) in fields.sorted(by: { $0.key < $1.key }) where !["archive", "select"].contains(key) && kindGrammar.datasetKey(key) == nil {
+                fields.removeValue(forKey: key)
+                report(.keyNotForArchiveKind(key: key, archive: entry.archive, kind: kindGrammar.kind, takes: ["archive"] + kindGrammar.datasetKeys.map(\.name) + ["select"], acceptedBy: grammar.kinds(takingDatasetKey: key)), at: misplaced.key.location)
             }
         }
         if let pair = fields["mission"], let mission = string("mission", pair.value) {
@@ -489,16 +468,16 @@ private struct SpecReader {
             entry.calibrations = choice("calibrations", text, at: pair.value.location, as: CalibrationMode.self)
         }
         if let pair = fields["select"] { entry.select = selectFilters(pair.value) }
-        if let kind, kind != .index, let selectors = Self.selectorKeys[kind], !selectors.contains(where: { fields[$0] != nil }) {
-            report(.nothingToTake(archive: entry.archive, kind: kind, keys: selectors), at: node.location)
-        }
-        if kind == .mast {
-            let needsMission = ["ids", "where"].compactMap { fields[$0] }
-            if fields["mission"] == nil, let first = needsMission.first, let key = first.key.scalar {
-                report(.missionRequired(key: key), at: first.key.location)
+        if let kindGrammar {
+            let selectors = kindGrammar.selectorKeys
+            if !selectors.isEmpty, !selectors.contains(where: { fields[$0] != nil }) {
+                report(.nothingToTake(archive: entry.archive, kind: kindGrammar.kind, keys: selectors), at: node.location)
             }
-            if let mission = fields["mission"], needsMission.isEmpty, fields["obsids"] != nil {
-                report(.missionUnused, at: mission.key.location)
+            let written = fields.mapValues(\.key.location)
+            for rule in kindGrammar.entryRules {
+                for problem in rule(written) {
+                    diagnostics.append(source.diagnostic(problem.severity, problem.message, at: problem.location))
+                }
             }
         }
         return archiveNamed ? entry : nil
@@ -712,6 +691,16 @@ private struct SpecReader {
             return nil
         }
         return word
+    }
+
+    /// One of `valid`, compared case-insensitively.
+    mutating func choice(_ key: String, _ text: String, at location: SourceLocation, among valid: [String]) -> String? {
+        let lowered = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard valid.contains(lowered) else {
+            report(.invalidChoice(key: key, value: text, valid: valid, suggestion: Suggestion.nearest(to: text, in: valid)), at: location)
+            return nil
+        }
+        return lowered
     }
 
     /// One of an enumeration's raw values, compared case-insensitively.

@@ -61,10 +61,11 @@ public enum SpecProblem: Error, Sendable, Hashable {
     case invalidPattern(PatternError)
     /// An archive name has characters that cannot appear in a path or a lockfile.
     case invalidArchiveName(String)
-    /// An archive that is not built in has no `type:`.
-    case missingArchiveType(name: String)
-    /// An archive of this kind has no default URL and none was given.
-    case missingArchiveURL(name: String, kind: ArchiveKind)
+    /// An archive that is not built in has no `type:`; `kinds` are the kinds there are,
+    /// `builtIn` the archives that need none.
+    case missingArchiveType(name: String, kinds: [ArchiveKind], builtIn: [String])
+    /// An archive of this kind has no default URL and none was given; `what` says what the URL names.
+    case missingArchiveURL(name: String, kind: ArchiveKind, what: String)
     /// A URL uses a scheme this setting cannot use.
     case invalidURL(key: String, archive: String, schemes: [String], allowsPath: Bool)
     /// A `*_env` setting holds something that is not an environment variable's name.
@@ -73,12 +74,11 @@ public enum SpecProblem: Error, Sendable, Hashable {
     case incompleteCredentials(given: String, missing: String, archive: String)
     /// A dataset entry names an archive that is neither built in nor configured.
     case unknownArchive(name: String, suggestion: String?, known: [String])
-    /// A key that this kind of archive does not use.
-    case keyNotForArchiveKind(key: String, archive: String, kind: ArchiveKind, acceptedBy: [ArchiveKind])
+    /// A key that this kind of archive does not use; `takes` are the keys it does take there,
+    /// `acceptedBy` the kinds that take this one.
+    case keyNotForArchiveKind(key: String, archive: String, kind: ArchiveKind, takes: [String], acceptedBy: [ArchiveKind])
     /// A dataset entry says nothing about which datasets to take.
     case nothingToTake(archive: String, kind: ArchiveKind, keys: [String])
-    /// A MAST entry uses `ids` or `where` without saying which mission to search.
-    case missionRequired(key: String)
     /// `mission` is not a single lowercase word.
     case invalidMission(String)
     /// `where:` holds no condition.
@@ -87,13 +87,11 @@ public enum SpecProblem: Error, Sendable, Hashable {
     case noDatasets
     /// Warning: a filter list is empty, so no file can pass it.
     case emptyFilterList(key: String)
-    /// Warning: `mission` given on an entry that only has `obsids`.
-    case missionUnused
 
     /// Whether the problem stops the command or is only worth saying.
     public var severity: Diagnostic.Severity {
         switch self {
-        case .noDatasets, .emptyFilterList, .missionUnused: return .warning
+        case .noDatasets, .emptyFilterList: return .warning
         default: return .error
         }
     }
@@ -157,10 +155,9 @@ public enum SpecProblem: Error, Sendable, Hashable {
             return error.message
         case .invalidArchiveName(let name):
             return "invalid archive name '\(name)'; use letters, digits, '-', '_' and '.' only"
-        case .missingArchiveType(let name):
-            return "archive '\(name)' needs 'type:' (\(Self.list(ArchiveKind.allCases.map(\.rawValue), conjunction: "or"))); only mast and eso are built in"
-        case .missingArchiveURL(let name, let kind):
-            let what = kind == .index ? "the catalog's path or URL" : "the archive's base URL"
+        case .missingArchiveType(let name, let kinds, let builtIn):
+            return "archive '\(name)' needs 'type:' (\(Self.list(kinds.map(\.rawValue), conjunction: "or"))); only \(Self.list(builtIn, conjunction: "and")) are built in"
+        case .missingArchiveURL(let name, let kind, let what):
             return "archive '\(name)' (type \(kind.rawValue)) needs 'url:', \(what)"
         case .invalidURL(let key, let archive, let schemes, let allowsPath):
             let urls = Self.list(schemes.map { "\($0)://" }, conjunction: "or")
@@ -172,13 +169,11 @@ public enum SpecProblem: Error, Sendable, Hashable {
         case .unknownArchive(let name, let suggestion, let known):
             let tail = suggestion.map { "; did you mean '\($0)'?" } ?? "; known archives are \(Self.list(known))"
             return "unknown archive '\(name)'\(tail)"
-        case .keyNotForArchiveKind(let key, let archive, let kind, let acceptedBy):
+        case .keyNotForArchiveKind(let key, let archive, let kind, let takes, let acceptedBy):
             let kinds = Self.list(acceptedBy.map(\.rawValue), conjunction: "and")
-            return "'\(key)' does not apply to archive '\(archive)' (type \(kind.rawValue)); only \(kinds) archives accept it"
+            return "'\(key)' does not apply to archive '\(archive)' (type \(kind.rawValue)), which takes \(Self.list(takes, conjunction: "and")); only \(kinds) archives accept it"
         case .nothingToTake(let archive, let kind, let keys):
             return "this entry does not say which datasets to take from '\(archive)'; a \(kind.rawValue) entry needs \(Self.list(keys, conjunction: "or"))"
-        case .missionRequired(let key):
-            return "'\(key)' on a mast archive needs 'mission:' (jwst, hst, roman, …) to know which Mission Search to ask"
         case .invalidMission(let value):
             return "invalid mission '\(value)'; write one word such as jwst, hst or roman"
         case .emptyWhere:
@@ -187,8 +182,6 @@ public enum SpecProblem: Error, Sendable, Hashable {
             return "the spec lists no datasets, so the lock will be empty; add entries under 'datasets:'"
         case .emptyFilterList(let key):
             return "'\(key)' is an empty list, so no file can pass it; remove the key to filter nothing"
-        case .missionUnused:
-            return "'mission' has no effect on 'obsids', which ask the MAST Portal across all missions"
         }
     }
 

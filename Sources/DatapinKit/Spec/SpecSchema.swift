@@ -1,375 +1,180 @@
+import Foundation
 
-/// The JSON Schema of `datapin.yaml`, identical to `schema/datapin.schema.json` (a test checks),
-/// written by `datapin init` into `.datapin/` so editors validate the spec offline.
+/// The JSON Schema of `datapin.yaml`, generated from the common keys below and the archive
+/// kinds' grammar. `datapin schema` prints it, `schema/datapin.schema.json` is its committed
+/// copy (a test checks they are the same), and `datapin init` writes it into `.datapin/` so
+/// editors validate the spec offline.
 public enum SpecSchema {
     public static let fileName = "datapin.schema.json"
 
-    public static let json = #"""
-{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "$id": "datapin.schema.json",
-  "title": "datapin selection spec (datapin.yaml)",
-  "type": "object",
-  "required": [
-    "version",
-    "datasets"
-  ],
-  "additionalProperties": false,
-  "properties": {
-    "version": {
-      "const": 1
-    },
-    "destination": {
-      "type": "string",
-      "description": "Root of the synced tree, relative to the spec."
-    },
-    "layout": {
-      "oneOf": [
-        {
-          "enum": [
-            "nested",
-            "flat"
-          ]
-        },
-        {
-          "type": "string",
-          "pattern": "\\{filename\\}"
-        }
-      ],
-      "description": "nested: <dataset>/<file>; flat: <file>; or a template with {archive} {mission} {dataset} {filename} {level} {suffix} {instrument}."
-    },
-    "duplicates": {
-      "enum": [
-        "once",
-        "link",
-        "copy"
-      ]
-    },
-    "manifest": {
-      "type": "boolean"
-    },
-    "case_sensitive": {
-      "type": "boolean",
-      "description": "true when the destination's file system tells Data.bin from data.bin; by default paths differing only in case are refused."
-    },
-    "archives": {
-      "type": "object",
-      "additionalProperties": {
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-          "type": {
-            "enum": [
-              "mast",
-              "eso",
-              "scicat",
-              "index"
-            ]
-          },
-          "url": {
-            "type": "string"
-          },
-          "token_env": {
-            "type": "string",
-            "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
-            "description": "Name of an environment variable (never the secret itself)."
-          },
-          "username_env": {
-            "type": "string",
-            "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
-            "description": "Name of an environment variable (never the secret itself)."
-          },
-          "password_env": {
-            "type": "string",
-            "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
-            "description": "Name of an environment variable (never the secret itself)."
-          },
-          "files": {
-            "type": "string",
-            "description": "SciCat: https://host/prefix, sftp://host or file:///mount."
-          }
-        }
-      }
-    },
-    "select": {
-      "$ref": "#/$defs/select"
-    },
-    "datasets": {
-      "type": "array",
-      "items": {
-        "type": "object",
-        "required": [
-          "archive"
-        ],
-        "additionalProperties": false,
-        "properties": {
-          "archive": {
-            "type": "string"
-          },
-          "mission": {
-            "type": "string"
-          },
-          "ids": {
-            "oneOf": [
-              {
-                "type": [
-                  "string",
-                  "number"
-                ]
-              },
-              {
-                "type": "array",
-                "items": {
-                  "type": [
-                    "string",
-                    "number"
-                  ]
-                }
-              }
-            ]
-          },
-          "where": {
-            "type": "object",
-            "additionalProperties": {
-              "oneOf": [
-                {
-                  "type": [
-                    "string",
-                    "number"
-                  ]
-                },
-                {
-                  "type": "array",
-                  "items": {
-                    "type": [
-                      "string",
-                      "number"
-                    ]
-                  }
-                }
-              ]
-            }
-          },
-          "obsids": {
-            "oneOf": [
-              {
-                "type": [
-                  "string",
-                  "number"
-                ]
-              },
-              {
-                "type": "array",
-                "items": {
-                  "type": [
-                    "string",
-                    "number"
-                  ]
-                }
-              }
-            ]
-          },
-          "adql": {
-            "type": "string"
-          },
-          "pids": {
-            "oneOf": [
-              {
-                "type": "string"
-              },
-              {
-                "type": "array",
-                "items": {
-                  "type": "string"
-                }
-              }
-            ]
-          },
-          "calibrations": {
-            "enum": [
-              "none",
-              "raw2raw",
-              "raw2master"
-            ]
-          },
-          "select": {
-            "$ref": "#/$defs/select"
-          }
-        }
-      }
+    /// Keys at the top level of the spec.
+    public static let topKeys = ["version", "destination", "layout", "duplicates", "manifest", "case_sensitive", "archives", "select", "datasets"]
+
+    /// The `select:` filters, with their schema and one line each.
+    static let selectFilters: [(name: String, schema: SchemaValue, description: String?)] = [
+        ("levels", stringOrList(numbersAllowed: true), "Product levels or categories: 1b 2a 2b 3, CALIBRATED, 2 (CAOM calib_level); case-insensitive."),
+        ("suffixes", stringOrList(numbersAllowed: false), "File suffixes; \"cal\", \"_cal\" and \"CAL\" are the same."),
+        ("extensions", stringOrList(numbersAllowed: false), "File name endings such as .fits or .fits.gz."),
+        ("types", choiceOrList(ProductType.allCases.map(\.rawValue)), "Product types (case-insensitive in the spec)."),
+        ("match", stringOrList(numbersAllowed: false), "Case-insensitive substrings of the file name, instrument or filters."),
+        ("include", stringOrList(numbersAllowed: false), "Regular expressions (JavaScript-like); a file name must match one."),
+        ("exclude", stringOrList(numbersAllowed: false), "Regular expressions; a file name must match none."),
+        ("recommended", .object([("type", .string("boolean"))]), "true: minimum recommended products only."),
+        ("guidestar", .object([("type", .string("boolean"))]), "Guide-star files are out unless true."),
+        ("calibration_references", .object([("type", .string("boolean"))]), "Pipeline reference files are out unless true."),
+        ("access", choiceOrList(Access.allCases.map(\.rawValue)), nil),
+        ("max_size", .object([("oneOf", .array([
+            .object([("type", .string("integer")), ("minimum", .integer(0))]),
+            .object([("type", .string("string")), ("pattern", .string(#"^\s*[0-9]+(\.[0-9]+)?\s*([kKMGTP]i?B|B|bytes?)?\s*$"#))]),
+        ]))]), "Largest file to take: bytes, or \"2 GB\", \"500 MiB\"."),
+    ]
+
+    /// The names of the `select:` filters.
+    public static var selectKeys: [String] { selectFilters.map(\.name) }
+
+    /// The schema for `grammar`, as `schema/datapin.schema.json` holds it (without the final newline).
+    public static func json(for grammar: SpecGrammar) -> String {
+        document(for: grammar).rendered(indent: "")
     }
-  },
-  "$defs": {
-    "select": {
-      "type": "object",
-      "description": "Filters: values inside one key are OR-ed, keys are AND-ed; an absent key filters nothing (guidestar and calibration_references default to false).",
-      "additionalProperties": false,
-      "properties": {
-        "levels": {
-          "oneOf": [
-            {
-              "type": [
-                "string",
-                "number"
-              ]
-            },
-            {
-              "type": "array",
-              "items": {
-                "type": [
-                  "string",
-                  "number"
-                ]
-              }
-            }
-          ],
-          "description": "Product levels or categories: 1b 2a 2b 3, CALIBRATED, 2 (CAOM calib_level); case-insensitive."
-        },
-        "suffixes": {
-          "oneOf": [
-            {
-              "type": "string"
-            },
-            {
-              "type": "array",
-              "items": {
-                "type": "string"
-              }
-            }
-          ],
-          "description": "File suffixes; \"cal\", \"_cal\" and \"CAL\" are the same."
-        },
-        "extensions": {
-          "oneOf": [
-            {
-              "type": "string"
-            },
-            {
-              "type": "array",
-              "items": {
-                "type": "string"
-              }
-            }
-          ],
-          "description": "File name endings such as .fits or .fits.gz."
-        },
-        "types": {
-          "oneOf": [
-            {
-              "enum": [
-                "science",
-                "auxiliary",
-                "preview",
-                "info",
-                "reference",
-                "association"
-              ]
-            },
-            {
-              "type": "array",
-              "items": {
-                "enum": [
-                  "science",
-                  "auxiliary",
-                  "preview",
-                  "info",
-                  "reference",
-                  "association"
-                ]
-              }
-            }
-          ],
-          "description": "Product types (case-insensitive in the spec)."
-        },
-        "match": {
-          "oneOf": [
-            {
-              "type": "string"
-            },
-            {
-              "type": "array",
-              "items": {
-                "type": "string"
-              }
-            }
-          ],
-          "description": "Case-insensitive substrings of the file name, instrument or filters."
-        },
-        "include": {
-          "oneOf": [
-            {
-              "type": "string"
-            },
-            {
-              "type": "array",
-              "items": {
-                "type": "string"
-              }
-            }
-          ],
-          "description": "Regular expressions (JavaScript-like); a file name must match one."
-        },
-        "exclude": {
-          "oneOf": [
-            {
-              "type": "string"
-            },
-            {
-              "type": "array",
-              "items": {
-                "type": "string"
-              }
-            }
-          ],
-          "description": "Regular expressions; a file name must match none."
-        },
-        "recommended": {
-          "type": "boolean",
-          "description": "true: minimum recommended products only."
-        },
-        "guidestar": {
-          "type": "boolean",
-          "description": "Guide-star files are out unless true."
-        },
-        "calibration_references": {
-          "type": "boolean",
-          "description": "Pipeline reference files are out unless true."
-        },
-        "access": {
-          "oneOf": [
-            {
-              "enum": [
-                "public",
-                "exclusive"
-              ]
-            },
-            {
-              "type": "array",
-              "items": {
-                "enum": [
-                  "public",
-                  "exclusive"
-                ]
-              }
-            }
-          ]
-        },
-        "max_size": {
-          "oneOf": [
-            {
-              "type": "integer",
-              "minimum": 0
-            },
-            {
-              "type": "string",
-              "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*([kKMGTP]i?B|B|bytes?)?\\s*$"
-            }
-          ],
-          "description": "Largest file to take: bytes, or \"2 GB\", \"500 MiB\"."
+
+    static func document(for grammar: SpecGrammar) -> SchemaValue {
+        let kindNames = grammar.kinds.map { SchemaValue.string($0.kind.rawValue) }
+        let archiveProperties: [(String, SchemaValue)] = [("type", .object([("enum", .array(kindNames))]))]
+            + grammar.allArchiveKeys.map { key in (key.name, schema(of: key, declarations: grammar.kinds.compactMap { kind in kind.archiveKey(key.name).map { (kind.kind, $0) } })) }
+        let perKind: [SchemaValue] = grammar.kinds.map { kind in
+            .object([
+                ("if", .object([("properties", .object([("type", .object([("const", .string(kind.kind.rawValue))]))])), ("required", .array([.string("type")]))])),
+                ("then", .object([("propertyNames", .object([("enum", .array((["type"] + kind.archiveKeys.map(\.name)).map(SchemaValue.string)))]))])),
+            ])
         }
-      }
+        let datasetProperties: [(String, SchemaValue)] = [("archive", .object([("type", .string("string"))]))]
+            + grammar.allDatasetKeys.map { key in (key.name, schema(of: key, declarations: grammar.kinds.compactMap { kind in kind.datasetKey(key.name).map { (kind.kind, $0) } })) }
+            + [("select", .object([("$ref", .string("#/$defs/select"))]))]
+        let filters: [(String, SchemaValue)] = selectFilters.map { filter in
+            (filter.name, filter.description.map { filter.schema.adding("description", .string($0)) } ?? filter.schema)
+        }
+        return .object([
+            ("$schema", .string("https://json-schema.org/draft/2020-12/schema")),
+            ("$id", .string(fileName)),
+            ("title", .string("datapin selection spec (datapin.yaml)")),
+            ("type", .string("object")),
+            ("required", .array([.string("version"), .string("datasets")])),
+            ("additionalProperties", .bool(false)),
+            ("properties", .object([
+                ("version", .object([("const", .integer(1))])),
+                ("destination", .object([("type", .string("string")), ("description", .string("Root of the synced tree, relative to the spec."))])),
+                ("layout", .object([
+                    ("oneOf", .array([
+                        .object([("enum", .array([.string("nested"), .string("flat")]))]),
+                        .object([("type", .string("string")), ("pattern", .string(#"\{filename\}"#))]),
+                    ])),
+                    ("description", .string("nested: <dataset>/<file>; flat: <file>; or a template with \(Layout.placeholders.map { "{\($0)}" }.joined(separator: " ")).")),
+                ])),
+                ("duplicates", .object([("enum", .array(DuplicatePolicy.allCases.map { .string($0.rawValue) }))])),
+                ("manifest", .object([("type", .string("boolean"))])),
+                ("case_sensitive", .object([("type", .string("boolean")), ("description", .string("true when the destination's file system tells Data.bin from data.bin; by default paths differing only in case are refused."))])),
+                ("archives", .object([
+                    ("type", .string("object")),
+                    ("additionalProperties", .object([
+                        ("type", .string("object")),
+                        ("additionalProperties", .bool(false)),
+                        ("properties", .object(archiveProperties)),
+                        ("allOf", .array(perKind)),
+                    ])),
+                ])),
+                ("select", .object([("$ref", .string("#/$defs/select"))])),
+                ("datasets", .object([
+                    ("type", .string("array")),
+                    ("items", .object([
+                        ("type", .string("object")),
+                        ("required", .array([.string("archive")])),
+                        ("additionalProperties", .bool(false)),
+                        ("properties", .object(datasetProperties)),
+                    ])),
+                ])),
+            ])),
+            ("$defs", .object([
+                ("select", .object([
+                    ("type", .string("object")),
+                    ("description", .string("Filters: values inside one key are OR-ed, keys are AND-ed; an absent key filters nothing (guidestar and calibration_references default to false).")),
+                    ("additionalProperties", .bool(false)),
+                    ("properties", .object(filters)),
+                ])),
+            ])),
+        ])
     }
-  }
+
+    /// A key's schema (from its first declaration) with what each kind that takes it says of it.
+    static func schema(of key: SpecKey, declarations: [(kind: ArchiveKind, key: SpecKey)]) -> SchemaValue {
+        let description = declarations.map { "\($0.kind.rawValue): \($0.key.description)" }.joined(separator: " ")
+        return schema(of: key.type).adding("description", .string(description))
+    }
+
+    /// The schema of a value of `type`.
+    static func schema(of type: SpecKeyType) -> SchemaValue {
+        switch type {
+        case .text, .url: return .object([("type", .string("string"))])
+        case .word: return .object([("type", .string("string")), ("pattern", .string("^[A-Za-z0-9][A-Za-z0-9_-]*$"))])
+        case .variableName: return .object([("type", .string("string")), ("pattern", .string("^[A-Za-z_][A-Za-z0-9_]*$"))])
+        case .list(let numbersAllowed): return stringOrList(numbersAllowed: numbersAllowed)
+        case .conditions: return .object([("type", .string("object")), ("additionalProperties", stringOrList(numbersAllowed: true))])
+        case .choice(let choices): return .object([("enum", .array(choices.map(SchemaValue.string)))])
+        }
+    }
+
+    static func stringOrList(numbersAllowed: Bool) -> SchemaValue {
+        let item: SchemaValue = numbersAllowed ? .object([("type", .array([.string("string"), .string("number")]))]) : .object([("type", .string("string"))])
+        return .object([("oneOf", .array([item, .object([("type", .string("array")), ("items", item)])]))])
+    }
+
+    static func choiceOrList(_ choices: [String]) -> SchemaValue {
+        let item = SchemaValue.object([("enum", .array(choices.map(SchemaValue.string)))])
+        return .object([("oneOf", .array([item, .object([("type", .string("array")), ("items", item)])]))])
+    }
 }
-"""#
+
+/// A JSON value whose object keys keep their order, rendered with two-space indentation, so
+/// the generated schema is byte-stable and reads in a sensible order.
+indirect enum SchemaValue: Sendable {
+    case string(String)
+    case integer(Int)
+    case bool(Bool)
+    case array([SchemaValue])
+    case object([(String, SchemaValue)])
+
+    /// This object with `key` set to `value` at its end.
+    func adding(_ key: String, _ value: SchemaValue) -> SchemaValue {
+        guard case .object(let pairs) = self else { return self }
+        return .object(pairs + [(key, value)])
+    }
+
+    func rendered(indent: String) -> String {
+        let inner = indent + "  "
+        switch self {
+        case .string(let text): return Self.quoted(text)
+        case .integer(let number): return String(number)
+        case .bool(let value): return value ? "true" : "false"
+        case .array(let items):
+            if items.isEmpty { return "[]" }
+            return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+        case .object(let pairs):
+            if pairs.isEmpty { return "{}" }
+            return "{\n" + pairs.map { inner + Self.quoted($0.0) + ": " + $0.1.rendered(indent: inner) }.joined(separator: ",\n") + "\n\(indent)}"
+        }
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
 }

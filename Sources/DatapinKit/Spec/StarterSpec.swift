@@ -5,9 +5,10 @@ public enum StarterSpec {
     /// Where `init` puts the schema copy that the starter's first line points editors at.
     public static let schemaPath = ".datapin/\(SpecSchema.fileName)"
 
-    /// The starter spec for `kind`.
-    public static func text(for kind: ArchiveKind) -> String {
-        header + body(for: kind) + footer
+    /// The starter spec for an archive kind: the common header and footer around the
+    /// kind's own `archives:` and `datasets:` part.
+    public static func text(for kind: ArchiveGrammar) -> String {
+        header + kind.starter + footer
     }
 
     private static let header = """
@@ -39,70 +40,13 @@ public enum StarterSpec {
     #   max_size: 2 GB
 
     """
-
-    private static func body(for kind: ArchiveKind) -> String {
-        switch kind {
-        case .index:
-            return """
-            archives:
-              lab:
-                type: index
-                url: ./archive/catalog.json   # a path, file:// or http(s):// URL; JSON catalog, SHA256SUMS or pooch registry
-
-            datasets:
-              - archive: lab
-                ids: [ds001]                  # omit ids to take every dataset of the index
-                select: {levels: ["3"]}
-
-            """
-        case .mast:
-            return """
-            archives:
-              mast:
-                token_env: MAST_API_TOKEN      # only needed for exclusive-access files
-
-            datasets:
-              - archive: mast
-                mission: jwst                  # MAST Mission Search: jwst hst roman
-                ids: [jw02734001001_02101_00001, jw02734-o002_t002_niriss]
-                select: {levels: [2b, 3], suffixes: [_cal, _x1dints]}
-
-            """
-        case .eso:
-            return """
-            archives:
-              eso:
-                username_env: ESO_USER         # only needed for proprietary data
-                password_env: ESO_PASSWORD
-
-            datasets:
-              - archive: eso
-                ids: [SPHER.2016-09-26T03:04:09.308]
-                calibrations: raw2master       # none | raw2raw | raw2master (calSelector)
-
-            """
-        case .scicat:
-            return """
-            archives:
-              facility:
-                type: scicat
-                url: https://scicat.example.org/api/v3
-                token_env: SCICAT_TOKEN
-                files: https://files.example.org/data   # or sftp://host, or file:///mount
-
-            datasets:
-              - archive: facility
-                pids: ["20.500.12269/72fe3ff6-105b-4c7f-b9d0-073b67c90ec3"]
-
-            """
-        }
-    }
 }
 
 /// The `.datapin/` working folder beside the spec: ignored by git, holds the schema copy.
 public enum StateDirectory {
-    /// Creates `.datapin/` with a `.gitignore` that ignores it and the spec schema for editors.
-    public static func prepare(_ paths: ProjectPaths) throws {
+    /// Creates `.datapin/` with a `.gitignore` that ignores it and the spec schema of `grammar`
+    /// for editors.
+    public static func prepare(_ paths: ProjectPaths, grammar: SpecGrammar) throws {
         let directory = paths.stateDirectory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let ignore = directory.appendingPathComponent(".gitignore")
@@ -110,7 +54,7 @@ public enum StateDirectory {
             try "# datapin's working state; never committed.\n*\n".write(to: ignore, atomically: true, encoding: .utf8)
         }
         let schema = directory.appendingPathComponent(SpecSchema.fileName)
-        let text = SpecSchema.json + "\n"
+        let text = SpecSchema.json(for: grammar) + "\n"
         if (try? String(contentsOf: schema, encoding: .utf8)) != text {
             try text.write(to: schema, atomically: true, encoding: .utf8)
         }

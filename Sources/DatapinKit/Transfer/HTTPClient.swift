@@ -65,18 +65,39 @@ public enum HTTPClientError: Error, Sendable, Hashable {
     }
 }
 
-/// A synchronous libcurl client for archive metadata queries. Each call runs on the caller's
-/// thread with its own easy handle: call it from a plain thread, never from Swift concurrency's
-/// cooperative pool. Follows up to 10 redirects without carrying headers such as
-/// `Authorization` to another host; accepts compressed answers. `limits` bounds each answer's
-/// size and inflation and ends a request whose server stalls.
+/// A libcurl client for archive metadata queries, one easy handle per request. The blocking
+/// `send` runs on the caller's thread: call it from a plain thread, never from Swift
+/// concurrency's cooperative pool. The async `send` runs the same call on a thread of its own
+/// and resumes the caller when it ends, after `limiter` gives the request's host a slot.
+/// Follows up to 10 redirects without carrying headers such as `Authorization` to another
+/// host; accepts compressed answers. `limits` bounds each answer's size and inflation and ends
+/// a request whose server stalls.
 public struct HTTPClient: Sendable {
     public let userAgent: String
     public let limits: TransferLimits
+    /// Bounds the async requests open at once to one host; shared by every copy of this client.
+    public let limiter: HostLimiter
 
-    public init(userAgent: String = Curl.userAgent, limits: TransferLimits = .environmentOrDefault) {
+    public init(userAgent: String = Curl.userAgent, limits: TransferLimits = .environmentOrDefault, limiter: HostLimiter = HostLimiter()) {
         self.userAgent = userAgent
         self.limits = limits
+        self.limiter = limiter
+    }
+
+    /// Sends `request` on a thread of its own once `limiter` admits its host, and returns the
+    /// final response, whatever its status.
+    public func send(_ request: HTTPRequest) async throws(HTTPClientError) -> HTTPResponse {
+        let host = URL(string: request.url)?.host?.lowercased() ?? ""
+        await limiter.acquire(host)
+        let result = await OwnThread.run { () -> Result<HTTPResponse, HTTPClientError> in
+            do throws(HTTPClientError) {
+                return .success(try send(request))
+            } catch {
+                return .failure(error)
+            }
+        }
+        await limiter.release(host)
+        return try result.get()
     }
 
     /// Sends `request` and returns the final response, whatever its status.
@@ -269,5 +290,52 @@ private final class ResponseCollector {
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { return }
         headers[name] = value
+    }
+}
+
+/// Runs blocking work (a libcurl easy call) on a thread of its own and resumes the waiting task
+/// with its result, so the work never holds one of the cooperative pool's few threads.
+package enum OwnThread {
+    package static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: body()) }
+            thread.name = "datapin.http"
+            thread.start()
+        }
+    }
+}
+
+/// At most `limit` requests open to one host at once; a request past the limit waits for a
+/// slot, first come first served. One limiter is shared by every adapter of a run.
+public actor HostLimiter {
+    /// The default: at most 6 requests to one host at a time (`--jobs`).
+    public static let defaultLimit = 6
+
+    public let limit: Int
+    private var open: [String: Int] = [:]
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    public init(limit: Int = HostLimiter.defaultLimit) {
+        self.limit = max(1, limit)
+    }
+
+    /// Returns once `host` has a free slot, which the caller then holds until `release`.
+    public func acquire(_ host: String) async {
+        if open[host, default: 0] < limit {
+            open[host, default: 0] += 1
+            return
+        }
+        await withCheckedContinuation { waiting[host, default: []].append($0) }
+    }
+
+    /// Frees the caller's slot for `host`, handing it to the longest-waiting request if any.
+    public func release(_ host: String) {
+        if var queue = waiting[host], !queue.isEmpty {
+            let next = queue.removeFirst()
+            waiting[host] = queue
+            next.resume()
+        } else {
+            open[host, default: 1] -= 1
+        }
     }
 }

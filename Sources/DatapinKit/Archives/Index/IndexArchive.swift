@@ -53,10 +53,11 @@ public struct IndexArchive: Archive {
         }
     }
 
-    public func products(for entry: DatasetEntry) throws(ArchiveError) -> [Product] {
+    /// The catalog was read when the archive was made, so listing asks nothing more.
+    public func products(for entry: DatasetEntry) async throws(ArchiveError) -> [Product] {
         if entry.mission != nil { throw .unsupportedRequest(archive: name, reason: "an index has no missions; remove 'mission:'") }
         if !entry.whereConditions.isEmpty { throw .unsupportedRequest(archive: name, reason: "an index cannot be searched; list dataset ids with 'ids:' instead of 'where:'") }
-        if !entry.obsids.isEmpty { throw .unsupportedRequest(archive: name, reason: "'obsids:' is for MAST; an index takes 'ids:'") }
+        if !entry.obsids.isEmpty { throw .unsupportedRequest(archive: name, reason: "an index has no observations; it takes 'ids:'") }
         if entry.adql != nil { throw .unsupportedRequest(archive: name, reason: "'adql:' is for ESO; an index takes 'ids:'") }
         if !entry.pids.isEmpty { throw .unsupportedRequest(archive: name, reason: "'pids:' is for SciCat; an index takes 'ids:'") }
         if entry.calibrations != nil { throw .unsupportedRequest(archive: name, reason: "'calibrations:' is for ESO; an index has no calibration association") }

@@ -22,7 +22,8 @@ public struct MASTArchive: Archive {
         public var productBatchSize: Int
         /// Rows per Portal page.
         public var portalPageSize: Int
-        /// Seconds between two requests for a page the Portal is still executing.
+        /// Seconds before asking again for a page the Portal is still executing; each further
+        /// wait is 1.5 times longer, up to 15 s (or this, when longer).
         public var portalPollDelaySeconds: Double
         /// Requests for one Portal page before giving up on it.
         public var portalMaximumPolls: Int
@@ -41,11 +42,11 @@ public struct MASTArchive: Archive {
     }
 
     /// `baseURL` is the spec's `url:` (nil: `https://mast.stsci.edu`); `credentials` come from
-    /// `ArchiveCredentials.resolve`.
-    public init(name: String, baseURL: String? = nil, credentials: ArchiveCredentials = ArchiveCredentials(), client: HTTPClient = HTTPClient(), limits: Limits = Limits()) {
+    /// `ArchiveCredentials.resolve`, out of `credentialVariables` (which a refusal names).
+    public init(name: String, baseURL: String? = nil, credentials: ArchiveCredentials = ArchiveCredentials(), client: HTTPClient = HTTPClient(), limits: Limits = Limits(), credentialVariables: [String] = ["MAST_API_TOKEN"]) {
         self.name = name
         self.limits = limits
-        self.connection = MASTConnection(archiveName: name, baseURL: baseURL, credentials: credentials, client: client)
+        self.connection = MASTConnection(archiveName: name, baseURL: baseURL, credentials: credentials, credentialVariables: credentialVariables, client: client)
     }
 
     /// The base URL requests go to, without a trailing slash.
@@ -55,8 +56,9 @@ public struct MASTArchive: Archive {
     /// repeats) and Portal observations (`obsids:`). A file listed twice for one dataset is kept
     /// once (the first listing); a file several datasets list stays under each, for selection to
     /// lock once and name the others in `also`. A dataset named in `ids:` or `obsids:` that lists no product is `.unknownDataset`; a
-    /// `where:` match without products contributes nothing.
-    public func products(for entry: DatasetEntry) throws(ArchiveError) -> [Product] {
+    /// `where:` match without products contributes nothing. The Mission Search and the Portal
+    /// are asked at the same time.
+    public func products(for entry: DatasetEntry) async throws(ArchiveError) -> [Product] {
         if entry.adql != nil { throw .unsupportedRequest(archive: name, reason: "'adql:' is for ESO; MAST takes 'ids:', 'where:' or 'obsids:'") }
         if !entry.pids.isEmpty { throw .unsupportedRequest(archive: name, reason: "'pids:' is for SciCat; MAST takes 'ids:', 'where:' or 'obsids:'") }
         if entry.calibrations != nil { throw .unsupportedRequest(archive: name, reason: "'calibrations:' is for ESO; MAST has no calibration association") }
@@ -64,28 +66,39 @@ public struct MASTArchive: Archive {
         guard searchesMission || !entry.obsids.isEmpty else {
             throw .unsupportedRequest(archive: name, reason: "name datasets with 'ids:' or 'where:' (with 'mission:') or observations with 'obsids:'")
         }
-        var products: [Product] = []
-        if searchesMission {
-            guard let mission = entry.mission?.lowercased(), !mission.isEmpty else {
-                throw .unsupportedRequest(archive: name, reason: "'ids:' and 'where:' search one MAST mission; add 'mission:' (jwst, hst or roman)")
-            }
-            products += try missionProducts(mission: mission, ids: entry.ids, conditions: entry.whereConditions)
+        let mission = entry.mission?.lowercased() ?? ""
+        if searchesMission, mission.isEmpty {
+            throw .unsupportedRequest(archive: name, reason: "'ids:' and 'where:' search one MAST mission; add 'mission:' (jwst, hst or roman)")
         }
-        if !entry.obsids.isEmpty {
-            products += try portalProducts(obsids: entry.obsids)
+        async let fromMission = Self.result { () async throws(ArchiveError) -> [Product] in
+            guard searchesMission else { return [] }
+            return try await missionProducts(mission: mission, ids: entry.ids, conditions: entry.whereConditions)
         }
-        return MASTNormalisation.uniqueByDatasetAndURI(products)
+        async let fromPortal = Self.result { () async throws(ArchiveError) -> [Product] in
+            entry.obsids.isEmpty ? [] : try await portalProducts(obsids: entry.obsids)
+        }
+        let (missionResult, portalResult) = await (fromMission, fromPortal)
+        return MASTNormalisation.uniqueByDatasetAndURI(try missionResult.get() + portalResult.get())
     }
 
-    private func missionProducts(mission: String, ids: [String], conditions: [WhereCondition]) throws(ArchiveError) -> [Product] {
+    /// `body`'s products or its error, so two listings can run at once and fail in a fixed order.
+    private static func result(_ body: () async throws(ArchiveError) -> [Product]) async -> Result<[Product], ArchiveError> {
+        do throws(ArchiveError) {
+            return .success(try await body())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func missionProducts(mission: String, ids: [String], conditions: [WhereCondition]) async throws(ArchiveError) -> [Product] {
         let search = MissionSearch(connection: connection, mission: mission, pageSize: limits.searchPageSize, batchSize: limits.productBatchSize, maximumPages: limits.maximumPagesPerListing)
         var datasets = ids
-        if !conditions.isEmpty { datasets += try search.datasetIDs(matching: conditions) }
+        if !conditions.isEmpty { datasets += try await search.datasetIDs(matching: conditions) }
         var seen: Set<String> = []
         datasets = datasets.filter { seen.insert($0).inserted }
         guard !datasets.isEmpty else { return [] }
 
-        let rows = try search.productRows(of: datasets)
+        let rows = try await search.productRows(of: datasets)
         let listed = Set(rows.map { $0.dataset.uppercased() })
         if let missing = ids.first(where: { !listed.contains($0.uppercased()) }) {
             throw .unknownDataset(archive: name, dataset: missing)
@@ -95,9 +108,10 @@ public struct MASTArchive: Archive {
         return products
     }
 
-    private func portalProducts(obsids: [String]) throws(ArchiveError) -> [Product] {
-        let portal = PortalProducts(connection: connection, pageSize: limits.portalPageSize, pollDelaySeconds: limits.portalPollDelaySeconds, maximumPolls: limits.portalMaximumPolls, maximumPages: limits.maximumPagesPerListing)
-        let rows = try portal.productRows(of: obsids)
+    private func portalProducts(obsids: [String]) async throws(ArchiveError) -> [Product] {
+        let polling = StillExecutingPolicy(initialDelaySeconds: limits.portalPollDelaySeconds, maximumDelaySeconds: max(limits.portalPollDelaySeconds, 15), maximumAttempts: limits.portalMaximumPolls)
+        let portal = PortalProducts(connection: connection, pageSize: limits.portalPageSize, polling: polling, maximumPages: limits.maximumPagesPerListing)
+        let rows = try await portal.productRows(of: obsids)
         if obsids.count == 1 {
             if rows.isEmpty { throw .unknownDataset(archive: name, dataset: obsids[0]) }
         } else {

@@ -12,16 +12,16 @@ struct MASTConnection: Sendable {
     /// (astroquery allows MAST 600 s).
     let timeoutSeconds: Int
     let credentials: ArchiveCredentials
+    /// The variables the credentials come from, for the sentence a refusal ends with.
+    let credentialVariables: [String]
     let client: HTTPClient
 
-    /// MAST's public address, used when the spec gives no `url:`.
-    static let defaultBaseURL = "https://mast.stsci.edu"
-
-    init(archiveName: String, baseURL: String?, credentials: ArchiveCredentials, client: HTTPClient, timeoutSeconds: Int = 600) {
+    init(archiveName: String, baseURL: String?, credentials: ArchiveCredentials, credentialVariables: [String] = [], client: HTTPClient, timeoutSeconds: Int = 600) {
         self.archiveName = archiveName
         self.timeoutSeconds = timeoutSeconds
+        self.credentialVariables = credentialVariables
         var base = baseURL?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if base.isEmpty { base = Self.defaultBaseURL }
+        if base.isEmpty { base = MASTKind.defaultURL }
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.credentials = credentials
@@ -38,42 +38,60 @@ struct MASTConnection: Sendable {
     }
 
     /// POSTs `object` as JSON and returns the answer's JSON object.
-    func postJSON(_ path: String, _ object: [String: Any]) throws(ArchiveError) -> MASTJSONObject {
+    func postJSON(_ path: String, _ object: [String: Any]) async throws(ArchiveError) -> MASTJSONObject {
         let body: Data
         do {
             body = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         } catch {
             throw .unsupportedRequest(archive: archiveName, reason: "the request to \(path) could not be written as JSON")
         }
-        return try exchange(url(path), method: "POST", contentType: "application/json", body: body)
+        return try await exchange(url(path), method: "POST", contentType: "application/json", body: body)
     }
 
     /// POSTs an `application/x-www-form-urlencoded` body and returns the answer's JSON object.
-    func postForm(_ path: String, _ form: [(String, String)]) throws(ArchiveError) -> MASTJSONObject {
+    func postForm(_ path: String, _ form: [(String, String)]) async throws(ArchiveError) -> MASTJSONObject {
         let text = form.map { "\(Self.formEncoded($0.0))=\(Self.formEncoded($0.1))" }.joined(separator: "&")
-        return try exchange(url(path), method: "POST", contentType: "application/x-www-form-urlencoded", body: Data(text.utf8))
+        return try await exchange(url(path), method: "POST", contentType: "application/x-www-form-urlencoded", body: Data(text.utf8))
     }
 
-    /// GETs `path` and returns the answer's JSON object.
-    func getJSON(_ path: String) throws(ArchiveError) -> MASTJSONObject {
-        try exchange(url(path), method: "GET", contentType: nil, body: nil)
+    /// GETs `path` and returns the answer's JSON object, blocking the calling thread (for
+    /// `whoami`, asked outside any task).
+    func getJSONBlocking(_ path: String) throws(ArchiveError) -> MASTJSONObject {
+        let request = self.request(url(path), method: "GET", contentType: nil, body: nil)
+        let response: HTTPResponse
+        do {
+            response = try client.send(request)
+        } catch {
+            throw .unreachable(url: HTTPClient.redactingUserInfo(request.url), reason: error.message)
+        }
+        return try answer(response, shownURL: HTTPClient.redactingUserInfo(request.url))
     }
 
     /// Sends one request; 401 and 403 are `.notAuthorised` (the token is missing, expired or not
     /// authorised), any other status but 2xx `.httpStatus`, a body that is not a JSON object
     /// `.malformedAnswer`. No message ever carries the token.
-    private func exchange(_ url: String, method: String, contentType: String?, body: Data?) throws(ArchiveError) -> MASTJSONObject {
+    private func exchange(_ url: String, method: String, contentType: String?, body: Data?) async throws(ArchiveError) -> MASTJSONObject {
         let shownURL = HTTPClient.redactingUserInfo(url)
-        var headers = authorizationHeaders(for: url)
-        headers["Accept"] = "application/json"
-        if let contentType { headers["Content-Type"] = contentType }
         let response: HTTPResponse
         do {
-            response = try client.send(HTTPRequest(url: url, method: method, headers: headers, body: body, timeoutSeconds: timeoutSeconds))
+            response = try await client.send(request(url, method: method, contentType: contentType, body: body))
         } catch {
             throw .unreachable(url: shownURL, reason: error.message)
         }
-        if response.status == 401 || response.status == 403 { throw .notAuthorised(url: shownURL, status: response.status) }
+        return try answer(response, shownURL: shownURL)
+    }
+
+    private func request(_ url: String, method: String, contentType: String?, body: Data?) -> HTTPRequest {
+        var headers = authorizationHeaders(for: url)
+        headers["Accept"] = "application/json"
+        if let contentType { headers["Content-Type"] = contentType }
+        return HTTPRequest(url: url, method: method, headers: headers, body: body, timeoutSeconds: timeoutSeconds)
+    }
+
+    private func answer(_ response: HTTPResponse, shownURL: String) throws(ArchiveError) -> MASTJSONObject {
+        if response.status == 401 || response.status == 403 {
+            throw .notAuthorised(url: shownURL, status: response.status, advice: MASTKind.refusalAdvice(credentialVariables))
+        }
         guard response.isSuccess else { throw .httpStatus(url: shownURL, status: response.status) }
         do {
             return try MASTJSONObject.parse(response.body)

@@ -9,7 +9,7 @@ enum MASTIdentity {
         guard credentials.hasToken else { return nil }
         let connection = MASTConnection(archiveName: "mast", baseURL: baseURL, credentials: credentials, client: client, timeoutSeconds: 30)
         guard !connection.authorizationHeaders(for: connection.url("/whoami")).isEmpty,
-              let answer = try? connection.getJSON("/whoami") else { return nil }
+              let answer = try? connection.getJSONBlocking("/whoami") else { return nil }
         return user(in: answer)
     }
 

@@ -35,7 +35,9 @@ struct MissionSearch: Sendable {
     /// `totalResults` rows are read. An empty page before then, a page of only rows already
     /// read, or more than `maximumPages` pages is a malformed answer: the archive would never
     /// finish.
-    func datasetIDs(matching conditions: [WhereCondition]) throws(ArchiveError) -> [String] {
+    /// Pages are asked one after another: each page's offset and its checks depend on the pages
+    /// before it.
+    func datasetIDs(matching conditions: [WhereCondition]) async throws(ArchiveError) -> [String] {
         let column = try datasetColumn()
         let path = apiPath + "/search"
         let shownURL = HTTPClient.redactingUserInfo(connection.url(path))
@@ -52,7 +54,7 @@ struct MissionSearch: Sendable {
                 "limit": pageSize, "offset": offset, "conditions": conditionObjects,
                 "select_cols": NSNull(), "sort_by": [column], "sort_desc": [false],
             ]
-            let answer = try connection.postJSON(path, body)
+            let answer = try await connection.postJSON(path, body)
             let page: (total: Int64, ids: [String])
             do {
                 page = try Self.readSearchPage(answer, column: column)
@@ -84,23 +86,37 @@ struct MissionSearch: Sendable {
         return (total, ids)
     }
 
-    /// The product rows of `datasetIDs`, asked for in batches of `batchSize`, in order.
-    func productRows(of datasetIDs: [String]) throws(ArchiveError) -> [MissionProductRow] {
+    /// The product rows of `datasetIDs`, asked for in batches of `batchSize`, all batches at
+    /// once (the client's limiter bounds them), gathered in batch order. When batches fail,
+    /// the first failing batch's error is thrown.
+    func productRows(of datasetIDs: [String]) async throws(ArchiveError) -> [MissionProductRow] {
         _ = try datasetColumn()
         let path = apiPath + "/post_list_products"
         let shownURL = HTTPClient.redactingUserInfo(connection.url(path))
-        var rows: [MissionProductRow] = []
-        var start = 0
-        while start < datasetIDs.count {
-            let batch = Array(datasetIDs[start..<min(start + max(1, batchSize), datasetIDs.count)])
-            start += batch.count
-            let answer = try connection.postJSON(path, ["dataset_ids": batch])
-            do {
-                rows += try Self.readProducts(answer)
-            } catch {
-                throw .malformedAnswer(url: shownURL, reason: error.reason)
+        let size = max(1, batchSize)
+        let batches = stride(from: 0, to: datasetIDs.count, by: size).map { Array(datasetIDs[$0..<min($0 + size, datasetIDs.count)]) }
+        let connection = self.connection
+        let answers = await withTaskGroup(of: (Int, Result<[MissionProductRow], ArchiveError>).self) { group in
+            for (number, batch) in batches.enumerated() {
+                group.addTask {
+                    do throws(ArchiveError) {
+                        let answer = try await connection.postJSON(path, ["dataset_ids": batch])
+                        do throws(MASTShapeError) {
+                            return (number, .success(try Self.readProducts(answer)))
+                        } catch {
+                            return (number, .failure(.malformedAnswer(url: shownURL, reason: error.reason)))
+                        }
+                    } catch {
+                        return (number, .failure(error))
+                    }
+                }
             }
+            var results = [Result<[MissionProductRow], ArchiveError>?](repeating: nil, count: batches.count)
+            for await (number, result) in group { results[number] = result }
+            return results.compactMap { $0 }
         }
+        var rows: [MissionProductRow] = []
+        for answer in answers { rows += try answer.get() }
         return rows
     }
 

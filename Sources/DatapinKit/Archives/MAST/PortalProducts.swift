@@ -3,15 +3,14 @@ import Foundation
 
 /// MAST's Portal API (`/api/v0/invoke`), service `Mast.Caom.Products`: the product lists of
 /// CAOM observations of any collection. The service may answer `EXECUTING` while it works; the
-/// same page is then asked for again after a short wait, a bounded number of times.
+/// same page is then asked for again (`StillExecutingPolicy`), a bounded number of times.
 struct PortalProducts: Sendable {
     let connection: MASTConnection
     /// Rows asked for per page.
     let pageSize: Int
-    /// Seconds to wait before asking again after an `EXECUTING` answer.
-    let pollDelaySeconds: Double
-    /// How many times one page is asked for before datapin gives up on an `EXECUTING` service.
-    let maximumPolls: Int
+    /// How long to wait after an `EXECUTING` answer, and how many times one page is asked for
+    /// before datapin gives up on the service.
+    let polling: StillExecutingPolicy
     /// Pages one product list may take.
     let maximumPages: Int
 
@@ -19,8 +18,9 @@ struct PortalProducts: Sendable {
 
     /// Every product row of the observations `obsids`, page after page until `pagesFiltered`.
     /// An empty page before then, a page of only rows already read, or more than `maximumPages`
-    /// pages is a malformed answer: the archive would never finish.
-    func productRows(of obsids: [String]) throws(ArchiveError) -> [PortalProductRow] {
+    /// pages is a malformed answer: the archive would never finish. Pages are asked one after
+    /// another, so paging stops at the first page that shows such a fault.
+    func productRows(of obsids: [String]) async throws(ArchiveError) -> [PortalProductRow] {
         let shownURL = HTTPClient.redactingUserInfo(connection.url(Self.path))
         var rows: [PortalProductRow] = []
         var received: Set<PortalProductRow> = []
@@ -28,7 +28,7 @@ struct PortalProducts: Sendable {
             if page > maximumPages {
                 throw .malformedAnswer(url: shownURL, reason: "Mast.Caom.Products still had pages after \(maximumPages) pages (\(rows.count) rows); datapin stops here")
             }
-            let answer = try completedAnswer(obsids: obsids, page: page, shownURL: shownURL)
+            let answer = try await completedAnswer(obsids: obsids, page: page, shownURL: shownURL)
             let pageRows: [PortalProductRow]
             let pagesFiltered: Int64
             do {
@@ -53,7 +53,7 @@ struct PortalProducts: Sendable {
     }
 
     /// Page `page` once the service has finished it.
-    private func completedAnswer(obsids: [String], page: Int, shownURL: String) throws(ArchiveError) -> MASTJSONObject {
+    private func completedAnswer(obsids: [String], page: Int, shownURL: String) async throws(ArchiveError) -> MASTJSONObject {
         let request: [String: Any] = [
             "service": "Mast.Caom.Products",
             "params": ["obsid": obsids.joined(separator: ",")],
@@ -67,19 +67,20 @@ struct PortalProducts: Sendable {
         } catch {
             throw .unsupportedRequest(archive: connection.archiveName, reason: "the Portal request could not be written as JSON")
         }
-        for attempt in 1...max(1, maximumPolls) {
-            let answer = try connection.postForm(Self.path, [("request", requestText)])
+        let connection = self.connection
+        return try await polling.poll(service: "Mast.Caom.Products", shownURL: shownURL) { () async throws(ArchiveError) -> PollAnswer<MASTJSONObject> in
+            let answer = try await connection.postForm(Self.path, [("request", requestText)])
             let status: String
-            do {
+            do throws(MASTShapeError) {
                 status = try answer.string("status")?.uppercased() ?? "COMPLETE"
             } catch {
                 throw .malformedAnswer(url: shownURL, reason: error.reason)
             }
             switch status {
             case "COMPLETE":
-                return answer
+                return .done(answer)
             case "EXECUTING":
-                if attempt < maximumPolls { Thread.sleep(forTimeInterval: pollDelaySeconds) }
+                return .stillExecuting
             case "ERROR":
                 let message = MASTNormalisation.trimmed(try? answer.string("msg")) ?? "no reason given"
                 throw .unreachable(url: shownURL, reason: "Mast.Caom.Products failed: \(message)")
@@ -87,7 +88,6 @@ struct PortalProducts: Sendable {
                 throw .malformedAnswer(url: shownURL, reason: "status is '\(status)', not COMPLETE, EXECUTING or ERROR")
             }
         }
-        throw .unreachable(url: shownURL, reason: "Mast.Caom.Products was still executing after \(maximumPolls) tries; try again later")
     }
 
     /// The rows of one page's `data`.
