@@ -257,6 +257,7 @@ public enum SpecSchema {
             {
               "enum": [
                 "science",
+                "exposure",
                 "auxiliary",
                 "preview",
                 "info",
@@ -269,6 +270,7 @@ public enum SpecSchema {
               "items": {
                 "enum": [
                   "science",
+                  "exposure",
                   "auxiliary",
                   "preview",
                   "info",
