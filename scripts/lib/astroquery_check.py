@@ -27,6 +27,7 @@ import json
 import warnings
 
 import astroquery
+from astroquery import log
 from astroquery.mast import MastMissions, Observations
 
 
@@ -44,6 +45,7 @@ def main():
     parser.add_argument("--obsid", required=True)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    log.setLevel("WARNING")
 
     missions = MastMissions(mission=args.mission)
     found = missions.query_criteria(program=args.program)
