@@ -190,6 +190,54 @@ struct MASTNormalisationTests {
         #expect(MASTNormalisation.type(named: name, filename: filename) == expected)
     }
 
+    @Test func exposureIsAType() {
+        #expect(MASTNormalisation.type(named: "exposure", filename: "jw02734002001_04101_00001-seg001_nis_calints.fits") == .exposure)
+        #expect(MASTNormalisation.type(named: "EXPOSURE", filename: "jw02734002001_04101_00001-seg001_nis_o002_crfints.fits") == .exposure)
+    }
+
+    @Test(arguments: [
+        ("jw02734002001_04101_00001", "jw02734002001_04101_00001-seg001_nis_calints.fits", true),
+        ("jw02734-o002_t001_niriss", "jw02734-o002_t001_niriss_x1dints.fits", true),
+        ("jw02734-o002_t001_niriss", "jw02734002001_04101_00001-seg001_nis_calints.fits", false),
+        ("jw02734002001_04101_00001", "jw02734_20220712t152522_pool.csv", false),
+        ("jw02734002001_04101_00001", "jw02734002001_gs-fg_2022193052540_cal.fits", false),
+        ("jw02734002001_04101_0000", "jw02734002001_04101_00001-seg001_nis_cal.fits", false),
+        ("Z14Z0104T", "z14z0104t_shf.fits", true),
+        ("Z14Z0104T", "Z14Z0104T/z14z0104t_shf.fits", true),
+        ("", "x.fits", false),
+    ] as [(String, String, Bool)])
+    func aRowOwnsTheFilesNamedAfterItsDataset(dataset: String, filename: String, owned: Bool) {
+        #expect(MASTNormalisation.namesOwnFile(dataset: dataset, filename: filename) == owned)
+    }
+
+    @Test func theRecordedHSTListingOwnsTheFilesWhoseAuthorisationIsItsOwn() throws {
+        let answer = try #require(try JSONSerialization.jsonObject(with: MASTTestSupport.fixture("mission_products.json")) as? [String: Any])
+        let rows = try #require(answer["products"] as? [[String: Any]])
+        for row in rows {
+            let dataset = try #require(row["dataset"] as? String), filename = try #require(row["filename"] as? String)
+            let authorisedBy = try #require(row["authz_primary_identifier"] as? String)
+            #expect(MASTNormalisation.namesOwnFile(dataset: dataset, filename: filename) == (authorisedBy == dataset), "\(filename) is authorised by \(authorisedBy)")
+        }
+        #expect(rows.contains { $0["authz_primary_identifier"] as? String != $0["dataset"] as? String }, "the answer lists another dataset's file")
+    }
+
+    @Test func jwstRecommendsAnExposures2bNever2cAndAnAssociations3() {
+        func product(_ dataset: String, _ name: String, _ level: String, _ type: ProductType = .science) -> Product {
+            Product(archive: "mast", dataset: dataset, filename: name, uri: "mast:JWST/product/\(name)", url: "u", level: level, type: type)
+        }
+        let e = "jw02734002001_04101_00001", a = "jw02734-o002_t001_niriss"
+        var products = [
+            product(e, "\(e)-seg001_nis_rateints.fits", "2a"), product(e, "\(e)-seg001_nis_calints.fits", "2b"),
+            product(e, "\(e)-seg001_nis_x1dints.fits", "2b", .exposure), product(e, "\(e)-seg001_nis_o002_crfints.fits", "2c"),
+            product(e, "jw02734_20220712t152522_pool.csv", "3", .auxiliary),
+            product(a, "\(e)-seg001_nis_calints.fits", "2b"), product(a, "\(e)-seg001_nis_o002_crfints.fits", "2c"),
+            product(a, "\(a)_x1dints.fits", "3"),
+            product("jw02734003001_04101_00001", "jw02734003001_04101_00001-seg001_nis_o003_crfints.fits", "2c"),
+        ]
+        MASTNormalisation.markRecommended(&products, mission: "jwst")
+        #expect(products.map(\.recommended) == [false, true, true, false, false, false, false, true, false])
+    }
+
     @Test func anUnknownTypeIsNil() {
         #expect(MASTNormalisation.type(named: "CATALOG", filename: "hlsp_x.fits") == nil)
         #expect(MASTNormalisation.type(named: nil, filename: "x.fits") == nil)

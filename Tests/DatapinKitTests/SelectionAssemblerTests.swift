@@ -229,6 +229,54 @@ struct MergeCase: Sendable, CustomTestStringConvertible {
         #expect(level3First.also == [S.exposure])
     }
 
+    /// `product` as its own dataset lists it (`ownedByDataset`), or as another dataset does.
+    static func owned(_ product: Product, _ owned: Bool = true, by dataset: String? = nil) -> Product {
+        var copy = product
+        copy.ownedByDataset = owned
+        if let dataset { copy.dataset = dataset }
+        return copy
+    }
+
+    @Test(arguments: [(DuplicatePolicy.once, [String]()), (.link, ["\(S.level3)/\(S.cal.filename)"])])
+    func theDatasetThatOwnsAFileTakesItWhateverTheSpecOrder(_ policy: DuplicatePolicy, _ alsoPaths: [String]) throws {
+        let inLevel3 = Self.owned(S.cal, false, by: S.level3)
+        let own = Self.owned(S.cal)
+        let spec = Spec(file: "datapin.yaml", duplicates: policy, datasets: [Self.entry(0), Self.entry(1)])
+        for groups in [[[inLevel3], [own]], [[own], [inLevel3]], [[inLevel3, own], []]] {
+            let file = try #require(try Self.assemble(spec, groups).only)
+            #expect(file.path == "\(S.exposure)/\(S.cal.filename)")
+            #expect(file.dataset == S.exposure)
+            #expect(file.also == [S.level3])
+            #expect(file.alsoPaths == alsoPaths)
+        }
+    }
+
+    @Test func amongOwnersAndAmongTheRestSpecOrderDecides() throws {
+        let spec = Spec(file: "datapin.yaml", datasets: [Self.entry(0), Self.entry(1), Self.entry(2)])
+        let first = try #require(try Self.assemble(spec, [[Self.owned(S.cal, false, by: "a")], [Self.owned(S.cal, by: "b")], [Self.owned(S.cal, by: "c")]]).only)
+        #expect(first.dataset == "b" && first.also == ["a", "c"])
+        let none = try #require(try Self.assemble(spec, [[Self.owned(S.cal, false, by: "a")], [Self.owned(S.cal, false, by: "b")], [Self.owned(S.cal, false, by: "c")]]).only)
+        #expect(none.dataset == "a" && none.also == ["b", "c"])
+    }
+
+    @Test func anOwnerTheEntrysSelectDropsLeavesTheFileToTheOthers() throws {
+        let spec = Spec(file: "datapin.yaml", datasets: [Self.entry(0), Self.entry(1, select: SelectFilters(levels: ["3"]))])
+        let file = try #require(try Self.assemble(spec, [[Self.owned(S.cal, false, by: S.level3)], [Self.owned(S.cal)]]).only)
+        #expect(file.dataset == S.level3 && file.also.isEmpty)
+    }
+
+    @Test func anOwnerWhosePathIsTakenLeavesTheFileToTheNextListing() throws {
+        let other = Product(archive: "mast", dataset: S.exposure, filename: S.cal.filename, uri: "mast:JWST/product/other", url: "https://mast.example.org/other")
+        let spec = Spec(file: "datapin.yaml", datasets: [Self.entry(0), Self.entry(1), Self.entry(2)])
+        do {
+            _ = try Self.assemble(spec, [[other], [Self.owned(S.cal, false, by: S.level3)], [Self.owned(S.cal)]])
+            Issue.record("two files at one path must be an error")
+        } catch {
+            #expect(error.diagnostics.count == 1)
+            #expect(error.diagnostics.first?.message.contains("two different files would be placed at '\(S.exposure)/\(S.cal.filename)'") == true)
+        }
+    }
+
     @Test(arguments: DuplicatePolicy.allCases)
     func aSharedFileAtOnePathInAFlatLayoutIsPlacedOnce(_ policy: DuplicatePolicy) throws {
         let spec = Spec(file: "datapin.yaml", layout: .flat, duplicates: policy, datasets: [Self.entry(0), Self.entry(1)])

@@ -3,15 +3,17 @@ import Synchronization
 
 /// A MAST on loopback that answers both of MAST's APIs as ../shared/ARCHIVES.md describes them:
 /// Mission Search (`POST /search/<mission>/api/v0.1/search` paged by offset/limit,
-/// `post_list_products`, `retrieve_product`), the Portal (`POST /api/v0/invoke` with
-/// Mast.Caom.Products, EXECUTING before COMPLETE, paged by `page`/`pagesize`,
-/// `GET /api/v0.1/Download/file`), and `GET /whoami`. Exclusive-access files need
+/// `post_list_products`, `retrieve_product`, and `GET /search/util/api/v0.1/column_list`), the
+/// Portal (`POST /api/v0/invoke` with Mast.Caom.Products, EXECUTING before COMPLETE, paged by
+/// `page`/`pagesize`, `POST /portal/Mashup/Mashup.asmx/columnsconfig`,
+/// `GET /api/v0.1/Download/file`), and `GET /whoami`. astroquery 0.4.11's MastMissions and
+/// Observations work against it (scripts/check-fake-mast). Exclusive-access files need
 /// `Authorization: token <token>`; without it the download answers 401, with another token 403.
 public final class FakeMAST: Sendable {
     /// One file a Mission Search dataset lists.
     public struct MissionFile: Sendable {
         public var filename: String
-        /// JWST product level ("1b", "2a", "2b", "3") or HST category ("CALIBRATED").
+        /// JWST product level ("1b", "2a", "2b", "2c", "3") or HST category ("CALIBRATED").
         public var category: String
         /// As MAST writes it: "_cal" for JWST, "SHF" for HST.
         public var fileSuffix: String
@@ -70,18 +72,22 @@ public final class FakeMAST: Sendable {
         }
     }
 
-    /// One CAOM observation: the `obsid` the spec names and its products.
+    /// One CAOM observation: the `obsid` the spec names and its products. A level-3
+    /// observation names the obsids of its `members`, whose products its product list holds too,
+    /// each under the member's own `obs_id` with the observation as `parent_obsid` (CAOM's rule).
     public struct Observation: Sendable {
         public var obsid: String
         public var collection: String
         public var obsID: String
         public var files: [PortalFile]
+        public var members: [String]
 
-        public init(obsid: String, collection: String, obsID: String, files: [PortalFile]) {
+        public init(obsid: String, collection: String, obsID: String, files: [PortalFile], members: [String] = []) {
             self.obsid = obsid
             self.collection = collection
             self.obsID = obsID
             self.files = files
+            self.members = members
         }
     }
 
@@ -180,6 +186,8 @@ public final class FakeMAST: Sendable {
         let path = request.path
         if path == "/whoami" { return whoami(request) }
         if path == "/api/v0/invoke" { return invoke(request: request) }
+        if path == "/portal/Mashup/Mashup.asmx/columnsconfig" { return columnsConfig(request) }
+        if path == "/search/util/api/v0.1/column_list" { return columnList(request) }
         if path == "/api/v0.1/Download/file" { return portalDownload(request) }
         let parts = path.split(separator: "/").map(String.init)
         guard parts.count == 5, parts[0] == "search", parts[2] == "api", parts[3] == "v0.1" else { return .status(404, body: "no such MAST endpoint: \(path)") }
@@ -222,8 +230,9 @@ public final class FakeMAST: Sendable {
         if pagingFault == .endlessNewRows {
             rows = (offset..<offset + limit).map { [idColumn: "made-up-\($0)"] }
         }
+        let columns = Set(rows.flatMap(\.keys)).union([idColumn]).sorted()
         let answer: [String: Any] = [
-            "messages": [], "info": [["name": idColumn, "type": "VARCHAR"]],
+            "messages": [], "info": columns.map { ["name": $0, "type": "string"] },
             "search_params": ["conditions": conditions, "offset": offset, "limit": limit],
             "totalResults": pagingFault == nil ? matching.count : Self.announcedForever, "results": rows,
         ]
@@ -288,18 +297,21 @@ public final class FakeMAST: Sendable {
         let ids = "\(obsid)".split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         var rows: [[String: Any]] = []
         for id in ids {
-            guard let observation = observations.first(where: { $0.obsid == id }) else { continue }
-            for file in observation.files {
-                rows.append([
-                    "obsID": observation.obsid, "obs_collection": observation.collection, "dataproduct_type": "image",
-                    "obs_id": observation.obsID, "description": "DADS \(file.subGroup) file", "type": "S",
-                    "dataURI": Self.portalURI(collection: observation.collection, filename: file.filename),
-                    "productType": file.productType,
-                    "productGroupDescription": file.recommended ? "Minimum Recommended Products" : NSNull(),
-                    "productSubGroupDescription": file.subGroup, "productFilename": file.filename, "size": file.bytes.count,
-                    "parent_obsid": observation.obsid, "dataRights": file.exclusive ? "EXCLUSIVE_ACCESS" : "PUBLIC",
-                    "calib_level": file.calibLevel, "filters": "F814W", "proposal_id": "10000",
-                ])
+            guard let parent = observations.first(where: { $0.obsid == id }) else { continue }
+            let listed = [parent] + parent.members.compactMap { member in observations.first { $0.obsid == member } }
+            for observation in listed {
+                for file in observation.files {
+                    rows.append([
+                        "obsID": observation.obsid, "obs_collection": observation.collection, "dataproduct_type": "image",
+                        "obs_id": observation.obsID, "description": "DADS \(file.subGroup) file", "type": "S",
+                        "dataURI": Self.portalURI(collection: observation.collection, filename: file.filename),
+                        "productType": file.productType,
+                        "productGroupDescription": file.recommended ? "Minimum Recommended Products" : NSNull(),
+                        "productSubGroupDescription": file.subGroup, "productFilename": file.filename, "size": file.bytes.count,
+                        "parent_obsid": parent.obsid, "dataRights": file.exclusive ? "EXCLUSIVE_ACCESS" : "PUBLIC",
+                        "calib_level": file.calibLevel, "filters": "F814W", "proposal_id": "10000",
+                    ])
+                }
             }
         }
         let pageSize = min(body["pagesize"] as? Int ?? 50000, portalPageLimit)
@@ -312,8 +324,7 @@ public final class FakeMAST: Sendable {
                 return template
             }
         }
-        let fields = ["obsID", "obs_collection", "dataproduct_type", "obs_id", "description", "type", "dataURI", "productType", "productGroupDescription",
-                      "productSubGroupDescription", "productFilename", "size", "parent_obsid", "dataRights", "calib_level", "filters", "proposal_id"]
+        let fields = Self.portalFields
         let answer: [String: Any] = [
             "status": "COMPLETE", "msg": "", "data": slice,
             "fields": fields.map { ["name": $0, "type": $0 == "size" || $0 == "calib_level" ? "int" : "string"] },
@@ -321,6 +332,37 @@ public final class FakeMAST: Sendable {
         ]
         return .json(Self.json(answer))
     }
+
+    /// Mission Search's searchable columns of `?mission=`: the dataset id column and every column
+    /// of that mission's search rows, as `column_list` describes them (astroquery checks
+    /// `query_criteria`'s keywords against it).
+    private func columnList(_ request: LoopbackRequest) -> LoopbackResponse {
+        guard request.method == "GET", let mission = request.query["mission"]?.lowercased() else {
+            return .json(#"{"detail":"mission is required"}"#, status: 422)
+        }
+        let idColumn = mission == "hst" ? "sci_data_set_name" : "fileSetName"
+        let names = Set(datasets.filter { $0.mission == mission }.flatMap(\.columns.keys)).union([idColumn]).sorted()
+        let columns: [[String: Any]] = names.map { name in
+            ["column_name": name, "field_name": name, "description": name == idColumn ? "Dataset name" : name,
+             "qual_type": "string", "datatype": "char", "queryable": "yes", "default_output": "yes", "indexed": name == idColumn ? "yes" : "no"]
+        }
+        return .json(Self.json(columns))
+    }
+
+    /// The Portal's column configuration of a service (`colConfigId=`): the product columns with
+    /// their titles and types, as astroquery asks for it before its first product list.
+    private func columnsConfig(_ request: LoopbackRequest) -> LoopbackResponse {
+        guard request.method == "POST", request.formFields["colConfigId"] == "Mast.Caom.Products" else { return .json("{}") }
+        var config: [String: Any] = [:]
+        for name in Self.portalFields {
+            config[name] = ["text": name, "vot.datatype": name == "size" || name == "calib_level" ? "int" : "char"]
+        }
+        return .json(Self.json(config))
+    }
+
+    /// The columns of a Mast.Caom.Products row.
+    static let portalFields = ["obsID", "obs_collection", "dataproduct_type", "obs_id", "description", "type", "dataURI", "productType", "productGroupDescription",
+                               "productSubGroupDescription", "productFilename", "size", "parent_obsid", "dataRights", "calib_level", "filters", "proposal_id"]
 
     /// The CAOM `dataURI` of a file: `mast:<COLLECTION>/product/<filename>`.
     public static func portalURI(collection: String, filename: String) -> String { "mast:\(collection)/product/\(filename)" }

@@ -33,12 +33,16 @@ public struct Product: Sendable, Hashable {
     public var access: Access
     /// Listed among the archive's minimum recommended products.
     public var recommended: Bool
+    /// The archive lists the file as this dataset's own, not as one it shares with or takes
+    /// from another dataset (an association listing its members' exposures). When several
+    /// datasets list one file, an owning listing decides its dataset and path.
+    public var ownedByDataset: Bool
     /// A guide-star file (`_gs-` in MAST names).
     public var guidestar: Bool
     public var instrument: String?
     public var filters: String?
 
-    public init(archive: String, mission: String? = nil, dataset: String, filename: String, uri: String, url: String, identity: String? = nil, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, level: String? = nil, levelAliases: [String] = [], suffix: String? = nil, type: ProductType? = nil, access: Access = .public, recommended: Bool = false, guidestar: Bool = false, instrument: String? = nil, filters: String? = nil) {
+    public init(archive: String, mission: String? = nil, dataset: String, filename: String, uri: String, url: String, identity: String? = nil, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, level: String? = nil, levelAliases: [String] = [], suffix: String? = nil, type: ProductType? = nil, access: Access = .public, recommended: Bool = false, ownedByDataset: Bool = false, guidestar: Bool = false, instrument: String? = nil, filters: String? = nil) {
         self.archive = archive
         self.mission = mission
         self.dataset = dataset
@@ -55,6 +59,7 @@ public struct Product: Sendable, Hashable {
         self.type = type
         self.access = access
         self.recommended = recommended
+        self.ownedByDataset = ownedByDataset
         self.guidestar = guidestar
         self.instrument = instrument
         self.filters = filters

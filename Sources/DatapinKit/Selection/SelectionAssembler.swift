@@ -16,14 +16,17 @@ public enum SelectionAssembler {
     /// destination (location = the entry's location, message names the archive, dataset, and the bad name
     /// with control characters escaped), invalid regexes (should not happen after SpecLoader, but do not crash).
     ///
-    /// A file's identity is `Product.identity`. The first listing in spec order owns the file (its
-    /// dataset and path); other datasets listing it are named in `also`, and with `duplicates:
-    /// link` or `copy` the paths it would have had there are in `alsoPaths`.
+    /// A file's identity is `Product.identity`. One listing owns the file (its dataset and path):
+    /// the first, in spec order, of the listings whose archive says the file is its dataset's own
+    /// (`Product.ownedByDataset`), else the first listing in spec order. Other datasets listing
+    /// it are named in `also`, and with `duplicates: link` or `copy` the paths it would have had
+    /// there are in `alsoPaths`.
     public static func assemble(_ groups: [(entry: DatasetEntry, products: [Product])], spec: Spec, source: SourceText?) throws(DiagnosticList) -> [LockEntry] {
         var assembly = Assembly(spec: spec, source: source)
         for group in groups {
             assembly.add(group.products, of: group.entry)
         }
+        assembly.placeListings()
         guard assembly.diagnostics.isEmpty else { throw DiagnosticList(assembly.diagnostics) }
         return assembly.lockEntries()
     }
@@ -47,9 +50,17 @@ private struct Assembly {
         var filename: String
     }
 
+    /// A product that passed its entry's filters, with its laid-out path, not placed yet.
+    struct Listing {
+        var product: Product
+        var path: String
+        var entry: DatasetEntry
+    }
+
     let spec: Spec
     let source: SourceText?
     var diagnostics: [Diagnostic] = []
+    private var listings: [Listing] = []
     private var files: [PlacedFile] = []
     private var fileIndexByIdentity: [String: Int] = [:]
     private var occupants: [String: Occupant] = [:]
@@ -68,6 +79,8 @@ private struct Assembly {
         laidOut = LaidOutPaths(manifest: spec.manifest, caseSensitive: spec.caseSensitive)
     }
 
+    /// Filters `products`, lays them out and checks their paths and URLs; the listings that pass
+    /// wait for `placeListings`.
     mutating func add(_ products: [Product], of entry: DatasetEntry) {
         guard let filter = filter(for: entry) else { return }
         for product in products where filter.accepts(product) {
@@ -80,13 +93,43 @@ private struct Assembly {
                 reportCredentialURL(product, entry: entry)
                 continue
             }
-            if let index = fileIndexByIdentity[product.identity] {
-                addListing(product, path: path, toFileAt: index, entry: entry)
-            } else if claim(path, for: product, entry: entry) {
-                fileIndexByIdentity[product.identity] = files.count
-                files.append(PlacedFile(product: product, path: path))
+            listings.append(Listing(product: product, path: path, entry: entry))
+        }
+    }
+
+    /// Places every listing in spec order, except that a file's owning listing (the first that
+    /// says the file is its dataset's own, else the first) is placed before the others of the
+    /// same file. When the owning listing cannot take its path, the next listing of the file
+    /// tries its own, as the first listing would.
+    mutating func placeListings() {
+        var owners: [String: Int] = [:]
+        for (index, listing) in listings.enumerated() {
+            let identity = listing.product.identity
+            if let current = owners[identity], listings[current].product.ownedByDataset || !listing.product.ownedByDataset { continue }
+            owners[identity] = index
+        }
+        var triedOwners: Set<String> = []
+        for (index, listing) in listings.enumerated() {
+            let identity = listing.product.identity
+            if owners[identity] == index, triedOwners.contains(identity) { continue }
+            if fileIndexByIdentity[identity] == nil, let owner = owners[identity], triedOwners.insert(identity).inserted {
+                place(listings[owner])
+                if owner == index { continue }
+            }
+            if let file = fileIndexByIdentity[identity] {
+                addListing(listing.product, path: listing.path, toFileAt: file, entry: listing.entry)
+            } else {
+                place(listing)
             }
         }
+        listings = []
+    }
+
+    /// Makes `listing` the file's placed listing when its path is free.
+    private mutating func place(_ listing: Listing) {
+        guard claim(listing.path, for: listing.product, entry: listing.entry) else { return }
+        fileIndexByIdentity[listing.product.identity] = files.count
+        files.append(PlacedFile(product: listing.product, path: listing.path))
     }
 
     func lockEntries() -> [LockEntry] {

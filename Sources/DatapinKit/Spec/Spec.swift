@@ -127,9 +127,11 @@ public struct ArchiveConfig: Sendable, Hashable {
     public var credentialVariables: [String] { [tokenEnv, usernameEnv, passwordEnv].compactMap { $0 } }
 }
 
-/// A product's role, as MAST's productType and the index catalog's `type` name it.
+/// A product's role, as MAST's Portal `productType`, Mission Search's `type` and the index
+/// catalog's `type` name it (`exposure` is one of JWST Mission Search's types).
 public enum ProductType: String, Sendable, Hashable, CaseIterable, Codable {
     case science
+    case exposure
     case auxiliary
     case preview
     case info

@@ -29,7 +29,7 @@ public enum StarterSpec {
     #   levels: [2b, 3]              # product levels or categories
     #   suffixes: [_cal, _x1dints]   # "cal", "_cal" and "CAL" are the same
     #   extensions: [.fits]
-    #   types: [science]             # science auxiliary preview info reference association
+    #   types: [science]             # science exposure auxiliary preview info reference association
     #   match: [nis]                 # substring of file name, instrument or filters
     #   include: ['seg00[1-3]']      # regular expressions: a file must match one
     #   exclude: ['_rateints']       # ... and none of these

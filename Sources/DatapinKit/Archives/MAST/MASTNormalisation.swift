@@ -8,7 +8,8 @@ enum MASTNormalisation {
     /// A Mission Search row as a `Product`. `mission` is the spec's lowercased mission; the
     /// lock's URI is `mast:<MISSION>/product/<filename>`, the same name the Portal uses, so a
     /// file listed by both APIs is one file. `recommended` is set later, per dataset, by
-    /// `markRecommended`.
+    /// `markRecommended`. The row owns its file when the file is named after the row's dataset
+    /// (`namesOwnFile`).
     static func product(_ row: MissionProductRow, mission: String, archive: String, baseURL: String) -> Product {
         let (level, aliases) = missionLevel(row.category)
         let productName = row.productName.addingPercentEncoding(withAllowedCharacters: MASTConnection.unreserved) ?? row.productName
@@ -26,12 +27,32 @@ enum MASTNormalisation {
             suffix: suffix(row.fileSuffix),
             type: type(named: row.type, filename: row.filename),
             access: access(row.access),
+            ownedByDataset: namesOwnFile(dataset: row.dataset, filename: row.filename),
             guidestar: isGuideStar(row.filename),
             instrument: trimmed(row.instrument),
             filters: trimmed(row.filters))
     }
 
-    /// A Portal/CAOM row as a `Product`: the dataset is `obs_id`, the mission the collection.
+    /// True when `filename` is named after `dataset`: it starts with the dataset id
+    /// (case-insensitively) followed by the end of the name or a character that is not a letter
+    /// or digit. JWST and HST name a dataset's own files so
+    /// (`jw02734001001_02101_00001-seg001_nis_cal.fits` of `jw02734001001_02101_00001`,
+    /// `jw02734-o002_t002_niriss_x1dints.fits` of `jw02734-o002_t002_niriss`,
+    /// `z14z0104t_shf.fits` of `Z14Z0104T`); a file a dataset lists from another one carries the
+    /// other's name (an association's member exposures; HST's `z14z0104x_ocx.fits`, whose
+    /// `authz_primary_identifier` is `Z14Z0104X`), and a file of the whole program carries
+    /// neither (`jw02734_20220701t040403_pool.csv`).
+    static func namesOwnFile(dataset: String, filename: String) -> Bool {
+        let name = (filename.split(separator: "/").last.map(String.init) ?? filename).lowercased()
+        let id = dataset.lowercased()
+        guard !id.isEmpty, name.hasPrefix(id) else { return false }
+        guard let next = name.dropFirst(id.count).first else { return true }
+        return !(next.isLetter || next.isNumber)
+    }
+
+    /// A Portal/CAOM row as a `Product`: the dataset is `obs_id`, the mission the collection. CAOM's
+    /// `obs_id` is the observation the file belongs to (a member exposure's file listed for its
+    /// level-3 observation carries the member's `obs_id`), so every row owns its file.
     static func product(_ row: PortalProductRow, archive: String, baseURL: String) -> Product {
         let (level, aliases) = caomLevel(row.calibrationLevel)
         let uri = row.dataURI.addingPercentEncoding(withAllowedCharacters: downloadURIAllowed) ?? row.dataURI
@@ -49,6 +70,7 @@ enum MASTNormalisation {
             type: type(named: row.productType, filename: row.filename),
             access: access(row.dataRights),
             recommended: trimmed(row.groupDescription)?.caseInsensitiveCompare(minimumRecommended) == .orderedSame,
+            ownedByDataset: true,
             guidestar: isGuideStar(row.filename),
             instrument: trimmed(row.instrument),
             filters: trimmed(row.filters))
@@ -97,23 +119,29 @@ enum MASTNormalisation {
     // MARK: Recommended products (Mission Search)
 
     /// Mission Search lists no recommended products, so datapin marks them itself, per dataset,
-    /// to match what the Portal's "Minimum Recommended Products" holds:
-    /// - HST: the `science` files whose category is `CALIBRATED` (the Portal recommends the
+    /// to match what the Portal's "Minimum Recommended Products" holds. Candidates are the data
+    /// files (type `science` or `exposure`), guide stars left out:
+    /// - HST: the candidates whose category is `CALIBRATED` (the Portal recommends the
     ///   calibrated exposures and combined images, never raw, auxiliary or other files);
-    /// - JWST, Roman and any mission whose categories are levels: the `science` files, guide
-    ///   stars left out, at the highest level the dataset has (a stage-2 exposure's `2b`
-    ///   `_cal`/`_x1dints`, a stage-3 association's `3` products), which is the pipeline's final
-    ///   product for that dataset; lower levels are its inputs.
+    /// - JWST: the candidates of the pipeline's final stage for the dataset, as the Portal
+    ///   recommends them: stage 2b for an exposure (`_cal`, `_calints`, `_x1dints`…), stage 3
+    ///   for an association, whose listing may also hold its members' 2b and 2c files. Level
+    ///   `2c` (`_crf`, `_crfints`: an exposure's outlier-flagged copy, made as stage 3's input),
+    ///   `1b` and `2a` are inputs and never recommended: the dataset's candidates at the higher
+    ///   of `2b` and `3` it has are;
+    /// - Roman and any other mission whose categories are levels: the candidates at the highest
+    ///   level the dataset has.
     static func markRecommended(_ products: inout [Product], mission: String) {
         if mission == "hst" {
             for index in products.indices {
-                products[index].recommended = products[index].type == .science && products[index].level?.uppercased() == "CALIBRATED"
+                products[index].recommended = isCandidate(products[index]) && products[index].level?.uppercased() == "CALIBRATED"
             }
             return
         }
         func candidateRank(_ product: Product) -> (number: Int, stage: String)? {
-            guard product.type == .science, !product.guidestar, let level = product.level else { return nil }
-            return levelRank(level)
+            guard isCandidate(product), let level = product.level, let rank = levelRank(level) else { return nil }
+            if mission == "jwst", !jwstFinalLevels.contains(level.lowercased()) { return nil }
+            return rank
         }
         var highest: [String: (number: Int, stage: String)] = [:]
         for product in products {
@@ -130,6 +158,14 @@ enum MASTNormalisation {
         }
     }
 
+    /// The JWST levels whose products the Portal recommends: an exposure's 2b, an association's 3.
+    static let jwstFinalLevels: Set<String> = ["2b", "3"]
+
+    /// A data file that may be recommended: type science or exposure, not a guide star.
+    private static func isCandidate(_ product: Product) -> Bool {
+        (product.type == .science || product.type == .exposure) && !product.guidestar
+    }
+
     // MARK: Suffix, type, access, guide stars
 
     /// `SHF`, `_cal`, `GS-FG` → `_shf`, `_cal`, `_gs-fg`.
@@ -142,8 +178,8 @@ enum MASTNormalisation {
     /// The product's role. Names decide first: `_asn.json` and `_pool.csv` are association
     /// files, and a name starting with `jwst_` or `roman_` is a pipeline calibration-reference
     /// file (CRDS names them `jwst_<instrument>_<reftype>_<serial>.<ext>`, `jwst_1100.pmap`;
-    /// science products start with `jw<program>`). Otherwise MAST's type: science, auxiliary
-    /// (or `aux`), preview (or `thumbnail`), info, calibration/reference, association; an
+    /// science products start with `jw<program>`). Otherwise MAST's type: science, exposure,
+    /// auxiliary (or `aux`), preview (or `thumbnail`), info, calibration/reference, association; an
     /// unknown type is nil, which a `types:` filter leaves out.
     static func type(named name: String?, filename: String) -> ProductType? {
         let base = (filename.split(separator: "/").last.map(String.init) ?? filename).lowercased()
@@ -151,6 +187,7 @@ enum MASTNormalisation {
         if base.hasPrefix("jwst_") || base.hasPrefix("roman_") { return .reference }
         switch trimmed(name)?.lowercased() {
         case "science": return .science
+        case "exposure": return .exposure
         case "auxiliary", "aux": return .auxiliary
         case "preview", "thumbnail": return .preview
         case "info": return .info
@@ -173,8 +210,8 @@ enum MASTNormalisation {
     }
 
     /// `products` with repeated listings of one URI in one dataset dropped (the first stays). A
-    /// file that several datasets list stays under each: selection locks it once, at the first
-    /// dataset's path, and names the others in the lock's `also`.
+    /// file that several datasets list stays under each: selection locks it once, at the path of
+    /// the dataset that owns it (else the first), and names the others in the lock's `also`.
     static func uniqueByDatasetAndURI(_ products: [Product]) -> [Product] {
         var seen: Set<[String]> = []
         return products.filter { seen.insert([$0.dataset, $0.uri]).inserted }

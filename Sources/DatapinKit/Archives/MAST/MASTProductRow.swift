@@ -9,11 +9,11 @@ struct MissionProductRow: Sendable, Hashable {
     var size: Int64?
     /// `PUBLIC` or `EXCLUSIVE_ACCESS`.
     var access: String?
-    /// The product level for JWST and Roman (`1b` `2a` `2b` `3`), a category for HST (`CALIBRATED`).
+    /// The product level for JWST and Roman (`1b` `2a` `2b` `2c` `3`), a category for HST (`CALIBRATED`).
     var category: String?
     /// `SHF` (HST) or `_cal` (JWST).
     var fileSuffix: String?
-    /// `science`, `auxiliary`, `preview`, `info`.
+    /// `science`, `exposure`, `auxiliary`, `preview`, `info`, `reference`, `association`.
     var type: String?
     var instrument: String?
     var filters: String?
