@@ -142,3 +142,41 @@ import TestSupport
         #expect(server.requests.isEmpty, "nothing was fetched")
     }
 }
+
+/// `StatusRun` and `VerifyRun` called in-process: their findings and exit statuses.
+@Suite struct TreeCheckRunTests {
+    @Test func statusExitsOneUnderCheckOnlyWhenTheTreeDiffersAndWarnsOfAStaleLock() throws {
+        let scratch = try SyncScratch()
+        defer { scratch.cleanUp() }
+        let spec = Spec(file: "datapin.yaml")
+        let paths = ProjectPaths(directory: scratch.root.path, specFile: nil)
+        try scratch.write("a.fits", "aaaa")
+        let clean = Lockfile(specDigest: spec.meaningDigest, files: [SyncScratch.entry("a.fits", "aaaa")])
+        let checked = StatusRun(lock: clean, tree: scratch.tree, spec: spec, paths: paths, check: true).run()
+        #expect(checked.exitStatus == .ok)
+        #expect(checked.status.clean == 1 && checked.diagnostics.isEmpty)
+
+        try scratch.write("notes.txt", "mine")
+        let stale = Lockfile(specDigest: "other", files: clean.files)
+        #expect(StatusRun(lock: stale, tree: scratch.tree, spec: spec, paths: paths, check: false).run().exitStatus == .ok, "without --check a difference is not a failure")
+        let differs = StatusRun(lock: stale, tree: scratch.tree, spec: spec, paths: paths, check: true).run()
+        #expect(differs.exitStatus == .different)
+        #expect(differs.status.extra == ["notes.txt"])
+        #expect(differs.diagnostics.map(\.message) == ["\(paths.lockDisplayName) is stale against \(paths.specDisplayName); run `datapin lock`"])
+    }
+
+    @Test func verifyExitsOneNamingEachFileThatDiffers() throws {
+        let scratch = try SyncScratch()
+        defer { scratch.cleanUp() }
+        try scratch.write("a.fits", "aaaa")
+        try scratch.write("b.fits", "bbbx")
+        try scratch.write("c.fits", "cccc")
+        let lock = Lockfile(specDigest: "x", files: [SyncScratch.entry("a.fits", "aaaa"), SyncScratch.entry("b.fits", "bbbb"), SyncScratch.entry("c.fits", "cccc", pinned: false)])
+        let outcome = VerifyRun(lock: lock, tree: scratch.tree).run()
+        #expect(outcome.exitStatus == .different)
+        #expect(outcome.checked == 3)
+        #expect(outcome.problems.map(\.path) == ["b.fits"])
+        #expect(outcome.unpinned == ["c.fits"])
+        #expect(VerifyRun(lock: Lockfile(specDigest: "x", files: [lock.files[0]]), tree: scratch.tree).run().exitStatus == .ok)
+    }
+}
