@@ -18,9 +18,8 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let console = global.console
         let context = try global.syncContext()
-        let cache = StateCache.load(from: context.tree)
-        let status = TreeStatusScanner.scan(lock: context.lock, tree: context.tree, cache: cache, duplicates: context.loaded.spec.duplicates)
-        try? cache.save()
+        let outcome = StatusRun(lock: context.lock, tree: context.tree, spec: context.loaded.spec, paths: context.paths, check: check).run()
+        let status = outcome.status
         if global.json {
             console.data(JSONOutput.render(Record(status)))
         } else {
@@ -35,10 +34,8 @@ struct StatusCommand: ParsableCommand {
                 : "\(status.clean) clean, \(status.missing.count) missing, \(status.partial.count) partial, \(status.modified.count) modified, \(status.unplaced.count) duplicates not in place, \(status.extra.count) extra; `datapin sync` fixes all but extra files (`--prune` removes those)"
             console.data((lines + [summary]).joined(separator: "\n"))
         }
-        if context.lockIsStale {
-            console.report([Diagnostic(.warning, "\(context.paths.lockDisplayName) is stale against \(context.paths.specDisplayName); run `datapin lock`")])
-        }
-        if check && !status.isClean { throw ExitCode(ExitStatus.different.rawValue) }
+        console.report(outcome.diagnostics)
+        if outcome.exitStatus != .ok { throw ExitCode(outcome.exitStatus.rawValue) }
     }
 
     /// `status --json` output.

@@ -4,9 +4,9 @@ import Foundation
 /// What `sync`, `status` and `verify` share: the spec, its lock, and the tree they describe.
 struct SyncContext {
     let loaded: LoadedSpec
-    /// The lock as read, with the pins a sync has folded into it since (and written into
-    /// datapin.lock): what the manifest is written from.
-    var lock: Lockfile
+    /// The lock as read (a sync's outcome holds the lock with the pins it wrote).
+    let lock: Lockfile
+    /// The destination, with the project's own files protected (`protectedPaths`).
     let tree: SyncTree
     let paths: ProjectPaths
 
@@ -33,7 +33,20 @@ extension GlobalOptions {
         } catch {
             throw console.fail([Diagnostic(.error, "cannot prepare \(paths.stateDirectory.path): \(error.localizedDescription)")], status: .transferFailed)
         }
-        let tree = SyncTree(destination: destination.standardizedFileURL, stateDirectory: paths.stateDirectory)
+        let tree = SyncTree(destination: destination.standardizedFileURL, stateDirectory: paths.stateDirectory, protectedPaths: Self.protectedPaths(of: loaded.spec, paths: paths))
         return SyncContext(loaded: loaded, lock: lock, tree: tree, paths: paths)
+    }
+
+    /// The project's own files, which sync never removes or writes over and `status` never calls
+    /// extra, whatever their names and wherever the destination is: the spec, the lock, and every
+    /// catalog the spec reads from this machine (the state folder is always protected).
+    static func protectedPaths(of spec: Spec, paths: ProjectPaths) -> Set<URL> {
+        var protected: Set<URL> = [paths.spec, paths.lock]
+        for archive in spec.archivesByName.values where archive.kind == .index {
+            if let location = archive.url, let catalog = IndexArchive.localCatalogFile(location: location, specDirectory: paths.directory) {
+                protected.insert(catalog)
+            }
+        }
+        return protected
     }
 }

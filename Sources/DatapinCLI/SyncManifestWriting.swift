@@ -5,23 +5,25 @@ extension SyncCommand {
     /// Writes MANIFEST.html and manifest.json, unless this run changed nothing and the ones in
     /// place already record this lock with every file complete. `users` says who each archive
     /// was fetched as (by archive name; an archive without one was fetched anonymously); it is
-    /// asked only when a manifest is written, since it may ask the archives. `context.lock` holds
-    /// every pin this sync wrote into datapin.lock, so the manifest shows them.
-    func writeManifest(context: SyncContext, report: SyncReport, credentials: [String: ArchiveCredentials], users: () -> [String: String], console: Console) {
+    /// asked only when a manifest is written, since it may ask the archives. `lock` holds every
+    /// pin this sync wrote into datapin.lock, so the manifest shows them. Returns a warning when
+    /// the manifest could not be written.
+    func writeManifest(context: SyncContext, lock: Lockfile, report: SyncReport, credentials: [String: ArchiveCredentials], users: () -> [String: String]) -> [Diagnostic] {
         let stampURL = context.tree.stateDirectory.appendingPathComponent("manifest-stamp")
         let complete = report.failed.isEmpty && report.skippedForCredentials.isEmpty
-        let stamp = "\(context.lock.specDigest) files \(context.lock.files.count) bytes \(context.lock.files.reduce(Int64(0)) { $0 + ($1.size ?? 0) }) pinned \(context.lock.files.filter { $0.sha256 != nil }.count) duplicates \(context.loaded.spec.duplicates.rawValue) complete\n"
+        let stamp = "\(lock.specDigest) files \(lock.files.count) bytes \(lock.files.reduce(Int64(0)) { $0 + ($1.size ?? 0) }) pinned \(lock.files.filter { $0.sha256 != nil }.count) duplicates \(context.loaded.spec.duplicates.rawValue) complete\n"
         let unchanged = report.placed.isEmpty && report.pruned.isEmpty && report.duplicatesPlaced.isEmpty && complete
         let manifestsExist = [DownloadManifest.htmlFileName, DownloadManifest.jsonFileName].allSatisfy { FileManager.default.fileExists(atPath: context.tree.destination.appendingPathComponent($0).path) }
-        if unchanged && manifestsExist && (try? String(contentsOf: stampURL, encoding: .utf8)) == stamp { return }
+        if unchanged && manifestsExist && (try? String(contentsOf: stampURL, encoding: .utf8)) == stamp { return [] }
         try? FileManager.default.removeItem(at: stampURL)
         do {
-            let manifest = ManifestBuilder.afterSync(lock: context.lock, duplicates: context.loaded.spec.duplicates, report: report, credentials: credentials, users: users(),
+            let manifest = ManifestBuilder.afterSync(lock: lock, duplicates: context.loaded.spec.duplicates, report: report, credentials: credentials, users: users(),
                                                    recorded: DownloadManifest.recordedRows(in: context.tree.destination))
             try manifest.write(into: context.tree.destination)
             if complete { try? AtomicFile.write(stamp, to: stampURL) }
+            return []
         } catch {
-            console.report([Diagnostic(.warning, "the manifest could not be written: \(error.message)")])
+            return [Diagnostic(.warning, "the manifest could not be written: \(error.message)")]
         }
     }
 }

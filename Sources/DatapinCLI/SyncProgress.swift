@@ -2,26 +2,34 @@ import DatapinKit
 import Foundation
 
 /// Shows a sync as it happens: one redrawn line on a terminal (files, bytes, rate, ETA), plain
-/// lines otherwise, or NDJSON events on stdout with `--json`. Events arrive on the transfer
-/// thread; everything here is guarded by one lock.
+/// lines otherwise, or NDJSON events on stdout with `--json`. Events arrive on the sync run's
+/// event thread (`SyncRun.run`), never the transfer thread, so writing here may block without
+/// holding up a transfer; everything here is guarded by one lock.
 final class SyncProgress: @unchecked Sendable {
     enum Style { case terminal, lines, ndjson, silent }
 
     private let style: Style
     private let lock = NSLock()
-    private let totalFiles: Int
-    private let totalBytes: Int64
-    private let started = Date()
+    private var totalFiles = 0
+    private var totalBytes: Int64 = 0
+    private var started = Date()
     private var filesDone = 0
     private var bytesByPath: [String: Int64] = [:]
     private var bytesOfFinished: Int64 = 0
     private var lastDraw = Date.distantPast
     private var drewLine = false
 
-    init(style: Style, totalFiles: Int, totalBytes: Int64) {
+    init(style: Style) {
         self.style = style
-        self.totalFiles = totalFiles
-        self.totalBytes = totalBytes
+    }
+
+    /// Transfers begin: `totalFiles` files, `totalBytes` bytes.
+    func start(totalFiles: Int, totalBytes: Int64) {
+        lock.withLock {
+            self.totalFiles = totalFiles
+            self.totalBytes = totalBytes
+            started = Date()
+        }
     }
 
     /// The style for these options: NDJSON with --json, nothing with --quiet, a redrawn line on

@@ -14,24 +14,21 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let console = global.console
         let context = try global.syncContext()
-        let cache = StateCache.load(from: context.tree)
-        let findings = TreeVerifier.verify(lock: context.lock, tree: context.tree, cache: cache)
-        try? cache.save()
-        let problems = findings.filter(\.isProblem)
-        let unpinned = findings.filter { if case .unpinned = $0.outcome { return true }; return false }
+        let outcome = VerifyRun(lock: context.lock, tree: context.tree).run()
+        let problems = outcome.problems
         if global.json {
-            console.data(JSONOutput.render(Record(checked: findings.count, problems: problems.map(\.message), unpinned: unpinned.map(\.path))))
+            console.data(JSONOutput.render(Record(checked: outcome.checked, problems: problems.map(\.message), unpinned: outcome.unpinned)))
         } else {
             var lines = problems.map(\.message)
-            if !unpinned.isEmpty {
-                lines.append("\(unpinned.count) file\(unpinned.count == 1 ? " has" : "s have") no pinned checksum in \(context.paths.lockDisplayName); their size was checked")
+            if !outcome.unpinned.isEmpty {
+                lines.append("\(outcome.unpinned.count) file\(outcome.unpinned.count == 1 ? " has" : "s have") no pinned checksum in \(context.paths.lockDisplayName); their size was checked")
             }
             lines.append(problems.isEmpty
-                ? "Verified \(findings.count) file\(findings.count == 1 ? "" : "s"): every byte matches \(context.paths.lockDisplayName)"
-                : "\(problems.count) of \(findings.count) files do not match \(context.paths.lockDisplayName); `datapin sync` fetches them again")
+                ? "Verified \(outcome.checked) file\(outcome.checked == 1 ? "" : "s"): every byte matches \(context.paths.lockDisplayName)"
+                : "\(problems.count) of \(outcome.checked) files do not match \(context.paths.lockDisplayName); `datapin sync` fetches them again")
             console.data(lines.joined(separator: "\n"))
         }
-        if !problems.isEmpty { throw ExitCode(ExitStatus.different.rawValue) }
+        if outcome.exitStatus != .ok { throw ExitCode(outcome.exitStatus.rawValue) }
     }
 
     /// `verify --json` output.

@@ -205,17 +205,20 @@ import DatapinKit
         #expect(plan.actions == [.keep(present), .download(absent), .keep(duplicated)])
     }
 
-    @Test func stateFolderAndProjectFilesInsideDestinationAreNeverExtra() throws {
+    @Test func stateFolderAndProtectedFilesInsideDestinationAreNeverExtraWhateverTheirNames() throws {
         let root = try TestEnvironment.makeScratchDirectory("sync")
         defer { try? FileManager.default.removeItem(at: root) }
-        let tree = SyncTree(destination: root, stateDirectory: root.appendingPathComponent(".datapin"))
-        for name in ["datapin.yaml", "datapin.lock", ".datapin/sync-state", "notes.txt"] {
+        let protected = ["pin.yaml", "datapin.lock", "catalogs/SHA256SUMS"].map { root.appendingPathComponent($0) }
+        let tree = SyncTree(destination: root, stateDirectory: root.appendingPathComponent(".datapin"), protectedPaths: Set(protected))
+        for name in ["pin.yaml", "datapin.lock", "catalogs/SHA256SUMS", "catalogs/other.txt", ".datapin/sync-state", "notes.txt"] {
             let url = root.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data("x".utf8).write(to: url)
         }
         let plan = try SyncPlanner(lock: Lockfile(specDigest: "x", files: []), tree: tree, cache: StateCache.load(from: tree)).plan(prune: false)
-        #expect(plan.extras == ["notes.txt"])
+        #expect(plan.extras == ["catalogs/other.txt", "notes.txt"])
+        let pruning = try SyncPlanner(lock: Lockfile(specDigest: "x", files: []), tree: tree, cache: StateCache.load(from: tree)).plan(prune: true)
+        #expect(pruning.actions == [.prune(path: "catalogs/other.txt", size: 1), .prune(path: "notes.txt", size: 1)])
     }
 
     @Test func totalsCountBytesAndUnpinnedTransfers() throws {

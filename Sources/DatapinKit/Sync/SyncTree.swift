@@ -9,8 +9,6 @@ public struct SyncTree: Sendable {
     /// Names at the top of `destination` that are never "extra" and never pruned: datapin's
     /// partial downloads and state, and the manifests a sync writes.
     public static let reservedNames: Set<String> = [".datapin-partial", ".datapin", "MANIFEST.html", "manifest.json"]
-    /// Spec and lock files protected from pruning when the spec's folder lies inside `destination`.
-    static let protectedProjectFiles = ["datapin.yaml", "datapin.lock"]
 
     /// Absolute; every locked path is relative to it.
     public var destination: URL
@@ -18,11 +16,17 @@ public struct SyncTree: Sendable {
     public var partialDirectory: URL
     /// `<spec dir>/.datapin`: the state cache and the sync lock live here.
     public var stateDirectory: URL
+    /// Files or folders, absolute, that a sync never removes and `status` never calls extra
+    /// when they lie inside `destination`, and that no locked path may name: the spec, the
+    /// lock, the local catalogs the spec reads. The caller says which (Sync knows no spec or
+    /// archive); the state folder is always protected.
+    public var protectedPaths: Set<URL>
 
-    public init(destination: URL, stateDirectory: URL) {
+    public init(destination: URL, stateDirectory: URL, protectedPaths: Set<URL> = []) {
         self.destination = destination.standardizedFileURL
         self.partialDirectory = self.destination.appendingPathComponent(Self.partialDirectoryName, isDirectory: true)
         self.stateDirectory = stateDirectory.standardizedFileURL
+        self.protectedPaths = Set(protectedPaths.map(\.standardizedFileURL))
     }
 
     /// Where a locked file (or one of its `alsoPaths`) lives.
@@ -42,20 +46,25 @@ public struct SyncTree: Sendable {
     }
 
     /// Paths relative to `destination` (files, or folders whose whole content is protected) that
-    /// are never extra: the state folder and the spec and lock beside it, when they lie inside.
-    var protectedRelativePaths: Set<String> {
-        let base = destination.path.hasSuffix("/") ? destination.path : destination.path + "/"
+    /// are never extra: the state folder and `protectedPaths`, those that lie inside.
+    public var protectedRelativePaths: Set<String> {
         var protected: Set<String> = []
-        let state = stateDirectory.path
-        if state.hasPrefix(base) {
-            protected.insert(String(state.dropFirst(base.count)))
-        }
-        let project = stateDirectory.deletingLastPathComponent().path
-        if project == destination.path || project.hasPrefix(base) {
-            let prefix = project == destination.path ? "" : String(project.dropFirst(base.count)) + "/"
-            for name in Self.protectedProjectFiles { protected.insert(prefix + name) }
+        for url in [stateDirectory] + protectedPaths {
+            if let relative = relativePath(of: url) { protected.insert(relative) }
         }
         return protected
+    }
+
+    /// `url` relative to `destination` when it lies strictly inside it (compared as written, then
+    /// with symbolic links resolved), else nil.
+    func relativePath(of url: URL) -> String? {
+        func inside(_ path: String, _ base: String) -> String? {
+            let prefix = base.hasSuffix("/") ? base : base + "/"
+            return path.hasPrefix(prefix) && path.count > prefix.count ? String(path.dropFirst(prefix.count)) : nil
+        }
+        let path = url.standardizedFileURL.path
+        if let relative = inside(path, destination.path) { return relative }
+        return inside(url.resolvingSymlinksInPath().path, destination.resolvingSymlinksInPath().path)
     }
 }
 

@@ -1,0 +1,75 @@
+import Foundation
+
+/// `datapin status` as policy: the tree's status against the lock, the warning for a stale
+/// lock, and the exit status (`check`: 1 unless the tree matches the lock exactly).
+public struct StatusRun {
+    public var lock: Lockfile
+    /// The destination, with the project's own files protected (never extra).
+    public var tree: SyncTree
+    public var spec: Spec
+    public var paths: ProjectPaths
+    /// Exit 1 unless the tree is clean.
+    public var check: Bool
+
+    public init(lock: Lockfile, tree: SyncTree, spec: Spec, paths: ProjectPaths, check: Bool) {
+        self.lock = lock
+        self.tree = tree
+        self.spec = spec
+        self.paths = paths
+        self.check = check
+    }
+
+    /// What `status` found. Blocking (file I/O, hashing on worker threads): call it from the
+    /// main thread.
+    public func run() -> StatusOutcome {
+        let cache = StateCache.load(from: tree)
+        let status = TreeStatusScanner.scan(lock: lock, tree: tree, cache: cache, duplicates: spec.duplicates)
+        try? cache.save()
+        var diagnostics: [Diagnostic] = []
+        if lock.specDigest != spec.meaningDigest {
+            diagnostics.append(Diagnostic(.warning, "\(paths.lockDisplayName) is stale against \(paths.specDisplayName); run `datapin lock`"))
+        }
+        return StatusOutcome(status: status, diagnostics: diagnostics, exitStatus: check && !status.isClean ? .different : .ok)
+    }
+}
+
+/// What one `StatusRun` found, for the caller to print.
+public struct StatusOutcome: Sendable {
+    public var status: TreeStatus
+    /// Warnings to show after the status.
+    public var diagnostics: [Diagnostic]
+    public var exitStatus: ExitStatus
+}
+
+/// `datapin verify` as policy: every locked file re-read and checked, and the exit status (1
+/// when any differs).
+public struct VerifyRun {
+    public var lock: Lockfile
+    public var tree: SyncTree
+
+    public init(lock: Lockfile, tree: SyncTree) {
+        self.lock = lock
+        self.tree = tree
+    }
+
+    /// What `verify` found. Blocking: call it from the main thread.
+    public func run() -> VerifyOutcome {
+        let cache = StateCache.load(from: tree)
+        let findings = TreeVerifier.verify(lock: lock, tree: tree, cache: cache)
+        try? cache.save()
+        let problems = findings.filter(\.isProblem)
+        let unpinned = findings.filter { if case .unpinned = $0.outcome { return true }; return false }
+        return VerifyOutcome(checked: findings.count, problems: problems, unpinned: unpinned.map(\.path), exitStatus: problems.isEmpty ? .ok : .different)
+    }
+}
+
+/// What one `VerifyRun` found, for the caller to print.
+public struct VerifyOutcome: Sendable {
+    /// Files checked.
+    public var checked: Int
+    /// Files that do not match the lock, each with its message.
+    public var problems: [VerifyFinding]
+    /// Paths of files the lock has no checksum for (their size was checked).
+    public var unpinned: [String]
+    public var exitStatus: ExitStatus
+}
