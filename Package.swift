@@ -13,7 +13,7 @@ let layers: [(name: String, folder: String, dependencies: [Target.Dependency])] 
     ("DatapinTransfer", "Transfer", ["DatapinSupport", "CCurl"]),
     ("DatapinArchives", "Archives", ["DatapinSelection", "DatapinSpec", "DatapinTransfer", "DatapinSupport"]),
     ("DatapinResolution", "Resolution", ["DatapinArchives", "DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinSupport"]),
-    ("DatapinSync", "Sync", ["DatapinLock", "DatapinTransfer", "DatapinSpec", "DatapinSupport"]),
+    ("DatapinSync", "Sync", ["DatapinSelection", "DatapinLock", "DatapinTransfer", "DatapinSpec", "DatapinSupport"]),
     ("DatapinExport", "Export", ["DatapinSync", "DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinSupport", "DatapinArchives"]),
 ]
 

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import DatapinKit
+import DatapinKit
+@testable import DatapinLock
+@testable import DatapinSpec
+@testable import DatapinSync
 
 /// `SyncRun` called in-process, as a command calls it, against a loopback HTTP server.
 @Suite struct SyncRunTests {

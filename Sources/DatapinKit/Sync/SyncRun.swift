@@ -1,3 +1,8 @@
+import DatapinLock
+import DatapinSelection
+import DatapinSpec
+import DatapinSupport
+import DatapinTransfer
 import Foundation
 
 /// One `datapin sync` as policy: refuses what must not be synced (clashing or protected paths, a

@@ -1,3 +1,6 @@
+import DatapinLock
+import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// `datapin status` as policy: the tree's status against the lock, the warning for a stale
