@@ -91,6 +91,10 @@ struct SyncCommand: ParsableCommand {
         }
 
         let credentials = context.archives.mapValues { ArchiveCredentials.resolve($0) }
+        let credentialProblems = ArchiveCredentials.problems(in: credentials, archives: Set(summary.transfers.map(\.entry.archive)))
+        if !credentialProblems.isEmpty {
+            throw console.fail(credentialProblems.map { Diagnostic(.error, "archive '\($0.archive)': \($0.failure.message)") }, status: .credentials)
+        }
         let lockDirectory = paths.directory
         do {
             try journal.recordFetches(summary.unpinned)
@@ -105,7 +109,7 @@ struct SyncCommand: ParsableCommand {
         let executor = SyncExecutor(tree: context.tree, cache: cache, engine: TransferEngine(maxConcurrent: jobs), journal: journal, source: { entry in
             let archive = credentials[entry.archive] ?? ArchiveCredentials()
             if entry.access == .exclusive && !archive.hasToken { return nil }
-            return DownloadSource(url: entry.downloadURL(lockDirectory: lockDirectory), headers: archive.headers, credentialHosts: archive.hosts)
+            return DownloadSource(url: entry.downloadURL(lockDirectory: lockDirectory), credentials: archive.source, credentialHosts: archive.hosts)
         })
         let progress = SyncProgress(style: SyncProgress.style(for: global), totalFiles: summary.transfers.count, totalBytes: summary.bytesToTransfer)
         let interruption = Interruption(engine: executor.engine)
@@ -132,7 +136,7 @@ struct SyncCommand: ParsableCommand {
         if context.loaded.spec.manifest {
             writeManifest(context: context, report: report, credentials: credentials, users: { loggedInUsers(context: context, credentials: credentials) }, console: console)
         }
-        finish(report: report, pinned: pinned, summary: summary, credentials: credentials, tokenVariables: context.archives.compactMapValues(\.tokenEnv), lock: context.lock, progress: progress, console: console, interrupted: interruption.fired)
+        finish(report: report, pinned: pinned, summary: summary, credentials: credentials, tokenVariables: credentials.compactMapValues(\.origin), lock: context.lock, progress: progress, console: console, interrupted: interruption.fired)
     }
 
     /// Who each archive with a token and locked files was fetched as, by archive name, as the
@@ -196,7 +200,8 @@ struct SyncCommand: ParsableCommand {
         let cancelled = report.failed.filter { $0.failure == .cancelled }.count
         let refused = report.failed.filter { if case .unauthorized = $0.failure { return true }; return false }.map(\.path)
         let refusedPaths = Set(refused)
-        let failed = report.failed.count - cancelled - refused.count
+        let withoutToken = report.failed.filter { if case .credentials = $0.failure { return true }; return false }.count
+        let failed = report.failed.count - cancelled - refused.count - withoutToken
         var diagnostics: [Diagnostic] = report.failed.filter { $0.failure != .cancelled && !refusedPaths.contains($0.path) }.map { Diagnostic(.error, "\($0.path): \($0.failure.message)") }
         if cancelled > 0 {
             diagnostics.append(Diagnostic(.warning, "interrupted: \(cancelled) file\(cancelled == 1 ? " was" : "s were") not finished; partial downloads stay in \(SyncTree.partialDirectoryName) and `datapin sync` continues where this run stopped"))
@@ -204,7 +209,7 @@ struct SyncCommand: ParsableCommand {
         if !refused.isEmpty {
             let archives = Set(lock.files.filter { refusedPaths.contains($0.path) }.map(\.archive))
             let variables = archives.compactMap { tokenVariables[$0] }.sorted()
-            let token = variables.isEmpty ? "the token" : "the token in \(variables.joined(separator: ", "))"
+            let token = variables.isEmpty ? "the token" : variables.joined(separator: ", ")
             diagnostics.append(Diagnostic(.error, "the archive refused \(refused.count) file\(refused.count == 1 ? "" : "s") (HTTP 401/403): \(token) is missing, expired or not authorised for \(refused.count == 1 ? "it" : "them")", notes: refused.sorted().map { "refused: \($0)" }))
         }
         if !report.skippedForCredentials.isEmpty {
@@ -230,6 +235,7 @@ struct SyncCommand: ParsableCommand {
         if !report.skippedForCredentials.isEmpty { line += ", \(report.skippedForCredentials.count) skipped" }
         if failed > 0 { line += ", \(failed) failed" }
         if !refused.isEmpty { line += ", \(refused.count) refused" }
+        if withoutToken > 0 { line += ", \(withoutToken) without a token" }
         if cancelled > 0 { line += ", \(cancelled) interrupted" }
         if !nothingDone { console.info(line) }
 
@@ -237,7 +243,7 @@ struct SyncCommand: ParsableCommand {
         if interrupted { status = .interrupted }
         else if report.hasIntegrityFailure { status = .integrity }
         else if failed > 0 || cancelled > 0 { status = .transferFailed }
-        else if !refused.isEmpty || !report.skippedForCredentials.isEmpty { status = .credentials }
+        else if !refused.isEmpty || withoutToken > 0 || !report.skippedForCredentials.isEmpty { status = .credentials }
         else { status = .ok }
         if status != .ok { Foundation.exit(status.rawValue) }
     }

@@ -93,18 +93,22 @@ public struct ArchiveConfig: Sendable, Hashable {
     public var tokenEnv: String?
     public var usernameEnv: String?
     public var passwordEnv: String?
+    /// An index archive's OAuth2 token service: `username_env`/`password_env` are traded there
+    /// for a token (RFC 6749 §4.3), renewed before it expires.
+    public var tokenURL: String?
     /// Where SciCat's files are served from: `https://host/prefix`, `sftp://host` or `file:///mount`.
     public var files: String?
     /// Where the entry was written; nil for a built-in archive the spec did not configure.
     public var location: SourceLocation?
 
-    public init(name: String, kind: ArchiveKind, url: String? = nil, tokenEnv: String? = nil, usernameEnv: String? = nil, passwordEnv: String? = nil, files: String? = nil, location: SourceLocation? = nil) {
+    public init(name: String, kind: ArchiveKind, url: String? = nil, tokenEnv: String? = nil, usernameEnv: String? = nil, passwordEnv: String? = nil, tokenURL: String? = nil, files: String? = nil, location: SourceLocation? = nil) {
         self.name = name
         self.kind = kind
         self.url = url
         self.tokenEnv = tokenEnv
         self.usernameEnv = usernameEnv
         self.passwordEnv = passwordEnv
+        self.tokenURL = tokenURL
         self.files = files
         self.location = location
     }

@@ -157,13 +157,14 @@ enum Secrets {
 /// One pass over a parsed spec that builds the model and collects every problem on the way.
 private struct SpecReader {
     static let topKeys = ["version", "destination", "layout", "duplicates", "manifest", "case_sensitive", "archives", "select", "datasets"]
-    static let archiveKeys = ["type", "url", "token_env", "username_env", "password_env", "files"]
+    static let archiveKeys = ["type", "url", "token_env", "username_env", "password_env", "token_url", "files"]
     static let selectKeys = ["levels", "suffixes", "extensions", "types", "match", "include", "exclude", "recommended", "guidestar", "calibration_references", "access", "max_size"]
     static let datasetKeys = ["archive", "mission", "ids", "where", "obsids", "adql", "pids", "calibrations", "select"]
     /// Archive settings that only some kinds use.
     static let archiveKeyKinds: [String: [ArchiveKind]] = [
-        "username_env": [.eso, .scicat],
-        "password_env": [.eso, .scicat],
+        "username_env": [.eso, .scicat, .index],
+        "password_env": [.eso, .scicat, .index],
+        "token_url": [.index],
         "files": [.scicat],
     ]
     /// Dataset-entry keys that only some kinds use.
@@ -382,6 +383,13 @@ private struct SpecReader {
                 config.files = files
             } else {
                 report(.invalidURL(key: "files", archive: name, schemes: schemes, allowsPath: false), at: filesPair.value.location)
+            }
+        }
+        if let tokenPair = settings["token_url"], let tokenURL = string("token_url", tokenPair.value), withoutCredentials("token_url", tokenURL, archive: name, at: tokenPair.value.location) {
+            if hasScheme(tokenURL, in: ["http", "https"], pathAllowed: false) {
+                config.tokenURL = tokenURL
+            } else {
+                report(.invalidURL(key: "token_url", archive: name, schemes: ["http", "https"], allowsPath: false), at: tokenPair.value.location)
             }
         }
         if let value = variableName("token_env", settings) { config.tokenEnv = value }
