@@ -14,7 +14,7 @@ let layers: [(name: String, folder: String, dependencies: [Target.Dependency])] 
     ("DatapinArchives", "Archives", ["DatapinSelection", "DatapinSpec", "DatapinTransfer", "DatapinSupport"]),
     ("DatapinResolution", "Resolution", ["DatapinArchives", "DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinSupport"]),
     ("DatapinSync", "Sync", ["DatapinSelection", "DatapinLock", "DatapinTransfer", "DatapinSpec", "DatapinSupport"]),
-    ("DatapinExport", "Export", ["DatapinSync", "DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinSupport", "DatapinArchives"]),
+    ("DatapinExport", "Export", ["DatapinSync", "DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinSupport"]),
 ]
 
 let package = Package(

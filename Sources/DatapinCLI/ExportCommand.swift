@@ -82,9 +82,16 @@ struct ExportCommand: ParsableCommand {
     private func script(lock: Lockfile, spec: Spec, console: Console) throws -> String {
         do {
             return try DownloadScript.render(lock: lock, lockName: ProjectPaths.lockFileName, lockDirectory: global.paths.directory,
-                                             destination: spec.destination, duplicates: spec.duplicates, archives: spec.archivesByName)
+                                             destination: spec.destination, duplicates: spec.duplicates, archives: Self.scriptAccess(spec.archivesByName))
         } catch {
             throw console.fail([Diagnostic(.error, error.message)], status: .badInput)
         }
+    }
+
+    /// What the script needs of each archive's credentials: the `token_env` name, the scheme and
+    /// the hosts, never a value. A password grant is not done by the script: without a
+    /// `token_env`, its exclusive-access files are left to `datapin sync`.
+    static func scriptAccess(_ archives: [String: ArchiveConfig]) -> [String: DownloadScript.ArchiveAccess] {
+        archives.mapValues { DownloadScript.ArchiveAccess(tokenVariable: $0.tokenEnv, scheme: ArchiveCredentials.scheme(for: $0.kind), hosts: ArchiveCredentials.hosts(of: $0)) }
     }
 }

@@ -49,12 +49,16 @@ struct SyncCommand: ParsableCommand {
         // Credentials: how each archive's requests are authenticated, and what to say when a
         // file is refused or skipped for want of them.
         let credentials = context.archives.mapValues { ArchiveCredentials.resolve($0) }
-        let tokenVariables = context.archives.compactMapValues(\.tokenEnv)
+        let credentialProblems = ArchiveCredentials.problems(in: credentials, archives: Set(context.lock.files.map(\.archive)))
+        if !credentialProblems.isEmpty {
+            throw console.fail(credentialProblems.map { Diagnostic(.error, "archive '\($0.archive)': \($0.failure.message)") }, status: .credentials)
+        }
+        let tokenVariables = credentials.compactMapValues(\.origin)
         let lockDirectory = paths.directory
         let advice = SyncRun.CredentialAdvice(
             refusedCredential: { archives in
                 let variables = archives.compactMap { tokenVariables[$0] }.sorted()
-                return variables.isEmpty ? "the token" : "the token in \(variables.joined(separator: ", "))"
+                return variables.isEmpty ? "the token" : variables.joined(separator: ", ")
             },
             missingCredentialHint: { skipped in
                 let variables = Set(skipped.compactMap { credentials[$0.archive]?.missingVariable })
@@ -63,7 +67,7 @@ struct SyncCommand: ParsableCommand {
         let source: (LockEntry) -> DownloadSource? = { entry in
             let archive = credentials[entry.archive] ?? ArchiveCredentials()
             if entry.access == .exclusive && !archive.hasToken { return nil }
-            return DownloadSource(url: entry.downloadURL(lockDirectory: lockDirectory), headers: archive.headers, credentialHosts: archive.hosts)
+            return DownloadSource(url: entry.downloadURL(lockDirectory: lockDirectory), credentials: archive.source, credentialHosts: archive.hosts)
         }
 
         let options = SyncRun.Options(jobs: jobs, dryRun: dryRun, frozen: frozen, prune: prune, maxDelete: maxDelete)

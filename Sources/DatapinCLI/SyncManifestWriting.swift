@@ -17,7 +17,7 @@ extension SyncCommand {
         if unchanged && manifestsExist && (try? String(contentsOf: stampURL, encoding: .utf8)) == stamp { return [] }
         try? FileManager.default.removeItem(at: stampURL)
         do {
-            let manifest = ManifestBuilder.afterSync(lock: lock, duplicates: context.loaded.spec.duplicates, report: report, credentials: credentials, users: users(),
+            let manifest = ManifestBuilder.afterSync(lock: lock, duplicates: context.loaded.spec.duplicates, report: report, missingVariables: credentials.compactMapValues(\.missingVariable), users: users(),
                                                    recorded: DownloadManifest.recordedRows(in: context.tree.destination))
             try manifest.write(into: context.tree.destination)
             if complete { try? AtomicFile.write(stamp, to: stampURL) }

@@ -50,7 +50,7 @@ import Testing
         report.failed = [(path: "ds1/c.fits", failure: .httpStatus(url: "https://mast.stsci.edu/ds1/c.fits", status: 503))]
         report.pins = ["ds1/a.fits": "ab"]
         let manifest = ManifestBuilder.afterSync(lock: lock, duplicates: .once, report: report,
-                                                 credentials: ["mast": ArchiveCredentials(missingVariable: "MAST_API_TOKEN")], users: ["mast": "ada@stsci.edu"])
+                                                 missingVariables: ["mast": "MAST_API_TOKEN"], users: ["mast": "ada@stsci.edu"])
         let byFile = Dictionary(uniqueKeysWithValues: manifest.rows.map { ($0.file, $0) })
         #expect(manifest.rows.map(\.file) == ["ds1/a.fits", "ds1/b.fits", "ds1/c.fits", "ds2/a.fits"])
         #expect(byFile["ds1/a.fits"]?.status == .ok)
@@ -73,7 +73,7 @@ import Testing
             "ds1/b.fits": DownloadManifest.RecordedRow(uri: lock.files[1].uri, status: "failed: HTTP 503", user: "anonymous"),
             "ds1/c.fits": DownloadManifest.RecordedRow(uri: "mast:JWST/product/replaced.fits", status: "OK", user: "someone else"),
         ]
-        let rows = ManifestBuilder.afterSync(lock: lock, duplicates: .once, report: report, credentials: [:], users: ["mast": "Jane Doe"], recorded: recorded).rows
+        let rows = ManifestBuilder.afterSync(lock: lock, duplicates: .once, report: report, missingVariables: [:], users: ["mast": "Jane Doe"], recorded: recorded).rows
         #expect(rows.map(\.user) == ["anonymous", "Jane Doe", "Jane Doe"], "kept: as recorded; fetched now or a different file: this run's user")
     }
 
@@ -83,7 +83,7 @@ import Testing
         ])
         var report = SyncReport()
         report.failed = [(path: "ds3/a.fits", failure: .fileSystem(path: "ds3/a.fits", reason: "could not create the folder"))]
-        let rows = ManifestBuilder.afterSync(lock: lock, duplicates: .copy, report: report, credentials: [:], users: [:]).rows
+        let rows = ManifestBuilder.afterSync(lock: lock, duplicates: .copy, report: report, missingVariables: [:], users: [:]).rows
         #expect(rows.map(\.file) == ["ds1/a.fits", "ds2/a.fits", "ds3/a.fits"])
         #expect(rows[1].status == .duplicate(file: "a.fits", folder: "ds1", placed: .copy))
         #expect(rows[2].status == .failed(TransferFailure.fileSystem(path: "ds3/a.fits", reason: "could not create the folder").message))

@@ -32,7 +32,8 @@ import Testing
 
     static func render(_ entries: [LockEntry], archives: [String: ArchiveConfig] = ["mast": mast], duplicates: DuplicatePolicy = .once) throws -> String {
         try DownloadScript.render(lock: Lockfile(specDigest: digest, files: entries), lockName: "datapin.lock", lockDirectory: URL(fileURLWithPath: "/project"),
-                                  destination: "data", duplicates: duplicates, archives: archives)
+                                  destination: "data", duplicates: duplicates,
+                                  archives: archives.mapValues { DownloadScript.ArchiveAccess(tokenVariable: $0.tokenEnv, scheme: ArchiveCredentials.scheme(for: $0.kind), hosts: ArchiveCredentials.hosts(of: $0)) })
     }
 
     @Test(arguments: ["plain", "it's", "$HOME and ${PATH}", "`id`", "$(id)", "a b\tc", "100% \\n", "'", "''", "!bang", "*.fits", ""])

@@ -658,3 +658,182 @@ struct TransferEngineTests {
         #expect(progress.allSatisfy { $0 > 0 && $0 <= 100_000 })
     }
 }
+
+/// A credential source the test controls: each ask may hand out a new token, a refusal can be
+/// renewable or not, and it can hold askers waiting until released.
+private final class ScriptedSource: CredentialSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private let renews: Bool
+    private let newTokenEachAsk: Bool
+    private var generation = 1
+    private var held: Bool
+    private var waiting: [@Sendable () -> Void] = []
+    private var failure: CredentialFailure?
+    private(set) var asks = 0
+    private(set) var refusals: [Int] = []
+
+    init(renews: Bool, newTokenEachAsk: Bool = false, held: Bool = false, failure: CredentialFailure? = nil) {
+        self.renews = renews
+        self.newTokenEachAsk = newTokenEachAsk
+        self.held = held
+        self.failure = failure
+    }
+
+    func headers(whenReady: @escaping @Sendable () -> Void) -> CredentialAnswer {
+        lock.withLock {
+            asks += 1
+            if let failure { return .failed(failure) }
+            if held {
+                waiting.append(whenReady)
+                return .pending
+            }
+            defer { if newTokenEachAsk { generation += 1 } }
+            return .ready(headers: ["Authorization": "Bearer t\(generation)"], generation: generation)
+        }
+    }
+
+    func refused(generation refused: Int) -> Bool {
+        lock.withLock {
+            refusals.append(refused)
+            if renews && refused == generation { generation += 1 }
+            return renews
+        }
+    }
+
+    func check() throws(CredentialFailure) {}
+
+    /// Lets waiting askers in: the next ask answers.
+    func release() {
+        let woken: [@Sendable () -> Void] = lock.withLock {
+            held = false
+            defer { waiting.removeAll() }
+            return waiting
+        }
+        for wake in woken { wake() }
+    }
+}
+
+/// The engine asks a request's credential source for headers at every attempt, gets one fresh
+/// token after a refusal, and never waits on a source: other transfers go on meanwhile.
+@Suite("TransferEngineCredentials")
+struct TransferEngineCredentialTests {
+    private static func request(_ scratch: Scratch, _ id: Int, url: String, name: String, data: Data, source: any CredentialSource, hosts: Set<String> = ["127.0.0.1"]) -> TransferRequest {
+        var request = scratch.request(id, url: url, name: name, content: data, credentialHosts: hosts)
+        request.credentials = RequestCredentials(source)
+        return request
+    }
+
+    @Test func everyAttemptAsksTheSourceForItsHeaders() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(5000)
+        let attempts = RequestCounter()
+        let server = try LoopbackServer { request in attempts.next(request.path) == 1 ? .status(503) : .serving(data, for: request) }
+        defer { server.shutdown() }
+        let source = ScriptedSource(renews: false, newTokenEachAsk: true)
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([Self.request(scratch, 1, url: "\(server.baseURL)/f", name: "f", data: data, source: source)]) { _ in }.first
+
+        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 5000))
+        #expect(server.requests.map { $0.header("Authorization") } == ["Bearer t1", "Bearer t2"])
+    }
+
+    @Test(arguments: [401, 403])
+    func aRefusalGetsOneFreshTokenAndOneRetry(status: Int) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(5000)
+        let server = try LoopbackServer { request in request.header("Authorization") == "Bearer t1" ? .status(status) : .serving(data, for: request) }
+        defer { server.shutdown() }
+        let source = ScriptedSource(renews: true)
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([Self.request(scratch, 1, url: "\(server.baseURL)/f", name: "f", data: data, source: source)]) { _ in }.first
+
+        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 5000))
+        #expect(result?.attempts == 2)
+        #expect(source.refusals == [1])
+        #expect(server.requests.map { $0.header("Authorization") } == ["Bearer t1", "Bearer t2"])
+    }
+
+    @Test func aSecondRefusalIsReportedWithoutAnotherTry() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let server = try LoopbackServer { _ in .status(401) }
+        defer { server.shutdown() }
+        let source = ScriptedSource(renews: true)
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([Self.request(scratch, 1, url: "\(server.baseURL)/f", name: "f", data: content(10), source: source)]) { _ in }.first
+
+        #expect(failure(of: result) == .unauthorized(url: "\(server.baseURL)/f", status: 401))
+        #expect(server.requests.map { $0.header("Authorization") } == ["Bearer t1", "Bearer t2"])
+        #expect(source.refusals == [1])
+    }
+
+    @Test func aTokenThatCannotRenewIsNotTriedAgain() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let server = try LoopbackServer { _ in .status(403) }
+        defer { server.shutdown() }
+        let source = StaticTokenSource(token: "fixed", scheme: "token", variable: "MAST_API_TOKEN")
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([Self.request(scratch, 1, url: "\(server.baseURL)/f", name: "f", data: content(10), source: source)]) { _ in }.first
+
+        #expect(failure(of: result) == .unauthorized(url: "\(server.baseURL)/f", status: 403))
+        #expect(server.requests.map { $0.header("Authorization") } == ["token fixed"])
+    }
+
+    @Test func aTransferWaitingForATokenHoldsNothingElseUp() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let secret = content(3000, seed: 1), open = content(4000, seed: 2)
+        let server = try LoopbackServer { request in .serving(request.path == "/secret" ? secret : open, for: request) }
+        defer { server.shutdown() }
+        let source = ScriptedSource(renews: false, held: true)
+        let log = EventLog()
+
+        // The open file's finishing releases the token: were the loop waiting on the source, it never would.
+        let results = TransferEngine(maxConcurrent: 1, retry: fastRetry).runBlocking([
+            Self.request(scratch, 1, url: "\(server.baseURL)/secret", name: "secret", data: secret, source: source),
+            scratch.request(2, url: "\(server.baseURL)/open", name: "open", content: open),
+        ]) { event in
+            log.append(event)
+            if case .finished(let result) = event, result.id == 2 { DispatchQueue.global().async { source.release() } }
+        }
+
+        #expect(results.map(\.outcome) == [.placed(sha256: Hasher.hex(.sha256, of: secret), size: 3000), .placed(sha256: Hasher.hex(.sha256, of: open), size: 4000)])
+        #expect(server.requests.map(\.path) == ["/open", "/secret"])
+        #expect(server.requests.last?.header("Authorization") == "Bearer t1")
+    }
+
+    @Test func aSourceWithoutATokenFailsTheFileWithItsSentenceAndKeepsThePartial() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(5000)
+        try scratch.writePartial("f", data.prefix(1000))
+        let server = try LoopbackServer { .serving(data, for: $0) }
+        defer { server.shutdown() }
+        let refused = CredentialFailure.grantRefused(usernameVariable: "LAB_USER", passwordVariable: "LAB_PASSWORD", url: "https://auth.example/token", status: 400)
+        let source = ScriptedSource(renews: true, failure: refused)
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([Self.request(scratch, 1, url: "\(server.baseURL)/f", name: "f", data: data, source: source)]) { _ in }.first
+
+        #expect(failure(of: result) == .credentials(reason: refused.message))
+        #expect(server.requests.isEmpty)
+        #expect(scratch.partialExists("f"), "the next run, with the right password, resumes it")
+    }
+
+    @Test func aSourceIsNotAskedForAHostThatMayNotSeeItsHeaders() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let data = content(2000)
+        let server = try LoopbackServer { .serving(data, for: $0) }
+        defer { server.shutdown() }
+        let source = ScriptedSource(renews: true)
+
+        let result = TransferEngine(retry: fastRetry).runBlocking([Self.request(scratch, 1, url: "\(server.baseURL)/f", name: "f", data: data, source: source, hosts: ["archive.example.org"])]) { _ in }.first
+
+        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 2000))
+        #expect(source.asks == 0)
+        #expect(server.requests.first?.header("Authorization") == nil)
+    }
+}

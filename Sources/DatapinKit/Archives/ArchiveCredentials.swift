@@ -1,51 +1,97 @@
 import DatapinSpec
+import DatapinTransfer
 import Foundation
 
-/// What a download from one archive carries: headers (an `Authorization` token when the spec
-/// names its variable and the environment sets it) and the hosts that may receive them.
-/// Built from the spec's variable names and the environment at run time; never written anywhere.
-public struct ArchiveCredentials: Sendable, Hashable {
-    /// Headers for requests to `hosts`.
-    public var headers: [String: String]
-    /// The archive's own hosts, lowercased: the only ones that ever see `headers`.
+/// What a request to one archive carries: a credential source (a static token from
+/// `token_env`, or a password grant from `username_env`/`password_env` at `token_url`) asked
+/// for headers at every attempt, and the hosts that may receive them. `.netrc` basic auth is
+/// libcurl's, beside this. Built from the spec's variable names and the environment at run
+/// time; never written anywhere.
+public struct ArchiveCredentials: Sendable {
+    /// Where the `Authorization` header comes from; nil when the spec configures no credentials
+    /// or the environment does not set their variables.
+    public var source: (any CredentialSource)?
+    /// The archive's own hosts, lowercased: the only ones that ever see the source's headers.
     public var hosts: Set<String>
-    /// The variable the spec names for a token when the environment does not set it.
+    /// The variables the spec names for credentials that the environment does not set
+    /// (`LAB_USER and LAB_PASSWORD`, `MAST_API_TOKEN`); nil when nothing is missing.
     public var missingVariable: String?
+    /// Where the token comes from, for messages (`the token in MAST_API_TOKEN`).
+    public var origin: String?
 
-    public init(headers: [String: String] = [:], hosts: Set<String> = [], missingVariable: String? = nil) {
-        self.headers = headers
+    public init(source: (any CredentialSource)? = nil, hosts: Set<String> = [], missingVariable: String? = nil, origin: String? = nil) {
+        self.source = source
         self.hosts = hosts
         self.missingVariable = missingVariable
+        self.origin = origin
     }
 
-    /// True when a token is configured and present.
-    public var hasToken: Bool { headers["Authorization"] != nil }
+    /// True when a token is configured and its variables are set.
+    public var hasToken: Bool { source != nil }
+
+    /// The headers to send now, waiting while a token is fetched; empty without a source or
+    /// when no token can be had (the request then goes without, and its refusal says so). For
+    /// listings and other callers outside the transfer engine; never on the transfer thread.
+    public var headers: [String: String] {
+        (try? source?.waitForHeaders()) ?? [:]
+    }
 
     /// The hosts the kind's definition declares, beside the host of the spec's `url:`.
     static func knownHosts(of kind: ArchiveKind) -> Set<String> {
         ArchiveRegistry.definition(of: kind)?.hosts ?? []
     }
 
-    /// The credentials of `config` from `environment`.
-    public static func resolve(_ config: ArchiveConfig, environment: [String: String] = ProcessInfo.processInfo.environment) -> ArchiveCredentials {
+    /// The `Authorization` scheme an archive kind's definition declares (`Bearer` unless it has its own).
+    public static func scheme(for kind: ArchiveKind) -> String {
+        ArchiveRegistry.definition(of: kind)?.tokenScheme ?? "Bearer"
+    }
+
+    /// The hosts that may receive `config`'s credentials: the kind's own and those of its
+    /// `url:` and `files:`. Needs no environment (an exported script reads it).
+    public static func hosts(of config: ArchiveConfig) -> Set<String> {
         var hosts = knownHosts(of: config.kind)
         for location in [config.url, config.files].compactMap({ $0 }) {
             if let host = URL(string: location)?.host?.lowercased(), !host.isEmpty { hosts.insert(host) }
         }
-        guard let variable = config.tokenEnv else { return ArchiveCredentials(hosts: hosts) }
-        guard let token = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
-            return ArchiveCredentials(hosts: hosts, missingVariable: variable)
+        return hosts
+    }
+
+    /// The credentials of `config` from `environment`: its `token_env` token when set, else a
+    /// password grant at its `token_url` when `username_env` and `password_env` are set.
+    public static func resolve(_ config: ArchiveConfig, environment: [String: String] = ProcessInfo.processInfo.environment, client: HTTPClient = HTTPClient()) -> ArchiveCredentials {
+        let hosts = hosts(of: config)
+        func value(_ variable: String) -> String? {
+            guard let text = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+            return text
         }
-        return ArchiveCredentials(headers: ["Authorization": authorization(token, for: config.kind)], hosts: hosts)
+        if let variable = config.tokenEnv, let token = value(variable) {
+            return ArchiveCredentials(source: StaticTokenSource(token: token, scheme: scheme(for: config.kind), variable: variable), hosts: hosts, origin: "the token in \(variable)")
+        }
+        if let tokenURL = config.tokenURL, let usernameVariable = config.usernameEnv, let passwordVariable = config.passwordEnv {
+            if let username = value(usernameVariable), let password = value(passwordVariable) {
+                let source = RenewingCredentialSource(grant: .oauth2Password(tokenURL: tokenURL), username: username, password: password,
+                                                      usernameVariable: usernameVariable, passwordVariable: passwordVariable, scheme: scheme(for: config.kind), client: client)
+                return ArchiveCredentials(source: source, hosts: hosts, origin: "the token granted for \(usernameVariable)")
+            }
+            let missing = [usernameVariable, passwordVariable].filter { value($0) == nil }
+            return ArchiveCredentials(hosts: hosts, missingVariable: missing.joined(separator: " and "))
+        }
+        return ArchiveCredentials(hosts: hosts, missingVariable: config.tokenEnv)
     }
 
-    /// The `Authorization` value for `token`: `<scheme> <token>`.
-    static func authorization(_ token: String, for kind: ArchiveKind) -> String {
-        "\(scheme(for: kind)) \(token)"
-    }
-
-    /// The `Authorization` scheme an archive kind's definition declares (`Bearer` unless it has its own).
-    public static func scheme(for kind: ArchiveKind) -> String {
-        ArchiveRegistry.definition(of: kind)?.tokenScheme ?? "Bearer"
+    /// Checks, before any transfer, the credentials of the archives named: an expired JWT, a
+    /// refused password. Fetches a password grant's first token (waiting on the calling thread).
+    /// Returns one failure per archive that cannot be used, by archive name.
+    public static func problems(in credentials: [String: ArchiveCredentials], archives: Set<String>) -> [(archive: String, failure: CredentialFailure)] {
+        var problems: [(archive: String, failure: CredentialFailure)] = []
+        for name in archives.sorted() {
+            guard let source = credentials[name]?.source else { continue }
+            do {
+                try source.check()
+            } catch {
+                problems.append((name, error))
+            }
+        }
+        return problems
     }
 }

@@ -1,4 +1,3 @@
-import DatapinArchives
 import DatapinLock
 import DatapinSpec
 import DatapinSupport
@@ -10,8 +9,26 @@ import Foundation
 /// `sha256sum -c` and the other files by size, and places `duplicates: link|copy` duplicates.
 /// Exclusive-access files get their archive's token from its `token_env` variable (or a prompt on a
 /// terminal), sent only to the archive's own hosts and never on curl's command line. The script
-/// never contains a credential: it is made from the lock and the spec's variable names alone.
+/// never contains a credential: it is made from the lock and, per archive, the variable name,
+/// scheme and hosts its caller gives (`ArchiveAccess`); it resolves no credentials itself.
 public enum DownloadScript {
+    /// What the script needs to know of one archive's token, given by the caller.
+    public struct ArchiveAccess: Sendable, Hashable {
+        /// The environment variable the script reads the token from (the spec's `token_env`);
+        /// nil when the archive names none, and its exclusive-access files are skipped.
+        public var tokenVariable: String?
+        /// The `Authorization` scheme: `token` for MAST, `Bearer` elsewhere.
+        public var scheme: String
+        /// The only hosts the token is sent to, lowercased.
+        public var hosts: Set<String>
+
+        public init(tokenVariable: String?, scheme: String, hosts: Set<String>) {
+            self.tokenVariable = tokenVariable
+            self.scheme = scheme
+            self.hosts = Set(hosts.map { $0.lowercased() })
+        }
+    }
+
     /// Why a script cannot be made from a lock.
     public enum Failure: Error, Sendable, Hashable {
         /// A lock path that a shell script must not write to (a hand-edited lock).
@@ -29,8 +46,8 @@ public enum DownloadScript {
     /// The script for `lock`. `lockName` and `destination` (the spec's, as written: the default
     /// target folder) appear in its text; `lockDirectory` makes relative lock URLs absolute;
     /// `archives` (by name, built-in ones included) give each exclusive-access file's token
-    /// variable and hosts.
-    public static func render(lock: Lockfile, lockName: String, lockDirectory: URL, destination: String, duplicates: DuplicatePolicy, archives: [String: ArchiveConfig]) throws(Failure) -> String {
+    /// variable, scheme and hosts; an archive missing from it has no token source.
+    public static func render(lock: Lockfile, lockName: String, lockDirectory: URL, destination: String, duplicates: DuplicatePolicy, archives: [String: ArchiveAccess]) throws(Failure) -> String {
         for entry in lock.files {
             for path in [entry.path] + entry.alsoPaths {
                 if let reason = PathSafety.problem(with: path) { throw .unsafePath(path: path, reason: reason) }
@@ -102,14 +119,13 @@ public enum DownloadScript {
         /// Exclusive-access files served from a host that is not their archive's: fetched without a token.
         var foreignHostFiles = 0
 
-        init(lock: Lockfile, lockDirectory: URL, archives: [String: ArchiveConfig]) {
+        init(lock: Lockfile, lockDirectory: URL, archives: [String: ArchiveAccess]) {
             var numbers: [String: Int] = [:]
             for name in Set(lock.files.filter { $0.access == .exclusive }.map(\.archive)).sorted() {
-                let config = archives[name]
-                let credentials = config.map { ArchiveCredentials.resolve($0, environment: [:]) }
+                let access = archives[name]
                 numbers[name] = tokenArchives.count + 1
-                tokenArchives.append(TokenArchive(number: tokenArchives.count + 1, name: name, variable: credentials?.missingVariable,
-                                                  scheme: config.map { ArchiveCredentials.scheme(for: $0.kind) } ?? "Bearer", hosts: credentials?.hosts ?? [], files: 0))
+                tokenArchives.append(TokenArchive(number: tokenArchives.count + 1, name: name, variable: access?.tokenVariable,
+                                                  scheme: access?.scheme ?? "Bearer", hosts: access?.hosts ?? [], files: 0))
             }
             for entry in lock.files {
                 // `lock` never writes credentials into a URL; one in a hand-edited lock stays out of the script.

@@ -1,4 +1,3 @@
-import DatapinArchives
 import DatapinLock
 import DatapinSpec
 import DatapinSync
@@ -20,10 +19,10 @@ public enum ManifestBuilder {
     }
 
     /// The manifest a sync writes: statuses from `report`, the variable to set for a skipped
-    /// file from `credentials`. A file this run fetched was fetched as `users[archive]`
+    /// file from `missingVariables` (the credential variables each archive lacks, by archive name). A file this run fetched was fetched as `users[archive]`
     /// ("anonymous" without one); a file already in place keeps the user the previous manifest
     /// (`recorded`) names for it, when its URI still matches.
-    public static func afterSync(lock: Lockfile, duplicates: DuplicatePolicy, report: SyncReport, credentials: [String: ArchiveCredentials], users: [String: String], recorded: [String: DownloadManifest.RecordedRow] = [:]) -> DownloadManifest {
+    public static func afterSync(lock: Lockfile, duplicates: DuplicatePolicy, report: SyncReport, missingVariables: [String: String], users: [String: String], recorded: [String: DownloadManifest.RecordedRow] = [:]) -> DownloadManifest {
         let failed = Dictionary(report.failed.map { ($0.path, $0.failure.message) }, uniquingKeysWith: { first, _ in first })
         let skipped = Set(report.skippedForCredentials.map(\.path))
         let fetched = Set(report.placed)
@@ -36,7 +35,7 @@ public enum ManifestBuilder {
             } else {
                 outcome = .inPlace
             }
-            let detail = outcome == .skippedNoToken ? (credentials[entry.archive]?.missingVariable).map { "set \($0)" } : nil
+            let detail = outcome == .skippedNoToken ? missingVariables[entry.archive].map { "set \($0)" } : nil
             let current = users[entry.archive] ?? "anonymous"
             let earlier = fetched.contains(entry.path) ? nil : recorded[path].flatMap { $0.uri == entry.uri ? $0.user : nil }
             return (outcome, earlier ?? current, detail)

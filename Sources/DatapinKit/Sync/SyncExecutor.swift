@@ -7,13 +7,14 @@ import Foundation
 /// builds it from the archive's configuration; Sync itself knows no archive.
 public struct DownloadSource: Sendable, Hashable {
     public var url: String
-    public var headers: [String: String]
-    /// Hosts that may see `headers` (the archive's own).
+    /// Where the credential headers come from: asked at every attempt, never frozen here.
+    public var credentials: RequestCredentials?
+    /// Hosts that may see the credentials (the archive's own).
     public var credentialHosts: Set<String>
 
-    public init(url: String, headers: [String: String] = [:], credentialHosts: Set<String> = []) {
+    public init(url: String, credentials: (any CredentialSource)? = nil, credentialHosts: Set<String> = []) {
         self.url = url
-        self.headers = headers
+        self.credentials = credentials.map(RequestCredentials.init)
         self.credentialHosts = credentialHosts
     }
 }
@@ -98,7 +99,7 @@ public struct SyncExecutor {
                 let id = requests.count
                 requestedEntries.append(entry)
                 requests.append(TransferRequest(
-                    id: id, url: source.url, headers: source.headers, credentialHosts: source.credentialHosts,
+                    id: id, url: source.url, credentialHosts: source.credentialHosts, credentials: source.credentials,
                     rootPath: tree.destination.path, partialPath: tree.partialURL(for: entry).path,
                     finalPath: tree.finalURL(for: entry.path).path, expectedSize: entry.size,
                     expectedSHA256: entry.sha256, checksum: entry.checksum))

@@ -260,7 +260,8 @@ public final class SyncRun: @unchecked Sendable {
         let cancelled = report.failed.filter { $0.failure == .cancelled }.count
         let refused = report.failed.filter { if case .unauthorized = $0.failure { return true }; return false }.map(\.path)
         let refusedPaths = Set(refused)
-        let failed = report.failed.count - cancelled - refused.count
+        let withoutToken = report.failed.filter { if case .credentials = $0.failure { return true }; return false }.count
+        let failed = report.failed.count - cancelled - refused.count - withoutToken
         var diagnostics: [Diagnostic] = report.failed.filter { $0.failure != .cancelled && !refusedPaths.contains($0.path) }.map { Diagnostic(.error, "\($0.path): \($0.failure.message)") }
         if cancelled > 0 {
             diagnostics.append(Diagnostic(.warning, "interrupted: \(cancelled) file\(cancelled == 1 ? " was" : "s were") not finished; partial downloads stay in \(SyncTree.partialDirectoryName) and `datapin sync` continues where this run stopped"))
@@ -292,13 +293,14 @@ public final class SyncRun: @unchecked Sendable {
             if !report.skippedForCredentials.isEmpty { line += ", \(report.skippedForCredentials.count) skipped" }
             if failed > 0 { line += ", \(failed) failed" }
             if !refused.isEmpty { line += ", \(refused.count) refused" }
+            if withoutToken > 0 { line += ", \(withoutToken) without a token" }
             if cancelled > 0 { line += ", \(cancelled) interrupted" }
             outcome.messages.append(line)
         }
         if interrupted { outcome.status = .interrupted }
         else if report.hasIntegrityFailure { outcome.status = .integrity }
         else if failed > 0 || cancelled > 0 { outcome.status = .transferFailed }
-        else if !refused.isEmpty || !report.skippedForCredentials.isEmpty { outcome.status = .credentials }
+        else if !refused.isEmpty || withoutToken > 0 || !report.skippedForCredentials.isEmpty { outcome.status = .credentials }
         else { outcome.status = .ok }
     }
 }

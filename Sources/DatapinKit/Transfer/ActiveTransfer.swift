@@ -13,8 +13,16 @@ final class ActiveTransfer {
     let checksumAlgorithm: DigestAlgorithm?
     private let pipeline: HashingPipeline
     private let events: @Sendable (TransferEvent) -> Void
-    /// The request's headers, credential headers dropped unless the host may receive them.
+    /// This attempt's headers: the request's, with credential headers (its own and its
+    /// source's) only when the host may receive them.
     private(set) var headerList: UnsafeMutablePointer<curl_slist>?
+    /// Where this attempt's credential headers come from; nil when the URL's host may not
+    /// receive them or the request has none.
+    let credentialSource: (any CredentialSource)?
+    /// The generation of the token this attempt sent, nil when it sent none.
+    private(set) var sentGeneration: Int?
+    /// Whether the one retry with a fresh token after a 401 or 403 was used.
+    var refusalRetryUsed = false
 
     var attempts = 0
     var bytesTransferred: Int64 = 0
@@ -56,10 +64,31 @@ final class ActiveTransfer {
         self.pipeline = pipeline
         self.events = events
         let mayCarryCredentials = URLParts.host(of: request.url).map { request.credentialHosts.contains($0) } ?? false
-        for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) {
-            if TransferRequest.credentialHeaderNames.contains(name.lowercased()), !mayCarryCredentials { continue }
-            headerList = curl_slist_append(headerList, value.isEmpty ? "\(name);" : "\(name): \(value)")
-        }
+        self.credentialSource = mayCarryCredentials ? request.credentials?.source : nil
+        headerList = Self.slist(Self.headerLines(request.headers.filter { mayCarryCredentials || !TransferRequest.credentialHeaderNames.contains($0.key.lowercased()) }))
+    }
+
+    /// Sends `headers` (`credentialSource`'s, for token `generation`) with the next attempts,
+    /// replacing those of the request with the same names. Only for a transfer with a
+    /// `credentialSource` (its host may receive them), between attempts: libcurl must not hold
+    /// the list.
+    func useCredentialHeaders(_ headers: [String: String], generation: Int) {
+        let replaced = Set(headers.keys.map { $0.lowercased() })
+        let own = request.headers.filter { !replaced.contains($0.key.lowercased()) }
+        curl_slist_free_all(headerList)
+        headerList = Self.slist(Self.headerLines(own) + Self.headerLines(headers))
+        sentGeneration = generation
+    }
+
+    private static func headerLines(_ headers: [String: String]) -> [String] {
+        // "Name;" is libcurl's spelling of a header with an empty value.
+        headers.sorted { $0.key < $1.key }.map { $0.value.isEmpty ? "\($0.key);" : "\($0.key): \($0.value)" }
+    }
+
+    private static func slist(_ lines: [String]) -> UnsafeMutablePointer<curl_slist>? {
+        var list: UnsafeMutablePointer<curl_slist>?
+        for line in lines { list = curl_slist_append(list, line) }
+        return list
     }
 
     deinit {

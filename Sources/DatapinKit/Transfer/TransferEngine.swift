@@ -106,17 +106,42 @@ private final class Cancellation: @unchecked Sendable {
 }
 
 /// Verification and placement outcomes posted by the hashing and placement threads to the
-/// transfer thread.
+/// transfer thread, and word from credential sources that a token is ready.
 private final class Mailbox: @unchecked Sendable {
     private let lock = NSLock()
     private var outcomes: [(index: Int, outcome: TransferOutcome)] = []
+    private var credentialsReady = false
+    /// Set before the multi handle is cleaned up: a late word wakes nothing.
+    private var closed = false
     private let multi: UnsafeMutableRawPointer
 
     init(multi: UnsafeMutableRawPointer) { self.multi = multi }
 
     func post(index: Int, outcome: TransferOutcome) {
-        lock.withLock { outcomes.append((index, outcome)) }
-        curl_multi_wakeup(multi)
+        lock.withLock {
+            outcomes.append((index, outcome))
+            if !closed { curl_multi_wakeup(multi) }
+        }
+    }
+
+    /// Called by a credential source, from its own thread, when asking again will answer.
+    func credentialsAnswered() {
+        lock.withLock {
+            credentialsReady = true
+            if !closed { curl_multi_wakeup(multi) }
+        }
+    }
+
+    /// Whether a credential source answered since the last call.
+    func takeCredentialsAnswered() -> Bool {
+        lock.withLock {
+            defer { credentialsReady = false }
+            return credentialsReady
+        }
+    }
+
+    func close() {
+        lock.withLock { closed = true }
     }
 
     func take() -> [(index: Int, outcome: TransferOutcome)] {
@@ -165,6 +190,8 @@ private final class TransferLoop: @unchecked Sendable {
     private var delayed: [(due: UInt64, index: Int)] = []
     private var running: [Int: EasyHandle] = [:]
     private var verifying: Set<Int> = []
+    /// Transfers whose credential source is fetching a token: they start when it answers.
+    private var awaitingCredentials: [Int] = []
     private var spareHandles: [EasyHandle] = []
     private var results: [TransferResult?]
     private var unfinished: Int
@@ -205,6 +232,10 @@ private final class TransferLoop: @unchecked Sendable {
             curl_multi_perform(multi, &stillRunning)
             collectCompletedAttempts()
             for (index, outcome) in mailbox.take() { verified(index, outcome) }
+            if mailbox.takeCredentialsAnswered() {
+                ready.append(contentsOf: awaitingCredentials)
+                awaitingCredentials.removeAll()
+            }
             if unfinished == 0 || cancellation.isCancelled { continue }
             // A freed slot is refilled at once rather than after the next socket event.
             if running.count < engine.maxConcurrent, readyHead < ready.count { continue }
@@ -215,6 +246,7 @@ private final class TransferLoop: @unchecked Sendable {
         pipeline.shutdown()
         placer.shutdown()
         for (index, outcome) in mailbox.take() { verified(index, outcome) }
+        mailbox.close()
         cancellation.unregister(multi)
         curl_multi_cleanup(multi)
         spareHandles.removeAll()
@@ -253,6 +285,19 @@ private final class TransferLoop: @unchecked Sendable {
     }
 
     private func start(_ transfer: ActiveTransfer) {
+        if let source = transfer.credentialSource {
+            // Asked at every attempt; a source fetching a token answers at once and calls back.
+            let mailbox = self.mailbox!
+            switch source.headers(whenReady: { mailbox.credentialsAnswered() }) {
+            case .pending:
+                awaitingCredentials.append(transfer.index)
+                return
+            case .failed(let failure):
+                return finish(transfer, .failed(.credentials(reason: failure.message)))
+            case .ready(let headers, let generation):
+                transfer.useCredentialHeaders(headers, generation: generation)
+            }
+        }
         do {
             try transfer.prepareAttempt()
         } catch {
@@ -375,6 +420,12 @@ private final class TransferLoop: @unchecked Sendable {
                 do { try transfer.restartFromZero() } catch { return finish(transfer, .failed(error)) }
                 return retryOrFail(transfer, .httpStatus(url: url, status: status), immediately: true)
             case 401, 403:
+                // One fresh token and one more try, when the source can renew the one refused.
+                if let source = transfer.credentialSource, let generation = transfer.sentGeneration, !transfer.refusalRetryUsed,
+                   !cancellation.isCancelled, source.refused(generation: generation) {
+                    transfer.refusalRetryUsed = true
+                    return schedule(transfer, after: 0, reason: .unauthorized(url: url, status: status))
+                }
                 return finish(transfer, .failed(.unauthorized(url: url, status: status)))
             case 300..<400:
                 return finish(transfer, .failed(.sourceError(url: url, reason: "the server answered HTTP \(status) without a redirect that could be followed")))
@@ -480,7 +531,8 @@ private final class TransferLoop: @unchecked Sendable {
         if case .failed(let failure) = outcome {
             switch failure {
             case .sizeMismatch, .digestMismatch: LocalFiles.remove(transfer.request.partialPath)
-            default: if transfer.bytesOnDisk == 0 { LocalFiles.remove(transfer.request.partialPath) }
+            // A transfer that never started (no token, cancelled first) leaves an earlier run's partial alone.
+            default: if transfer.attempts > 0 && transfer.bytesOnDisk == 0 { LocalFiles.remove(transfer.request.partialPath) }
             }
         }
         let result = TransferResult(id: transfer.request.id, outcome: outcome, bytesTransferred: transfer.bytesTransferred, resumedFrom: transfer.resumedFrom, attempts: transfer.attempts)
@@ -502,6 +554,7 @@ private final class TransferLoop: @unchecked Sendable {
         }
         delayed.removeAll()
         ready.removeAll()
+        awaitingCredentials.removeAll()
     }
 
     /// What a libcurl error means: a request that cannot work as written, or network trouble

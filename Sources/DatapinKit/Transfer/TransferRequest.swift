@@ -14,6 +14,9 @@ public struct TransferRequest: Sendable, Hashable {
     public var headers: [String: String]
     /// Hosts (lowercase, without port) that may receive the credential headers.
     public var credentialHosts: Set<String>
+    /// Where the credential headers come from, asked at every attempt; sent only to
+    /// `credentialHosts`, like the credential headers in `headers`.
+    public var credentials: RequestCredentials?
     /// The destination root: no folder between it and `finalPath` may be a symbolic link.
     public var rootPath: String
     /// Where the bytes stream to; kept between runs so a download can resume.
@@ -29,11 +32,12 @@ public struct TransferRequest: Sendable, Hashable {
     /// starting over.
     public var allowResume: Bool
 
-    public init(id: Int, url: String, headers: [String: String] = [:], credentialHosts: Set<String> = [], rootPath: String, partialPath: String, finalPath: String, expectedSize: Int64? = nil, expectedSHA256: String? = nil, checksum: Checksum? = nil, allowResume: Bool = true) {
+    public init(id: Int, url: String, headers: [String: String] = [:], credentialHosts: Set<String> = [], credentials: RequestCredentials? = nil, rootPath: String, partialPath: String, finalPath: String, expectedSize: Int64? = nil, expectedSHA256: String? = nil, checksum: Checksum? = nil, allowResume: Bool = true) {
         self.id = id
         self.url = url
         self.headers = headers
         self.credentialHosts = Set(credentialHosts.map { $0.lowercased() })
+        self.credentials = credentials
         self.rootPath = rootPath
         self.partialPath = partialPath
         self.finalPath = finalPath
@@ -45,6 +49,23 @@ public struct TransferRequest: Sendable, Hashable {
 
     /// Header names that carry credentials, lowercased.
     public static let credentialHeaderNames: Set<String> = ["authorization", "cookie", "proxy-authorization"]
+}
+
+/// A request's credential source; two are equal when they are the same source.
+public struct RequestCredentials: Sendable, Hashable {
+    public let source: any CredentialSource
+
+    public init(_ source: any CredentialSource) {
+        self.source = source
+    }
+
+    public static func == (lhs: RequestCredentials, rhs: RequestCredentials) -> Bool {
+        ObjectIdentifier(lhs.source) == ObjectIdentifier(rhs.source)
+    }
+
+    public func hash(into hasher: inout Swift.Hasher) {
+        hasher.combine(ObjectIdentifier(source))
+    }
 }
 
 /// What became of one request.
@@ -81,6 +102,9 @@ public enum TransferFailure: Error, Sendable, Hashable {
     case httpStatus(url: String, status: Int)
     /// The server refused the credentials, or there were none (HTTP 401 or 403).
     case unauthorized(url: String, status: Int)
+    /// The request's credential source could not give a token (a refused password, an expired
+    /// token); `reason` is its sentence, naming the variables.
+    case credentials(reason: String)
     /// The network failed: connection, timeout, stalled or truncated body.
     case transport(url: String, reason: String)
     /// The request cannot succeed as written: bad URL, unsupported scheme, missing source file,
@@ -103,6 +127,7 @@ public enum TransferFailure: Error, Sendable, Hashable {
         switch self {
         case .httpStatus(let url, let status): return "\(url) answered HTTP \(status)"
         case .unauthorized(let url, let status): return "\(url) refused access (HTTP \(status)): the token is missing, expired or not authorised for this file"
+        case .credentials(let reason): return reason
         case .transport(let url, let reason): return "the download of \(url) failed: \(reason)"
         case .sourceError(let url, let reason): return "cannot download \(url): \(reason)"
         case .sizeMismatch(let expected, let actual): return "the download has \(actual) bytes but the lock expects \(expected)"
@@ -121,7 +146,7 @@ public enum TransferFailure: Error, Sendable, Hashable {
         switch self {
         case .httpStatus(_, let status): return status == 408 || status == 429 || status >= 500
         case .transport, .cancelled: return true
-        case .unauthorized, .sourceError, .sizeMismatch, .digestMismatch, .diskFull, .permissionDenied, .unsafePath, .fileSystem: return false
+        case .unauthorized, .credentials, .sourceError, .sizeMismatch, .digestMismatch, .diskFull, .permissionDenied, .unsafePath, .fileSystem: return false
         }
     }
 
