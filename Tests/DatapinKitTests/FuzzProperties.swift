@@ -10,6 +10,13 @@ import Foundation
 /// (empty when the input was handled: accepted, or refused with a message). A crash or a hang
 /// is a failure by itself.
 public enum FuzzProperties {
+    /// Specs that reach every lazily built part of the loader: each kind's `init` starter, a filter
+    /// key written at the top level, and regular expressions (Foundation builds its regex
+    /// machinery on first use).
+    public static var specWarmUp: [Data] {
+        ArchiveRegistry.grammar.kinds.map { Data(StarterSpec.text(for: $0).utf8) } + [Data("version: 1\nsuffixes: [cal]\ndatasets: []\n".utf8), Data("version: 1\nselect: {include: ['^a.*[0-9]+$'], exclude: ['(x|y)?b']}\ndatasets: []\n".utf8)]
+    }
+
     /// The spec loader on any text: a spec, or diagnostics with at least one error; an accepted
     /// spec has a digest.
     public static func spec(_ data: Data) -> [String] {

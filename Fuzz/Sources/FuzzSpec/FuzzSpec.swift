@@ -4,6 +4,6 @@ import FuzzSupport
 @main
 enum FuzzSpec {
     static func main() {
-        FuzzDriver.run(FuzzProperties.spec)
+        FuzzDriver.run(FuzzProperties.spec, warmUp: { FuzzProperties.specWarmUp })
     }
 }

@@ -11,7 +11,7 @@ public enum SpecSchema {
     public static let topKeys = ["version", "destination", "layout", "duplicates", "manifest", "case_sensitive", "archives", "select", "datasets"]
 
     /// The `select:` filters, with their schema and one line each.
-    static let selectFilters: [(name: String, schema: SchemaValue, description: String?)] = [
+    static var selectFilters: [(name: String, schema: SchemaValue, description: String?)] { [
         ("levels", stringOrList(numbersAllowed: true), "Product levels or categories: 1b 2a 2b 3, CALIBRATED, 2 (CAOM calib_level); case-insensitive."),
         ("suffixes", stringOrList(numbersAllowed: false), "File suffixes; \"cal\", \"_cal\" and \"CAL\" are the same."),
         ("extensions", stringOrList(numbersAllowed: false), "File name endings such as .fits or .fits.gz."),
@@ -27,7 +27,7 @@ public enum SpecSchema {
             .object([("type", .string("integer")), ("minimum", .integer(0))]),
             .object([("type", .string("string")), ("pattern", .string(#"^\s*[0-9]+(\.[0-9]+)?\s*([kKMGTP]i?B|B|bytes?)?\s*$"#))]),
         ]))]), "Largest file to take: bytes, or \"2 GB\", \"500 MiB\"."),
-    ]
+    ] }
 
     /// The names of the `select:` filters.
     public static var selectKeys: [String] { selectFilters.map(\.name) }
