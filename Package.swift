@@ -11,7 +11,7 @@ let layers: [(name: String, folder: String, dependencies: [Target.Dependency])] 
     ("DatapinLock", "Lock", ["DatapinSpec", "DatapinSupport"]),
     ("DatapinSelection", "Selection", ["DatapinLock", "DatapinSpec", "DatapinSupport"]),
     ("DatapinTransfer", "Transfer", ["DatapinSupport", "CCurl"]),
-    ("DatapinArchives", "Archives", ["DatapinSelection", "DatapinSpec", "DatapinTransfer", "DatapinSupport"]),
+    ("DatapinArchives", "Archives", ["DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinTransfer", "DatapinSupport"]),
     ("DatapinResolution", "Resolution", ["DatapinArchives", "DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinSupport"]),
     ("DatapinSync", "Sync", ["DatapinSelection", "DatapinLock", "DatapinTransfer", "DatapinSpec", "DatapinSupport"]),
     ("DatapinExport", "Export", ["DatapinSync", "DatapinSelection", "DatapinLock", "DatapinSpec", "DatapinSupport"]),

@@ -42,7 +42,7 @@ struct LockCommand: ParsableCommand {
             return
         }
         try global.checkNetworkLimits()
-        let scope: UpdateScope = update ? (datasets.isEmpty ? .all : .datasets(Set(datasets))) : .none
+        let scope = UpdateScope(update: update, datasets: datasets)
         let resolution = try global.resolve(loaded, previous: previous, update: scope, listing: listing)
         let text = LockWriter.render(resolution.lock)
         let unchanged = (try? String(contentsOf: paths.lock, encoding: .utf8)) == text

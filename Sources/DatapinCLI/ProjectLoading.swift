@@ -57,20 +57,36 @@ extension GlobalOptions {
     /// Resolves the spec against its archives, at most `listing.jobs` requests to one host at
     /// a time, showing how far listing got on a terminal; errors end the command with exit 2, 5 or 6.
     func resolve(_ loaded: LoadedSpec, previous: Lockfile?, update: UpdateScope, listing: ListingOptions) throws -> LockResolution {
+        let resolution = try listArchives(loaded, listing: listing) { locker, progress throws(LockingError) in
+            try await locker.resolve(previous: previous, update: update, progress: progress)
+        }
+        console.report(resolution.warnings)
+        return resolution
+    }
+
+    /// Asks the spec's archives whether the locked files changed upstream (`datapin outdated`),
+    /// with the same limits, progress and exit statuses as `resolve`.
+    func checkUpstream(_ loaded: LoadedSpec, lock: Lockfile, listing: ListingOptions) throws -> OutdatedReport {
+        try listArchives(loaded, listing: listing) { locker, progress throws(LockingError) in
+            try await UpstreamCheck(locker: locker).run(lock: lock, progress: progress)
+        }
+    }
+
+    /// Runs `work` with a locker for the spec and the listing progress line, off the main thread.
+    private func listArchives<T: Sendable>(_ loaded: LoadedSpec, listing: ListingOptions, _ work: @escaping @Sendable (Locker, (@Sendable (ListingProgress) -> Void)?) async throws(LockingError) -> T) throws -> T {
         let locker = Locker(loaded: loaded, specDirectory: paths.directory, jobs: listing.jobs)
         let line = ListingProgressLine.enabled(for: self) ? ListingProgressLine() : nil
         let progress: (@Sendable (ListingProgress) -> Void)? = line.map { line in { @Sendable shown in line.show(shown) } }
-        let resolution: LockResolution
+        let result: T
         do throws(LockingError) {
-            resolution = try MainThreadWait.result { () async throws(LockingError) -> LockResolution in
-                try await locker.resolve(previous: previous, update: update, progress: progress)
+            result = try MainThreadWait.result { () async throws(LockingError) -> T in
+                try await work(locker, progress)
             }
         } catch {
             line?.finish()
             throw console.fail(error.diagnostics, status: error.exitStatus)
         }
         line?.finish()
-        console.report(resolution.warnings)
-        return resolution
+        return result
     }
 }

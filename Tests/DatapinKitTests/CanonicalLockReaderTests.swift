@@ -19,6 +19,7 @@ import Testing
                   uri: "index:lab/ds/\(index)", url: "https://lab.example.org/ds/\(index)?a=1&b=\(index)",
                   size: Int64(index * 7), sha256: index % 2 == 0 ? String(repeating: "ab", count: 32) : nil,
                   checksum: index % 3 == 0 ? Checksum(algorithm: "md5", hex: String(repeating: "0f", count: 16)) : nil,
+                  modified: index % 4 == 1 ? "2021-01-02T00:59:12.533" : index % 4 == 3 && !value.isEmpty ? value : nil,
                   level: value, suffix: index % 4 == 0 ? nil : "_cal", type: index % 5 == 0 ? .association : .science,
                   access: index % 2 == 0 ? .public : .exclusive, instrument: value.isEmpty ? nil : value, filters: value,
                   also: index % 2 == 0 ? ["other", "third-ds"] : [], alsoPaths: index % 6 == 0 ? ["other/x_\(index).fits"] : [])

@@ -106,8 +106,9 @@ public final class FakeMAST: Sendable {
     static let announcedForever = 1_000_000_000
 
     public let server: LoopbackServer
-    private let datasets: [MissionDataset]
-    private let observations: [Observation]
+    private let published: Mutex<(datasets: [MissionDataset], observations: [Observation])>
+    private var datasets: [MissionDataset] { published.withLock { $0.datasets } }
+    private var observations: [Observation] { published.withLock { $0.observations } }
     private let token: String?
     private let user: String
     private let searchPageLimit: Int
@@ -128,8 +129,7 @@ public final class FakeMAST: Sendable {
                 searchPageLimit: Int = 2, portalPageLimit: Int = 3, executingAnswers: Int = 1, pagingFault: PagingFault? = nil,
                 answerDelayMilliseconds: ClosedRange<Int>? = nil) throws {
         self.answerDelay = answerDelayMilliseconds
-        self.datasets = datasets
-        self.observations = observations
+        self.published = Mutex((datasets, observations))
         self.token = token
         self.user = user
         self.searchPageLimit = searchPageLimit
@@ -143,6 +143,12 @@ public final class FakeMAST: Sendable {
 
     /// `http://127.0.0.1:<port>`.
     public var baseURL: String { server.baseURL }
+
+    /// Changes what the archive lists from now on, as MAST does when it reprocesses data or an
+    /// exclusive-access period ends; the server and its URL stay the same.
+    public func publish(datasets: [MissionDataset], observations: [Observation]) {
+        published.withLock { $0 = (datasets, observations) }
+    }
 
     /// Every request received so far.
     public var requests: [LoopbackRequest] { server.requests }

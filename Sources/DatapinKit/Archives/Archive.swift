@@ -1,3 +1,4 @@
+import DatapinLock
 import DatapinSelection
 import DatapinSpec
 import Foundation
@@ -10,6 +11,9 @@ public protocol Archive: Sendable {
     /// Every product the archive lists for the entry, before any `select` filter.
     /// Requests go through the run's `HTTPClient`, whose limiter bounds them per host.
     func products(for entry: DatasetEntry) async throws(ArchiveError) -> [Product]
+    /// How a locked file differs from the archive's current listing of it (`datapin outdated`),
+    /// comparing what this archive publishes; `listed` is nil when no entry lists it any more.
+    func upstreamChanges(of locked: LockEntry, listed: Product?) -> [UpstreamChange]
 }
 
 /// Why an archive could not be queried; `lock` exits 6 and leaves the lockfile alone.

@@ -122,8 +122,9 @@ enum CanonicalLockReader {
                 else { return nil }
                 entry.checksum = checksum
             }
-            guard let level = text(8), let suffix = text(9), let type = text(10), let access = text(11),
-                  let instrument = text(12), let filters = text(13) else { return nil }
+            guard let modified = text(8), let level = text(9), let suffix = text(10), let type = text(11),
+                  let access = text(12), let instrument = text(13), let filters = text(14) else { return nil }
+            entry.modified = modified
             entry.level = level
             entry.suffix = suffix
             if let type {
@@ -136,11 +137,11 @@ enum CanonicalLockReader {
             }
             entry.instrument = instrument
             entry.filters = filters
-            if let raw = fields[14] {
+            if let raw = fields[15] {
                 guard let items = flowList(raw) else { return nil }
                 entry.also = items
             }
-            if let raw = fields[15] {
+            if let raw = fields[16] {
                 guard let items = flowList(raw), items.allSatisfy({ PathSafety.problem(with: $0) == nil }) else { return nil }
                 entry.alsoPaths = items
             }

@@ -100,6 +100,7 @@ public struct LockChange: Sendable, Hashable {
             ("size", a.size != b.size),
             ("sha256", a.sha256 != b.sha256),
             ("checksum", a.checksum != b.checksum),
+            ("modified", a.modified != b.modified),
             ("level", a.level != b.level),
             ("suffix", a.suffix != b.suffix),
             ("type", a.type != b.type),

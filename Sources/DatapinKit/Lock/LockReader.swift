@@ -227,6 +227,7 @@ private struct Validator {
         entry.size = optional(fields["size"]) { $0.readSize($1) }
         entry.sha256 = optional(fields["sha256"]) { $0.readSHA256($1) }
         entry.checksum = optional(fields["checksum"]) { $0.readChecksum($1) }
+        entry.modified = optional(fields["modified"]) { $0.text($1, key: "modified") }
         entry.level = optional(fields["level"]) { $0.text($1, key: "level", allowEmpty: true) }
         entry.suffix = optional(fields["suffix"]) { $0.text($1, key: "suffix", allowEmpty: true) }
         entry.type = optional(fields["type"]) { $0.readEnumeration($1, key: "type", as: ProductType.self) }

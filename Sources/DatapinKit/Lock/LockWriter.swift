@@ -35,6 +35,7 @@ public enum LockWriter {
         if let size = entry.size { fields.append(("size", String(size))) }
         if let sha256 = entry.sha256 { fields.append(("sha256", YAMLScalar.block(sha256))) }
         if let checksum = entry.checksum { fields.append(("checksum", YAMLScalar.block(checksum.description))) }
+        if let modified = entry.modified { fields.append(("modified", YAMLScalar.block(modified))) }
         if let level = entry.level { fields.append(("level", YAMLScalar.block(level))) }
         if let suffix = entry.suffix { fields.append(("suffix", YAMLScalar.block(suffix))) }
         if let type = entry.type { fields.append(("type", YAMLScalar.block(type.rawValue))) }
@@ -53,8 +54,8 @@ public enum LockWriter {
 enum LockKey {
     static let topLevel = ["version", "spec", "files"]
     static let entryKeys = [
-        "path", "archive", "dataset", "uri", "url", "size", "sha256", "checksum", "level", "suffix",
-        "type", "access", "instrument", "filters", "also", "also_paths",
+        "path", "archive", "dataset", "uri", "url", "size", "sha256", "checksum", "modified", "level",
+        "suffix", "type", "access", "instrument", "filters", "also", "also_paths",
     ]
     static let requiredEntryKeys = ["path", "archive", "dataset", "uri", "url"]
 }

@@ -32,6 +32,8 @@ public struct LockEntry: Sendable, Hashable {
     public var sha256: String?
     /// The archive's own checksum, verified too.
     public var checksum: Checksum?
+    /// The archive's modification date of the file, as it publishes it; `outdated` compares it.
+    public var modified: String?
     public var level: String?
     public var suffix: String?
     public var type: ProductType?
@@ -43,7 +45,7 @@ public struct LockEntry: Sendable, Hashable {
     /// Where else the file is placed, with `duplicates: link` or `copy` (relative paths).
     public var alsoPaths: [String]
 
-    public init(path: String, archive: String, dataset: String, uri: String, url: String, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, level: String? = nil, suffix: String? = nil, type: ProductType? = nil, access: Access = .public, instrument: String? = nil, filters: String? = nil, also: [String] = [], alsoPaths: [String] = []) {
+    public init(path: String, archive: String, dataset: String, uri: String, url: String, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, modified: String? = nil, level: String? = nil, suffix: String? = nil, type: ProductType? = nil, access: Access = .public, instrument: String? = nil, filters: String? = nil, also: [String] = [], alsoPaths: [String] = []) {
         self.path = path
         self.archive = archive
         self.dataset = dataset
@@ -52,6 +54,7 @@ public struct LockEntry: Sendable, Hashable {
         self.size = size
         self.sha256 = sha256
         self.checksum = checksum
+        self.modified = modified
         self.level = level
         self.suffix = suffix
         self.type = type

@@ -46,7 +46,7 @@ public enum PlanReport {
         func part(_ count: Int, _ verb: String, bytes: Int64?) {
             guard count > 0 else { return }
             let noun = parts.isEmpty ? (count == 1 ? " file" : " files") : ""
-            parts.append("\(count)\(noun) to \(verb)" + (bytes.map { " (\(ByteCount.format($0)))" } ?? ""))
+            parts.append("\(count)\(noun) to \(verb)" + (bytes.map { " (\(ByteSize.format($0)))" } ?? ""))
         }
         part(totals.addedFiles, "add", bytes: totals.addedBytes)
         part(totals.removedFiles, "remove", bytes: totals.removedBytes)
@@ -63,7 +63,7 @@ public enum PlanReport {
     }
 
     private static func size(_ entry: LockEntry) -> String {
-        entry.size.map(ByteCount.format) ?? "size unknown"
+        entry.size.map(ByteSize.format) ?? "size unknown"
     }
 
     // MARK: - Markdown
@@ -94,7 +94,7 @@ public enum PlanReport {
     }
 
     private static func signed(_ bytes: Int64) -> String {
-        bytes > 0 ? "+" + ByteCount.format(bytes) : bytes < 0 ? "-" + ByteCount.format(-bytes) : ByteCount.format(0)
+        bytes > 0 ? "+" + ByteSize.format(bytes) : bytes < 0 ? "-" + ByteSize.format(-bytes) : ByteSize.format(0)
     }
 
     /// Text in a Markdown code span, with a fence longer than any run of backticks inside it.
@@ -114,7 +114,7 @@ public enum PlanReport {
 
     private static func json(_ diff: LockDiff, specChanged: Bool) -> String {
         let totals = diff.totals
-        let document = JSON.object([
+        let document = OrderedJSON.object([
             ("changes", .bool(!diff.isEmpty)),
             ("spec_changed", .bool(specChanged)),
             ("added", .array(diff.added.map(fileObject))),
@@ -123,7 +123,7 @@ public enum PlanReport {
                 .object([
                     ("path", .string(change.new.path)),
                     ("dataset", .string(change.new.dataset)),
-                    ("fields", .array(change.fields.map(JSON.string))),
+                    ("fields", .array(change.fields.map(OrderedJSON.string))),
                 ])
             })),
             ("datasets", .array(diff.datasets.map { .object([("dataset", .string($0.dataset))] + countMembers($0)) })),
@@ -132,7 +132,7 @@ public enum PlanReport {
         return document.rendered(indent: "") + "\n"
     }
 
-    private static func fileObject(_ entry: LockEntry) -> JSON {
+    private static func fileObject(_ entry: LockEntry) -> OrderedJSON {
         .object([
             ("path", .string(entry.path)),
             ("dataset", .string(entry.dataset)),
@@ -141,7 +141,7 @@ public enum PlanReport {
         ])
     }
 
-    private static func countMembers(_ summary: DatasetChangeSummary) -> [(String, JSON)] {
+    private static func countMembers(_ summary: DatasetChangeSummary) -> [(String, OrderedJSON)] {
         [
             ("added", .integer(Int64(summary.addedFiles))),
             ("removed", .integer(Int64(summary.removedFiles))),
@@ -169,55 +169,6 @@ public enum PlanReport {
                 removed: diff.removed.filter { $0.dataset == summary.dataset },
                 changed: diff.changed.filter { $0.new.dataset == summary.dataset }
             )
-        }
-    }
-}
-
-/// Byte counts in decimal SI units, as a person reads them: "12 B", "64.0 kB", "115.2 MB".
-enum ByteCount {
-    static func format(_ bytes: Int64) -> String {
-        guard bytes >= 1000 else { return "\(bytes) B" }
-        let units = ["kB", "MB", "GB", "TB", "PB", "EB"]
-        var value = Double(bytes) / 1000, unit = 0
-        while (value * 10).rounded() >= 10_000, unit < units.count - 1 {
-            value /= 1000
-            unit += 1
-        }
-        return String(format: "%.1f", value) + " " + units[unit]
-    }
-}
-
-/// A JSON value with object members in a fixed order, written by hand so output is deterministic.
-private indirect enum JSON {
-    case null
-    case bool(Bool)
-    case integer(Int64)
-    case string(String)
-    case array([JSON])
-    case object([(String, JSON)])
-
-    /// Pretty-printed with two-space indentation; arrays of scalars stay on one line.
-    func rendered(indent: String) -> String {
-        let inner = indent + "  "
-        switch self {
-        case .null: return "null"
-        case .bool(let value): return value ? "true" : "false"
-        case .integer(let value): return String(value)
-        case .string(let value): return JSONString.quoted(value)
-        case .array(let items):
-            if items.isEmpty { return "[]" }
-            if items.allSatisfy(\.isScalar) { return "[" + items.map { $0.rendered(indent: inner) }.joined(separator: ", ") + "]" }
-            return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
-        case .object(let members):
-            if members.isEmpty { return "{}" }
-            return "{\n" + members.map { inner + JSONString.quoted($0.0) + ": " + $0.1.rendered(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "}"
-        }
-    }
-
-    private var isScalar: Bool {
-        switch self {
-        case .array, .object: return false
-        default: return true
         }
     }
 }

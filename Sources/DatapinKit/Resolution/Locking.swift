@@ -15,6 +15,11 @@ public enum UpdateScope: Sendable, Hashable {
     /// Refresh only these datasets (by name).
     case datasets(Set<String>)
 
+    /// The scope of `--update DATASET…`: none without the flag, all when no dataset is named.
+    public init(update: Bool, datasets: [String]) {
+        self = !update ? .none : datasets.isEmpty ? .all : .datasets(Set(datasets))
+    }
+
     func includes(_ dataset: String) -> Bool {
         switch self {
         case .none: return false
@@ -88,7 +93,7 @@ public struct Locker: Sendable {
     /// `progress` hears after each entry's answer.
     public func resolve(previous: Lockfile?, update: UpdateScope, progress: (@Sendable (ListingProgress) -> Void)? = nil) async throws(LockingError) -> LockResolution {
         let spec = loaded.spec
-        let groups = try await listProducts(spec, progress: progress)
+        let groups = try await listings(spec, progress: progress).groups
         let entries: [LockEntry]
         do {
             entries = try SelectionAssembler.assemble(groups, spec: spec, source: loaded.source)
@@ -117,10 +122,17 @@ public struct Locker: Sendable {
         return LockResolution(lock: lock, diff: LockDiff(old: previous, new: lock), warnings: warnings, upstreamChanges: upstreamChanges)
     }
 
+    /// The archives' answers for a spec: one adapter per archive the entries use, and every
+    /// entry's unfiltered products in spec order.
+    package struct Listings: Sendable {
+        var adapters: [String: any Archive]
+        var groups: [(entry: DatasetEntry, products: [Product])]
+    }
+
     /// Every entry's unfiltered products, in spec order; all archive failures are collected,
     /// in spec order too. Adapters are made on a thread of their own (an adapter may read
     /// its catalog then), one per archive; then every entry is listed concurrently.
-    private func listProducts(_ spec: Spec, progress: (@Sendable (ListingProgress) -> Void)?) async throws(LockingError) -> [(entry: DatasetEntry, products: [Product])] {
+    package func listings(_ spec: Spec, progress: (@Sendable (ListingProgress) -> Void)?) async throws(LockingError) -> Listings {
         let client = HTTPClient(limiter: HostLimiter(limit: jobs))
         var adapters: [String: Result<any Archive, ArchiveFactory.Failure>] = [:]
         for entry in spec.datasets {
@@ -190,7 +202,7 @@ public struct Locker: Sendable {
         if !invalid.isEmpty { throw .invalid(invalid + refused + unavailable) }
         if !refused.isEmpty { throw .credentialsRefused(refused + unavailable) }
         if !unavailable.isEmpty { throw .archiveUnavailable(unavailable) }
-        return groups
+        return Listings(adapters: adapters.compactMapValues { try? $0.get() }, groups: groups)
     }
 
     private func diagnostic(_ message: String, at location: SourceLocation?) -> Diagnostic {
@@ -210,6 +222,7 @@ public struct Locker: Sendable {
     /// Without refresh, a file that is still the same file (same URI) keeps its locked URL, size
     /// and checksums, so re-locking is stable even when upstream moved. With refresh, the
     /// archive's answer wins and a pin survives only when size and checksum are unchanged.
+    /// A changed modification date alone is an upstream change too, and is kept as locked.
     static func merge(_ entry: LockEntry, previous: LockEntry?, refresh: Bool, upstreamChanges: inout [String]) -> LockEntry {
         guard let previous, previous.uri == entry.uri, previous.archive == entry.archive else { return entry }
         var merged = entry
@@ -220,8 +233,9 @@ public struct Locker: Sendable {
             if sameBytes, merged.sha256 == nil { merged.sha256 = previous.sha256 }
             return merged
         }
-        if !sameBytes || entry.url != previous.url { upstreamChanges.append(entry.path) }
+        if !sameBytes || entry.url != previous.url || (entry.modified != nil && entry.modified != previous.modified) { upstreamChanges.append(entry.path) }
         merged.url = previous.url
+        merged.modified = previous.modified
         merged.size = previous.size
         merged.sha256 = previous.sha256
         merged.checksum = previous.checksum

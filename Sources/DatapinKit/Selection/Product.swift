@@ -23,6 +23,8 @@ public struct Product: Sendable, Hashable {
     public var sha256: String?
     /// The archive's own checksum when it is not SHA-256.
     public var checksum: Checksum?
+    /// When the archive last changed the file, as the archive writes it (ISO 8601), when it says.
+    public var modified: String?
     /// Product level or category as the archive names it (`2b`, `CALIBRATED`, `3`).
     public var level: String?
     /// Other names of the same level (`2` for CAOM calib_level 2 beside `CALIBRATED`).
@@ -42,7 +44,7 @@ public struct Product: Sendable, Hashable {
     public var instrument: String?
     public var filters: String?
 
-    public init(archive: String, mission: String? = nil, dataset: String, filename: String, uri: String, url: String, identity: String? = nil, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, level: String? = nil, levelAliases: [String] = [], suffix: String? = nil, type: ProductType? = nil, access: Access = .public, recommended: Bool = false, ownedByDataset: Bool = false, guidestar: Bool = false, instrument: String? = nil, filters: String? = nil) {
+    public init(archive: String, mission: String? = nil, dataset: String, filename: String, uri: String, url: String, identity: String? = nil, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, modified: String? = nil, level: String? = nil, levelAliases: [String] = [], suffix: String? = nil, type: ProductType? = nil, access: Access = .public, recommended: Bool = false, ownedByDataset: Bool = false, guidestar: Bool = false, instrument: String? = nil, filters: String? = nil) {
         self.archive = archive
         self.mission = mission
         self.dataset = dataset
@@ -53,6 +55,7 @@ public struct Product: Sendable, Hashable {
         self.size = size
         self.sha256 = sha256
         self.checksum = checksum
+        self.modified = modified
         self.level = level
         self.levelAliases = levelAliases
         self.suffix = suffix

@@ -138,7 +138,7 @@ private struct Assembly {
             return LockEntry(
                 path: file.path, archive: product.archive, dataset: product.dataset,
                 uri: product.uri, url: product.url, size: product.size, sha256: product.sha256,
-                checksum: product.checksum, level: product.level,
+                checksum: product.checksum, modified: product.modified, level: product.level,
                 suffix: product.suffix ?? ProductFilter.suffix(ofFilename: product.filename),
                 type: product.type, access: product.access, instrument: product.instrument,
                 filters: product.filters, also: file.also, alsoPaths: file.alsoPaths.sorted())

@@ -1,3 +1,4 @@
+import DatapinLock
 import DatapinSelection
 import DatapinSpec
 import DatapinTransfer
@@ -84,6 +85,12 @@ public struct IndexArchive: Archive {
         return products
     }
 
+    /// A catalog may give size, SHA-256, another checksum and a modification date; the URL and
+    /// access are the catalog's too.
+    public func upstreamChanges(of locked: LockEntry, listed: Product?) -> [UpstreamChange] {
+        UpstreamChange.differences(locked, listed, comparing: [.size, .sha256, .checksum, .modified, .url, .access])
+    }
+
     private func product(_ file: IndexCatalog.File, in dataset: IndexCatalog.Dataset) throws(ArchiveError) -> Product {
         let written = file.url ?? file.name
         guard let resolved = base.resolve(written) else {
@@ -103,6 +110,7 @@ public struct IndexArchive: Archive {
             size: file.size,
             sha256: file.sha256,
             checksum: file.checksum,
+            modified: file.modified,
             level: file.level,
             suffix: file.suffix,
             type: file.type,

@@ -14,6 +14,8 @@ struct IndexCatalog: Sendable, Equatable {
         var size: Int64?
         var sha256: String?
         var checksum: Checksum?
+        /// The catalog's `modified`: when the file last changed, as the catalog writes it.
+        var modified: String?
         var level: String?
         var suffix: String?
         var type: ProductType?
@@ -96,6 +98,7 @@ struct IndexCatalog: Sendable, Equatable {
                         file.checksum = parsedChecksum
                     }
                 }
+                file.modified = try fields.string("modified").flatMap { $0.isEmpty ? nil : $0 }
                 file.level = try fields.string("level")
                 file.suffix = try fields.string("suffix")
                 if let type = try fields.string("type") {

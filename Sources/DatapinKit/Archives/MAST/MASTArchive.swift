@@ -1,3 +1,4 @@
+import DatapinLock
 import DatapinSelection
 import DatapinSpec
 import DatapinTransfer
@@ -79,6 +80,12 @@ public struct MASTArchive: Archive {
         }
         let (missionResult, portalResult) = await (fromMission, fromPortal)
         return MASTNormalisation.uniqueByDatasetAndURI(try missionResult.get() + portalResult.get())
+    }
+
+    /// MAST publishes a file's size and access (an exclusive-access file turns public when its
+    /// period ends) but no checksum or modification date; the URL follows the archive's URL.
+    public func upstreamChanges(of locked: LockEntry, listed: Product?) -> [UpstreamChange] {
+        UpstreamChange.differences(locked, listed, comparing: [.size, .access, .url])
     }
 
     /// `body`'s products or its error, so two listings can run at once and fail in a fixed order.
