@@ -1,4 +1,5 @@
 import Foundation
+import DatapinSupport
 
 /// The JSON Schema of `datapin.yaml`, generated from the common keys below and the archive
 /// kinds' grammar. `datapin schema` prints it, `schema/datapin.schema.json` is its committed
@@ -11,7 +12,7 @@ public enum SpecSchema {
     public static let topKeys = ["version", "destination", "layout", "duplicates", "manifest", "case_sensitive", "archives", "select", "datasets"]
 
     /// The `select:` filters, with their schema and one line each.
-    static var selectFilters: [(name: String, schema: SchemaValue, description: String?)] { [
+    static var selectFilters: [(name: String, schema: OrderedJSON, description: String?)] { [
         ("levels", stringOrList(numbersAllowed: true), "Product levels or categories: 1b 2a 2b 3, CALIBRATED, 2 (CAOM calib_level); case-insensitive."),
         ("suffixes", stringOrList(numbersAllowed: false), "File suffixes; \"cal\", \"_cal\" and \"CAL\" are the same."),
         ("extensions", stringOrList(numbersAllowed: false), "File name endings such as .fits or .fits.gz."),
@@ -37,20 +38,20 @@ public enum SpecSchema {
         document(for: grammar).rendered(indent: "")
     }
 
-    static func document(for grammar: SpecGrammar) -> SchemaValue {
-        let kindNames = grammar.kinds.map { SchemaValue.string($0.kind.rawValue) }
-        let archiveProperties: [(String, SchemaValue)] = [("type", .object([("enum", .array(kindNames))]))]
+    static func document(for grammar: SpecGrammar) -> OrderedJSON {
+        let kindNames = grammar.kinds.map { OrderedJSON.string($0.kind.rawValue) }
+        let archiveProperties: [(String, OrderedJSON)] = [("type", .object([("enum", .array(kindNames))]))]
             + grammar.allArchiveKeys.map { key in (key.name, schema(of: key, declarations: grammar.kinds.compactMap { kind in kind.archiveKey(key.name).map { (kind.kind, $0) } })) }
-        let perKind: [SchemaValue] = grammar.kinds.map { kind in
+        let perKind: [OrderedJSON] = grammar.kinds.map { kind in
             .object([
                 ("if", .object([("properties", .object([("type", .object([("const", .string(kind.kind.rawValue))]))])), ("required", .array([.string("type")]))])),
-                ("then", .object([("propertyNames", .object([("enum", .array((["type"] + kind.archiveKeys.map(\.name)).map(SchemaValue.string)))]))])),
+                ("then", .object([("propertyNames", .object([("enum", .array((["type"] + kind.archiveKeys.map(\.name)).map(OrderedJSON.string)))]))])),
             ])
         }
-        let datasetProperties: [(String, SchemaValue)] = [("archive", .object([("type", .string("string"))]))]
+        let datasetProperties: [(String, OrderedJSON)] = [("archive", .object([("type", .string("string"))]))]
             + grammar.allDatasetKeys.map { key in (key.name, schema(of: key, declarations: grammar.kinds.compactMap { kind in kind.datasetKey(key.name).map { (kind.kind, $0) } })) }
             + [("select", .object([("$ref", .string("#/$defs/select"))]))]
-        let filters: [(String, SchemaValue)] = selectFilters.map { filter in
+        let filters: [(String, OrderedJSON)] = selectFilters.map { filter in
             (filter.name, filter.description.map { filter.schema.adding("description", .string($0)) } ?? filter.schema)
         }
         return .object([
@@ -105,76 +106,38 @@ public enum SpecSchema {
     }
 
     /// A key's schema (from its first declaration) with what each kind that takes it says of it.
-    static func schema(of key: SpecKey, declarations: [(kind: ArchiveKind, key: SpecKey)]) -> SchemaValue {
+    static func schema(of key: SpecKey, declarations: [(kind: ArchiveKind, key: SpecKey)]) -> OrderedJSON {
         let description = declarations.map { "\($0.kind.rawValue): \($0.key.description)" }.joined(separator: " ")
         return schema(of: key.type).adding("description", .string(description))
     }
 
     /// The schema of a value of `type`.
-    static func schema(of type: SpecKeyType) -> SchemaValue {
+    static func schema(of type: SpecKeyType) -> OrderedJSON {
         switch type {
         case .text, .url: return .object([("type", .string("string"))])
         case .word: return .object([("type", .string("string")), ("pattern", .string("^[A-Za-z0-9][A-Za-z0-9_-]*$"))])
         case .variableName: return .object([("type", .string("string")), ("pattern", .string("^[A-Za-z_][A-Za-z0-9_]*$"))])
         case .list(let numbersAllowed): return stringOrList(numbersAllowed: numbersAllowed)
         case .conditions: return .object([("type", .string("object")), ("additionalProperties", stringOrList(numbersAllowed: true))])
-        case .choice(let choices): return .object([("enum", .array(choices.map(SchemaValue.string)))])
+        case .choice(let choices): return .object([("enum", .array(choices.map(OrderedJSON.string)))])
         }
     }
 
-    static func stringOrList(numbersAllowed: Bool) -> SchemaValue {
-        let item: SchemaValue = numbersAllowed ? .object([("type", .array([.string("string"), .string("number")]))]) : .object([("type", .string("string"))])
+    static func stringOrList(numbersAllowed: Bool) -> OrderedJSON {
+        let item: OrderedJSON = numbersAllowed ? .object([("type", .array([.string("string"), .string("number")]))]) : .object([("type", .string("string"))])
         return .object([("oneOf", .array([item, .object([("type", .string("array")), ("items", item)])]))])
     }
 
-    static func choiceOrList(_ choices: [String]) -> SchemaValue {
-        let item = SchemaValue.object([("enum", .array(choices.map(SchemaValue.string)))])
+    static func choiceOrList(_ choices: [String]) -> OrderedJSON {
+        let item = OrderedJSON.object([("enum", .array(choices.map(OrderedJSON.string)))])
         return .object([("oneOf", .array([item, .object([("type", .string("array")), ("items", item)])]))])
     }
 }
 
-/// A JSON value whose object keys keep their order, rendered with two-space indentation, so
-/// the generated schema is byte-stable and reads in a sensible order.
-indirect enum SchemaValue: Sendable {
-    case string(String)
-    case integer(Int)
-    case bool(Bool)
-    case array([SchemaValue])
-    case object([(String, SchemaValue)])
-
+extension OrderedJSON {
     /// This object with `key` set to `value` at its end.
-    func adding(_ key: String, _ value: SchemaValue) -> SchemaValue {
+    func adding(_ key: String, _ value: OrderedJSON) -> OrderedJSON {
         guard case .object(let pairs) = self else { return self }
         return .object(pairs + [(key, value)])
-    }
-
-    func rendered(indent: String) -> String {
-        let inner = indent + "  "
-        switch self {
-        case .string(let text): return Self.quoted(text)
-        case .integer(let number): return String(number)
-        case .bool(let value): return value ? "true" : "false"
-        case .array(let items):
-            if items.isEmpty { return "[]" }
-            return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
-        case .object(let pairs):
-            if pairs.isEmpty { return "{}" }
-            return "{\n" + pairs.map { inner + Self.quoted($0.0) + ": " + $0.1.rendered(indent: inner) }.joined(separator: ",\n") + "\n\(indent)}"
-        }
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
     }
 }
