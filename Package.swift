@@ -73,6 +73,11 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
+        .executableTarget(
+            name: "loopback-mast",
+            dependencies: ["TestSupport"],
+            path: "Tests/LoopbackMAST"
+        ),
         .testTarget(
             name: "DatapinKitTests",
             dependencies: ["DatapinKit", "TestSupport"],

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Turns benchmarks/run's results.tsv into the Markdown table and the targets lines.
 
-Usage: report.py RESULTS.tsv [--describe CASE=TEXT ...]
+Usage: report.py RESULTS.tsv [--describe CASE=TEXT ...] [--listing-delay-ms MS] [--listing-jobs N]
 
-results.tsv has one line per timed run: case, tool, run, seconds, peak RSS KiB, status.
+results.tsv has one line per timed run: case, tool, run, seconds, peak RSS KiB, status, and for
+the listing case the number of requests the loopback MAST answered.
 status is "ok", "n/a <reason>" (the tool could not run; seconds and RSS are "-") or any other
 text, which is a warning about that run (wrong file count or bytes, non-zero exit).
 """
@@ -11,9 +12,11 @@ text, which is a warning about that run (wrong file count or bytes, non-zero exi
 import argparse
 import statistics
 
-CASES = ["small", "large", "noop"]
-BASELINE = {"small": "curl --parallel", "large": "curl --parallel", "noop": "find | wc -l"}
-DATAPIN = {"small": "datapin sync", "large": "datapin sync", "noop": "datapin sync (no-op)"}
+CASES = ["small", "large", "noop", "listing"]
+BASELINE = {"small": "curl --parallel", "large": "curl --parallel", "noop": "find | wc -l",
+            "listing": "astroquery, one dataset at a time"}
+DATAPIN = {"small": "datapin sync", "large": "datapin sync", "noop": "datapin sync (no-op)",
+           "listing": "datapin lock, one entry per dataset"}
 RSS_LIMIT_MB = 100.0
 
 
@@ -23,14 +26,18 @@ class Row:
         self.rss_kib = []
         self.not_available = None
         self.warnings = []
+        self.requests = []
 
 
 def load(path):
     rows = {}
     with open(path) as handle:
         for line in handle:
-            case, tool, run, seconds, rss, status = line.rstrip("\n").split("\t", 5)
+            fields = line.rstrip("\n").split("\t")
+            case, tool, run, seconds, rss, status = fields[:6]
             row = rows.setdefault((case, tool), Row())
+            if len(fields) > 6 and fields[6].isdigit():
+                row.requests.append(int(fields[6]))
             if status.startswith("n/a"):
                 row.not_available = status
                 continue
@@ -53,7 +60,7 @@ def cell(text):
 
 
 def table(rows, descriptions):
-    lines = ["| case | tool | median s | ratio | peak RSS MB |", "|---|---|---:|---:|---:|"]
+    lines = ["| case | tool | median s | ratio | peak RSS MB | requests |", "|---|---|---:|---:|---:|---:|"]
     for case in CASES:
         label = f"{case} ({descriptions[case]})" if case in descriptions else case
         baseline = median(rows, case, BASELINE[case])
@@ -62,14 +69,15 @@ def table(rows, descriptions):
                 continue
             tool = cell(name)
             if row.not_available:
-                lines.append(f"| {label} | {tool} | {row.not_available} | | |")
+                lines.append(f"| {label} | {tool} | {row.not_available} | | | |")
                 continue
             seconds = statistics.median(row.seconds)
             ratio = f"{seconds / baseline:.2f}× {cell(BASELINE[case])}" if baseline else "-"
             peak_mb = max(row.rss_kib) * 1024 / 1e6
-            lines.append(f"| {label} | {tool} | {seconds:.3f} | {ratio} | {peak_mb:.1f} |")
+            requests = str(int(statistics.median(row.requests))) if row.requests else "-"
+            lines.append(f"| {label} | {tool} | {seconds:.3f} | {ratio} | {peak_mb:.1f} | {requests} |")
             for warning in row.warnings:
-                lines.append(f"| {label} | ⚠ {tool} | WARNING {cell(warning)} | | |")
+                lines.append(f"| {label} | ⚠ {tool} | WARNING {cell(warning)} | | | |")
     return lines
 
 
@@ -81,7 +89,7 @@ def verdict(met, observed, datapin_row):
     return f"{observed} — {'met' if met else 'missed'}"
 
 
-def targets(rows):
+def targets(rows, listing_delay_ms, listing_jobs):
     lines = []
 
     def ratio(case, numerator, denominator):
@@ -103,6 +111,14 @@ def targets(rows):
          lambda value: value >= 10, lambda value: f"{value:.2f}× faster")
     line("noop", "datapin no-op ≤ 1 s", median(rows, "noop", DATAPIN["noop"]),
          lambda value: value <= 1.0, lambda value: f"{value:.3f} s")
+    listing = rows.get(("listing", DATAPIN["listing"]))
+    if listing is not None and listing.requests:
+        requests = statistics.median(listing.requests)
+        limit = 1.5 * requests / listing_jobs * listing_delay_ms / 1000
+        line("listing", f"datapin lock ≤ 1.5 × ({int(requests)} requests ÷ {listing_jobs}) × {listing_delay_ms} ms = {limit:.1f} s",
+             median(rows, "listing", DATAPIN["listing"]), lambda value: value <= limit, lambda value: f"{value:.2f} s")
+    elif listing is not None:
+        lines.append(f"- listing: datapin lock ≤ 1.5 × (requests ÷ {listing_jobs}) × {listing_delay_ms} ms: n/a")
     peaks = [max(row.rss_kib) for (case, tool), row in rows.items() if tool == DATAPIN[case] and row.rss_kib]
     peak = max(peaks) * 1024 / 1e6 if peaks else None
     met = None if peak is None else peak <= RSS_LIMIT_MB
@@ -115,13 +131,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("results")
     parser.add_argument("--describe", action="append", default=[], metavar="CASE=TEXT")
+    parser.add_argument("--listing-delay-ms", type=int, default=200)
+    parser.add_argument("--listing-jobs", type=int, default=6)
     args = parser.parse_args()
     descriptions = dict(item.split("=", 1) for item in args.describe)
     rows = load(args.results)
     print("\n".join(table(rows, descriptions)))
     print()
     print("Targets:")
-    print("\n".join(targets(rows)))
+    print("\n".join(targets(rows, args.listing_delay_ms, args.listing_jobs)))
 
 
 if __name__ == "__main__":
