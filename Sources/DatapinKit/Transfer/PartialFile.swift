@@ -3,7 +3,7 @@ import Foundation
 /// The file-system steps of a transfer, with POSIX calls so every failure has an errno:
 /// folders that refuse symbolic links, a partial file opened without following links,
 /// writes in a loop, and the rename into place.
-enum LocalFiles {
+package enum LocalFiles {
     /// Opens (creating it and its folders) the partial file for appending, without following a
     /// symbolic link, and returns the descriptor and the bytes already in it.
     static func openPartial(_ path: String, root: String) throws(TransferFailure) -> (fd: Int32, size: Int64) {
@@ -51,7 +51,7 @@ enum LocalFiles {
     /// folder must be a real folder, not a symbolic link; `root` itself may be a link. A path
     /// outside `root` is refused when `mustBeInside`, otherwise its folders are made plainly.
     @discardableResult
-    static func makeParentFolders(of path: String, root: String, mustBeInside: Bool) throws(TransferFailure) -> String {
+    package static func makeParentFolders(of path: String, root: String, mustBeInside: Bool) throws(TransferFailure) -> String {
         let root = trimmingTrailingSlashes(root)
         guard let relative = relativeComponents(of: path, under: root) else {
             if mustBeInside { throw TransferFailure.unsafePath(path: path) }
