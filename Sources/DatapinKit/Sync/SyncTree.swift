@@ -1,4 +1,5 @@
 import DatapinLock
+import DatapinSelection
 import DatapinSupport
 import Foundation
 
@@ -8,7 +9,7 @@ public struct SyncTree: Sendable {
     public static let partialDirectoryName = ".datapin-partial"
     /// Names at the top of `destination` that are never "extra" and never pruned: datapin's
     /// partial downloads and state, and the manifests a sync writes.
-    public static let reservedNames: Set<String> = [".datapin-partial", ".datapin", "MANIFEST.html", "manifest.json"]
+    public static let reservedNames = PathSafety.reservedNames.union(LaidOutPaths.manifestFileNames)
 
     /// Absolute; every locked path is relative to it.
     public var destination: URL

@@ -1,3 +1,4 @@
+import DatapinSupport
 import Foundation
 
 /// The file-system steps of a transfer, with POSIX calls so every failure has an errno:
@@ -69,14 +70,15 @@ package enum LocalFiles {
         return current
     }
 
-    /// The components of `path` below `root`, or nil when it is not below it. `.`, `..` and
-    /// empty components make a path unsafe rather than outside.
+    /// The components of `path` below `root`, or nil when it is not below it; empty when what is
+    /// below `root` is not a path `PathSafety` accepts (partial downloads may be in datapin's
+    /// working folder), which makes the path unsafe rather than outside.
     static func relativeComponents(of path: String, under root: String) -> [String]? {
         let prefix = root == "/" ? "/" : root + "/"
         guard path.hasPrefix(prefix) else { return nil }
-        let components = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) { return [] }
-        return components
+        let relative = String(path.dropFirst(prefix.count))
+        guard PathSafety.problem(with: relative, inWorkingFolders: true) == nil else { return [] }
+        return relative.split(separator: "/").map(String.init)
     }
 
     private static func ensureRealFolder(_ path: String) throws(TransferFailure) {
