@@ -52,21 +52,21 @@ import TestSupport
         #expect(Lockfile(specDigest: "sha256:0", files: [Self.entry("d.fits", checksum: "md5:\(String(repeating: "0", count: 32))")]).uncomputableChecksumWarnings.isEmpty)
     }
 
-    /// A file of `count` bytes, open for reading, and what its bytes hash to.
-    static func file(_ count: Int) throws -> (descriptor: Int32, data: Data, cleanUp: () -> Void) {
+    /// A file of `count` bytes, open for reading, its bytes, and a block of 4 KiB to read it into.
+    static func file(_ count: Int) throws -> (descriptor: Int32, data: Data, buffer: UnsafeMutableRawBufferPointer, cleanUp: () -> Void) {
         let folder = try TestEnvironment.makeScratchDirectory("hashing")
         let data = Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 7) })
         let url = folder.appendingPathComponent("f.bin")
         try data.write(to: url)
         let descriptor = open(url.path, O_RDONLY)
-        return (descriptor, data, { close(descriptor); try? FileManager.default.removeItem(at: folder) })
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+        return (descriptor, data, buffer, { buffer.deallocate(); close(descriptor); try? FileManager.default.removeItem(at: folder) })
     }
 
     @Test func feedingAFileHashesEveryBlockToItsEnd() throws {
         let file = try Self.file(10_000)
         defer { file.cleanUp() }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
-        defer { buffer.deallocate() }
+        let buffer = file.buffer
         let hashers = [try DatapinKit.Hasher(.sha256), try DatapinKit.Hasher(.md5)]
         #expect(try FileHashing.feed(file.descriptor, to: hashers, buffer: buffer) == 10_000)
         #expect(hashers.map { $0.finalize() } == [TestDigest.hex(.sha256, of: file.data), TestDigest.hex(.md5, of: file.data)])
@@ -75,8 +75,7 @@ import TestSupport
     @Test func feedingALengthHashesExactlyThatManyBytesOrSaysTheFileEndedEarly() throws {
         let file = try Self.file(10_000)
         defer { file.cleanUp() }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
-        defer { buffer.deallocate() }
+        let buffer = file.buffer
         let hasher = try DatapinKit.Hasher(.sha256)
         #expect(try FileHashing.feed(file.descriptor, to: [hasher], length: 5000, buffer: buffer) == 5000)
         #expect(hasher.finalize() == TestDigest.hex(.sha256, of: file.data.prefix(5000)))
