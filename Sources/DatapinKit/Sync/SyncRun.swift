@@ -7,8 +7,9 @@ import Foundation
 
 /// One `datapin sync` as policy: refuses what must not be synced (clashing or protected paths, a
 /// stale lock under `--frozen`, more prunes than `--max-delete`, unpinned files under
-/// `--frozen`, unusable credentials of an archive it has files to fetch from), takes the tree's sync lock, folds pins, plans, transfers, keeps the state cache,
-/// and says what happened in a `SyncOutcome` with its exit status. The sync lock is held only
+/// `--frozen`, unusable credentials of an archive it has files to fetch from), takes the tree's
+/// sync lock, folds pins, plans, transfers, keeps the state cache, and says what happened in a
+/// `SyncOutcome` with its exit status. The sync lock is held only
 /// inside `run`, so it is released before the caller prints or exits. Sync knows no archive:
 /// where each file comes from, and what to say about missing credentials, are the caller's.
 public final class SyncRun: @unchecked Sendable {
