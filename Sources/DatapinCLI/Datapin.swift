@@ -16,6 +16,7 @@ public struct Datapin: ParsableCommand {
 
     /// Runs the command line of this process and exits with its status.
     public static func main() {
+        requireSHA256()
         let arguments = GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()), subcommands: configuration.subcommands.map { $0._commandName })
         do {
             var command = try parseAsRoot(arguments)

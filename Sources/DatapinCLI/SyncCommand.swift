@@ -49,13 +49,10 @@ struct SyncCommand: ParsableCommand {
         // Credentials: how each archive's requests are authenticated, and what to say when a
         // file is refused or skipped for want of them.
         let credentials = context.archives.mapValues { ArchiveCredentials.resolve($0) }
-        let credentialProblems = ArchiveCredentials.problems(in: credentials, archives: Set(context.lock.files.map(\.archive)))
-        if !credentialProblems.isEmpty {
-            throw console.fail(credentialProblems.map { Diagnostic(.error, "archive '\($0.archive)': \($0.failure.message)") }, status: .credentials)
-        }
         let tokenVariables = credentials.compactMapValues(\.origin)
         let lockDirectory = paths.directory
         let advice = SyncRun.CredentialAdvice(
+            problems: { archives in ArchiveCredentials.problems(in: credentials, archives: archives).map { Diagnostic(.error, "archive '\($0.archive)': \($0.failure.message)") } },
             refusedCredential: { archives in
                 let variables = archives.compactMap { tokenVariables[$0] }.sorted()
                 return variables.isEmpty ? "the token" : variables.joined(separator: ", ")

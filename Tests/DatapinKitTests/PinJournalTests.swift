@@ -32,9 +32,7 @@ import TestSupport
     }
 
     static func sha256(_ data: Data) -> String {
-        let hasher = Hasher(.sha256)
-        hasher.update(data)
-        return hasher.finalize()
+        TestDigest.hex(.sha256, of: data)
     }
 
     @Test func aFetchWithoutAPinIsHashedWhenItsFileIsInPlace() throws {

@@ -124,8 +124,14 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         SpecErrorCase("unknown placeholder, quoted", ["version: 1", "layout: '{archive}/{missoin}/{filename}'"] + ok, at: (2, 20), "unknown placeholder '{missoin}' in layout; did you mean '{mission}'?"),
         SpecErrorCase("unknown placeholder, nothing close", ["version: 1", "layout: \"{date}/{filename}\""] + ok, at: (2, 10), "unknown placeholder '{date}' in layout; valid placeholders are {archive}, {mission}"),
         SpecErrorCase("unbalanced braces", ["version: 1", "layout: a/{dataset/{filename}"] + ok, at: (2, 9), "has an unmatched brace"),
-        SpecErrorCase("climbs out", ["version: 1", "layout: ../{filename}"] + ok, at: (2, 9), "the layout template '../{filename}' leaves destination"),
-        SpecErrorCase("absolute", ["version: 1", "layout: /tmp/{filename}"] + ok, at: (2, 9), "leaves destination; write a relative path without '..'"),
+        SpecErrorCase("climbs out", ["version: 1", "layout: ../{filename}"] + ok, at: (2, 9), "the layout template '../{filename}' does not lay out a safe path inside destination: the path has a '..' component"),
+        SpecErrorCase("climbs out between placeholders", ["version: 1", "layout: '{dataset}/../{filename}'"] + ok, at: (2, 9), "the path has a '..' component"),
+        SpecErrorCase("absolute", ["version: 1", "layout: /tmp/{filename}"] + ok, at: (2, 9), "does not lay out a safe path inside destination: the path is absolute"),
+        SpecErrorCase("absolute after collapsing", ["version: 1", "layout: //{filename}"] + ok, at: (2, 9), "the path is absolute"),
+        SpecErrorCase("home folder", ["version: 1", "layout: ~/{filename}"] + ok, at: (2, 9), "it starts with '~', which datapin does not expand to a home folder"),
+        SpecErrorCase("dot component", ["version: 1", "layout: ./{dataset}/{filename}"] + ok, at: (2, 9), "the path has a '.' component"),
+        SpecErrorCase("datapin's working folder", ["version: 1", "layout: .datapin/{filename}"] + ok, at: (2, 9), "the path starts with '.datapin', which datapin reserves"),
+        SpecErrorCase("control character", ["version: 1", "layout: \"a\\tb/{filename}\""] + ok, at: (2, 9), "the layout template 'a\\tb/{filename}' does not lay out a safe path inside destination: the path contains a control character"),
     ]
 
     static let patternCases: [SpecErrorCase] = [

@@ -37,7 +37,7 @@ struct SyncScratch {
         #expect(utimensat(AT_FDCWD, tree.finalURL(for: relativePath).path, &times, AT_SYMLINK_NOFOLLOW) == 0)
     }
 
-    static func sha256(_ text: String) -> String { Hasher.hex(.sha256, of: text) }
+    static func sha256(_ text: String) -> String { TestDigest.hex(.sha256, of: text) }
 
     static func entry(_ path: String, _ content: String, pinned: Bool = true, sized: Bool = true, alsoPaths: [String] = []) -> LockEntry {
         LockEntry(path: path, archive: "test", dataset: "d1", uri: "test:\(path)", url: "http://127.0.0.1/\(path)",

@@ -36,7 +36,7 @@ private struct Scratch {
     }
 
     func request(_ id: Int, url: String, name: String, content: Data? = nil, headers: [String: String] = [:], credentialHosts: Set<String> = []) -> TransferRequest {
-        TransferRequest(id: id, url: url, headers: headers, credentialHosts: credentialHosts, rootPath: root, partialPath: partialPath(name), finalPath: finalPath(name), expectedSize: content.map { Int64($0.count) }, expectedSHA256: content.map { Hasher.hex(.sha256, of: $0) })
+        TransferRequest(id: id, url: url, headers: headers, credentialHosts: credentialHosts, rootPath: root, partialPath: partialPath(name), finalPath: finalPath(name), expectedSize: content.map { Int64($0.count) }, expectedSHA256: content.map { TestDigest.hex(.sha256, of: $0) })
     }
 
     func placed(_ name: String) -> Data? { FileManager.default.contents(atPath: finalPath(name)) }
@@ -103,7 +103,7 @@ struct TransferEngineTests {
 
         #expect(results.map(\.id) == Array(0..<files.count))
         for (index, (name, data)) in files.enumerated() {
-            #expect(results[index].outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: Int64(data.count)))
+            #expect(results[index].outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: Int64(data.count)))
             #expect(results[index].attempts == 1)
             #expect(scratch.placed(name) == data)
             #expect(!scratch.partialExists(name))
@@ -129,7 +129,7 @@ struct TransferEngineTests {
         let requests = names.enumerated().map { scratch.request($0.offset, url: "\(server.baseURL)/\($0.element)", name: $0.element, content: data) }
         let results = TransferEngine(maxConcurrent: 4, maxPerHost: 4, retry: fastRetry).runBlocking(requests) { _ in }
 
-        #expect(results.allSatisfy { $0.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: Int64(data.count)) })
+        #expect(results.allSatisfy { $0.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: Int64(data.count)) })
         #expect(arrivals.count == 4)
         #expect(arrivals.spread < 0.5, "all four requests reach the server before the first body is done: \(arrivals.spread) s apart")
     }
@@ -144,7 +144,7 @@ struct TransferEngineTests {
 
         let results = await TransferEngine().run([request]) { _ in }
 
-        #expect(results.first?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: Int64(data.count)))
+        #expect(results.first?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: Int64(data.count)))
         #expect(scratch.placed("out/a b.fits") == data)
     }
 
@@ -183,9 +183,9 @@ struct TransferEngineTests {
         case (.size, .sizeMismatch(let expected, let actual)?):
             #expect(expected == 4999 && actual == 5000)
         case (.sha256, .digestMismatch(let algorithm, _, let actual)?):
-            #expect(algorithm == "sha256" && actual == Hasher.hex(.sha256, of: data))
+            #expect(algorithm == "sha256" && actual == TestDigest.hex(.sha256, of: data))
         case (.blake2b, .digestMismatch(let algorithm, _, let actual)?):
-            #expect(algorithm == "blake2b" && actual == Hasher.hex(.blake2b, of: data))
+            #expect(algorithm == "blake2b" && actual == TestDigest.hex(.blake2b, of: data))
         default:
             Issue.record("unexpected result \(String(describing: result))")
         }
@@ -200,11 +200,11 @@ struct TransferEngineTests {
         let data = content(70_000)
         let source = try scratch.writeSource("f", data)
         var request = scratch.request(1, url: source.absoluteString, name: "f")
-        request.checksum = Checksum(algorithm: "BLAKE2b", hex: Hasher.hex(.blake2b, of: data))
+        request.checksum = Checksum(algorithm: "BLAKE2b", hex: TestDigest.hex(.blake2b, of: data))
 
         let result = TransferEngine().runBlocking([request]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 70_000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 70_000))
         #expect(scratch.placed("f") == data)
     }
 
@@ -222,7 +222,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { log.append($0) }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 4000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 4000))
         #expect(result?.attempts == 2)
         #expect(scratch.placed("f") == data)
         #expect(log.events.contains { if case .retrying(1, 1, .httpStatus(_, status), _) = $0 { return true } else { return false } })
@@ -256,7 +256,7 @@ struct TransferEngineTests {
         let started = Date()
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { log.append($0) }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 100))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 100))
         #expect(server.requests.count == 2)
         #expect(Date().timeIntervalSince(started) >= 0.9)
         #expect(log.events.contains { if case .retrying(1, 1, .httpStatus(_, 429), 1) = $0 { return true } else { return false } })
@@ -309,7 +309,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 50_000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 50_000))
         #expect(result?.resumedFrom == 20_000)
         #expect(result?.attempts == 2)
         #expect(result?.bytesTransferred == 50_000)
@@ -332,7 +332,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 200_000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 200_000))
         #expect(result?.attempts == 2)
         #expect(scratch.placed("f") == data)
         // A reset may drop bytes the client had not read yet, so the offset is whatever arrived.
@@ -356,7 +356,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 80_000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 80_000))
         #expect(result?.resumedFrom == 30_000)
         #expect(result?.bytesTransferred == 50_000)
         #expect(server.requests.map { $0.header("Range") } == ["bytes=30000-"])
@@ -373,7 +373,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 40_000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 40_000))
         #expect(result?.resumedFrom == nil)
         #expect(result?.attempts == 1)
         #expect(server.requests.map { $0.header("Range") } == ["bytes=10000-"])
@@ -393,7 +393,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([unsized]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 1000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 1000))
         #expect(result?.resumedFrom == nil)
         #expect(server.requests.map { $0.header("Range") } == ["bytes=3000-", nil])
         #expect(scratch.placed("f") == data)
@@ -411,7 +411,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { log.append($0) }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 4000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 4000))
         #expect(result?.resumedFrom == 4000)
         #expect(result?.bytesTransferred == 0)
         #expect(server.requests.isEmpty)
@@ -431,7 +431,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 4000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 4000))
         #expect(server.requests.map { $0.header("Range") } == [nil])
         #expect(scratch.placed("f") == data)
     }
@@ -447,7 +447,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 1000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 1000))
         #expect(result?.resumedFrom == nil)
         #expect(result?.attempts == 1)
         #expect(server.requests.map { $0.header("Range") } == [nil])
@@ -466,7 +466,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f")]) { log.append($0) }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 2500))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 2500))
         #expect(result?.attempts == 1)
         #expect(server.requests.map { $0.header("Range") } == ["bytes=2500-"])
         #expect(!log.events.contains { if case .retrying = $0 { return true } else { return false } })
@@ -485,7 +485,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([scratch.request(1, url: "\(server.baseURL)/f", name: "f", content: data)]) { log.append($0) }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 20_000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 20_000))
         #expect(server.requests.map { $0.header("Range") } == ["bytes=5000-", nil])
         #expect(log.events.contains { if case .retrying(1, 1, .digestMismatch, 0) = $0 { return true } else { return false } })
         #expect(scratch.placed("f") == data)
@@ -525,7 +525,7 @@ struct TransferEngineTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([request]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 2000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 2000))
         #expect(origin.requests.first?.header("Authorization") == "Bearer token-123")
         #expect(target.requests.count == 1)
         #expect(target.requests.first?.header("Authorization") == nil)
@@ -734,7 +734,7 @@ struct TransferEngineCredentialTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([Self.request(scratch, 1, url: "\(server.baseURL)/f", name: "f", data: data, source: source)]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 5000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 5000))
         #expect(server.requests.map { $0.header("Authorization") } == ["Bearer t1", "Bearer t2"])
     }
 
@@ -749,7 +749,7 @@ struct TransferEngineCredentialTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([Self.request(scratch, 1, url: "\(server.baseURL)/f", name: "f", data: data, source: source)]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 5000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 5000))
         #expect(result?.attempts == 2)
         #expect(source.refusals == [1])
         #expect(server.requests.map { $0.header("Authorization") } == ["Bearer t1", "Bearer t2"])
@@ -800,7 +800,7 @@ struct TransferEngineCredentialTests {
             if case .finished(let result) = event, result.id == 2 { DispatchQueue.global().async { source.release() } }
         }
 
-        #expect(results.map(\.outcome) == [.placed(sha256: Hasher.hex(.sha256, of: secret), size: 3000), .placed(sha256: Hasher.hex(.sha256, of: open), size: 4000)])
+        #expect(results.map(\.outcome) == [.placed(sha256: TestDigest.hex(.sha256, of: secret), size: 3000), .placed(sha256: TestDigest.hex(.sha256, of: open), size: 4000)])
         #expect(server.requests.map(\.path) == ["/open", "/secret"])
         #expect(server.requests.last?.header("Authorization") == "Bearer t1")
     }
@@ -832,7 +832,7 @@ struct TransferEngineCredentialTests {
 
         let result = TransferEngine(retry: fastRetry).runBlocking([Self.request(scratch, 1, url: "\(server.baseURL)/f", name: "f", data: data, source: source, hosts: ["archive.example.org"])]) { _ in }.first
 
-        #expect(result?.outcome == .placed(sha256: Hasher.hex(.sha256, of: data), size: 2000))
+        #expect(result?.outcome == .placed(sha256: TestDigest.hex(.sha256, of: data), size: 2000))
         #expect(source.asks == 0)
         #expect(server.requests.first?.header("Authorization") == nil)
     }

@@ -18,7 +18,7 @@ import DatapinKit
         var md5Wrong = SyncScratch.entry("md5.fits", "md5 bytes")
         md5Wrong.checksum = Checksum(algorithm: "MD5", hex: String(repeating: "0", count: 32))
         var md5Right = SyncScratch.entry("md5ok.fits", "md5 bytes")
-        md5Right.checksum = Checksum(algorithm: "md5", hex: Hasher.hex(.md5, of: "md5 bytes"))
+        md5Right.checksum = Checksum(algorithm: "md5", hex: TestDigest.hex(.md5, of: "md5 bytes"))
         let linked = SyncScratch.entry("linked.fits", "linked")
         let duplicated = SyncScratch.entry("dup/a.fits", "dup", alsoPaths: ["dup/b.fits"])
         for (path, text) in [("good.fits", "good"), ("resized.fits", "resized!"), ("altered.fits", "ALTERED"), ("unpinned.fits", "unpinned"),
@@ -39,7 +39,7 @@ import DatapinKit
         #expect(byPath["resized.fits"] == .sizeMismatch(expected: 7, actual: 8))
         #expect(byPath["altered.fits"] == .digestMismatch(expected: altered.sha256!, actual: SyncScratch.sha256("ALTERED")))
         #expect(byPath["unpinned.fits"] == .unpinned(actual: SyncScratch.sha256("unpinned")))
-        #expect(byPath["md5.fits"] == .checksumMismatch(algorithm: "md5", expected: String(repeating: "0", count: 32), actual: Hasher.hex(.md5, of: "md5 bytes")))
+        #expect(byPath["md5.fits"] == .checksumMismatch(algorithm: "md5", expected: String(repeating: "0", count: 32), actual: TestDigest.hex(.md5, of: "md5 bytes")))
         #expect(byPath["md5ok.fits"] == .ok)
         #expect(byPath["linked.fits"] == .unreadable(reason: "linked.fits is a symbolic link"))
         #expect(byPath["dup/a.fits"] == .ok)

@@ -41,9 +41,7 @@ import TestSupport
     }
 
     static func sha256(_ data: Data) -> String {
-        let hasher = DatapinKit.Hasher(.sha256)
-        hasher.update(data)
-        return hasher.finalize()
+        TestDigest.hex(.sha256, of: data)
     }
 
     static let hostileName = "ds1/it's $HOME `id` 100%.fits"

@@ -24,9 +24,7 @@ import TestSupport
     }
 
     static func sha256(_ data: Data) -> String {
-        let hasher = DatapinKit.Hasher(.sha256)
-        hasher.update(data)
-        return hasher.finalize()
+        TestDigest.hex(.sha256, of: data)
     }
 
     static func bytes(_ count: Int, seed: UInt8) -> Data {

@@ -115,6 +115,7 @@ public struct Locker: Sendable {
         }
         let lock = Lockfile(specDigest: spec.meaningDigest, files: merged)
         var warnings = loaded.warnings
+        warnings += lock.uncomputableChecksumWarnings
         if !upstreamChanges.isEmpty {
             let count = upstreamChanges.count
             warnings.append(Diagnostic(.warning, "\(count) locked file\(count == 1 ? "" : "s") changed upstream since \(count == 1 ? "it was" : "they were") locked and \(count == 1 ? "keeps its" : "keep their") locked size and checksums; `datapin lock --update` takes the new versions", notes: upstreamChanges.prefix(5).map { "changed upstream: \($0)" }))

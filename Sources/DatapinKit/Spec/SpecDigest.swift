@@ -10,7 +10,7 @@ extension Spec {
     /// case_sensitive (they say how the tree is written, not what is locked), credential variable
     /// names and source locations are not part of it.
     public var meaningDigest: String {
-        "sha256:" + Hasher.hex(.sha256, of: canonicalMeaning.rendered)
+        "sha256:" + Hasher.sha256Name(of: canonicalMeaning.rendered)
     }
 
     /// The canonical form the digest is computed over: JSON with sorted keys and no spaces.

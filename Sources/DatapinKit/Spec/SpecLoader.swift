@@ -253,6 +253,9 @@ private struct SpecReader {
         var open: Int?
         var name = ""
         var balanced = true
+        // The template laid out with a plain name for every placeholder and runs of '/' collapsed,
+        // as LayoutEngine lays it out, for PathSafety to judge what the template itself writes.
+        var sample = ""
         for (offset, character) in text.enumerated() {
             if character == "{" {
                 guard open == nil else { balanced = false; break }
@@ -262,8 +265,11 @@ private struct SpecReader {
                 guard let start = open else { balanced = false; break }
                 placeholders.append((name, start))
                 open = nil
+                sample.append("_")
             } else if open != nil {
                 name.append(character)
+            } else if !(character == "/" && sample.last == "/") {
+                sample.append(character)
             }
         }
         guard balanced && open == nil else {
@@ -282,8 +288,8 @@ private struct SpecReader {
             report(.layoutWithoutFilename(template: text), at: node.location)
             valid = false
         }
-        if text.hasPrefix("/") || text.hasPrefix("~") || text.split(separator: "/").contains("..") {
-            report(.layoutEscapes(template: text), at: node.location)
+        if let reason = text.hasPrefix("~") ? "it starts with '~', which datapin does not expand to a home folder" : PathSafety.problem(with: sample) {
+            report(.unsafeLayout(template: text, reason: reason), at: node.location)
             valid = false
         }
         return valid ? .template(text) : nil

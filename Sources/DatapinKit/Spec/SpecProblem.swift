@@ -55,8 +55,9 @@ public enum SpecProblem: Error, Sendable, Hashable {
     case unknownPlaceholder(name: String, suggestion: String?)
     /// A layout template has a `{` without `}` or the other way round.
     case unbalancedBraces(template: String)
-    /// A layout template is absolute or climbs out with `..`.
-    case layoutEscapes(template: String)
+    /// A layout template lays out paths `PathSafety` refuses (absolute, climbing out with `..`,
+    /// into datapin's working folders), or starts with `~`; `reason` says which.
+    case unsafeLayout(template: String, reason: String)
     /// An `include`/`exclude` expression does not compile.
     case invalidPattern(PatternError)
     /// An archive name has characters that cannot appear in a path or a lockfile.
@@ -149,8 +150,8 @@ public enum SpecProblem: Error, Sendable, Hashable {
             return "unknown placeholder '{\(name)}' in layout\(tail)"
         case .unbalancedBraces(let template):
             return "the layout template '\(template)' has an unmatched brace; placeholders look like {dataset}"
-        case .layoutEscapes(let template):
-            return "the layout template '\(template)' leaves destination; write a relative path without '..'"
+        case .unsafeLayout(let template, let reason):
+            return "the layout template '\(PathSafety.escaped(template))' does not lay out a safe path inside destination: \(reason); write a relative path such as '{dataset}/{filename}'"
         case .invalidPattern(let error):
             return error.message
         case .invalidArchiveName(let name):

@@ -13,10 +13,18 @@ public enum AtomicFile {
     public struct WriteError: Error, Sendable {
         public var path: String
         public var reason: String
+        /// The errno of the system call that failed, when one did.
+        public var code: Int32?
 
         package init(path: String, reason: String) {
             self.path = path
             self.reason = reason
+        }
+
+        init(path: String, code: Int32) {
+            self.path = path
+            self.reason = String(cString: strerror(code))
+            self.code = code
         }
 
         public var message: String { "could not write \(path): \(reason)" }
@@ -27,11 +35,51 @@ public enum AtomicFile {
     }
 
     public static func write(_ bytes: [UInt8], to url: URL) throws(WriteError) {
+        try replace(url) { descriptor in bytes.withUnsafeBytes { WritingAll.write(descriptor, $0) } }
+    }
+
+    /// Puts a copy of the regular file at `source` (not followed when it is a symbolic link) at
+    /// `url`, the same way: readers see the old file or the whole copy.
+    public static func copy(_ source: String, to url: URL) throws(WriteError) {
+        let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard input >= 0 else { throw WriteError(path: url.path, reason: "cannot read \(source): \(String(cString: strerror(errno)))") }
+        defer { close(input) }
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { block.deallocate() }
+        try replace(url) { descriptor in
+            while true {
+                let count = read(input, block.baseAddress, block.count)
+                if count < 0, errno == EINTR { continue }
+                if count < 0 { return errno }
+                if count == 0 { return nil }
+                if let code = WritingAll.write(descriptor, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(block)[0..<count])) { return code }
+            }
+        }
+    }
+
+    /// Puts a hard link to `source` at `url`: linked beside the target under the temporary name,
+    /// then renamed over it. Fails where the file system cannot link (the caller may copy).
+    public static func link(_ source: String, to url: URL) throws(WriteError) {
+        let directory = url.deletingLastPathComponent().path
+        removeStaleTemporaries(of: url.lastPathComponent, in: directory)
+        let temporary = directory + "/" + temporaryName(for: url.lastPathComponent, pid: getpid())
+        unlink(temporary)
+        guard Foundation.link(source, temporary) == 0 else { throw WriteError(path: url.path, code: errno) }
+        guard rename(temporary, url.path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw WriteError(path: url.path, code: code)
+        }
+    }
+
+    /// Writes `url`'s new content through `fill` (which returns an errno on failure) into a
+    /// temporary in the same folder, flushes it to disk, and renames it over `url`.
+    private static func replace(_ url: URL, fill: (Int32) -> Int32?) throws(WriteError) {
         let directory = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
         removeStaleTemporaries(of: name, in: directory)
         let temporary = directory + "/" + temporaryName(for: name, pid: getpid())
-        func failure(_ code: Int32) -> WriteError { WriteError(path: url.path, reason: String(cString: strerror(code))) }
+        func failure(_ code: Int32) -> WriteError { WriteError(path: url.path, code: code) }
 
         let unnamed = openUnnamed(in: directory)
         let descriptor = unnamed ?? open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
@@ -41,7 +89,7 @@ public enum AtomicFile {
             unlink(temporary)
             return failure(code)
         }
-        if let code = bytes.withUnsafeBytes({ WritingAll.write(descriptor, $0) }) { throw abandon(code) }
+        if let code = fill(descriptor) { throw abandon(code) }
         if fsync(descriptor) != 0 { throw abandon(errno) }
         if unnamed != nil {
             let unnamedPath = "/proc/self/fd/\(descriptor)"

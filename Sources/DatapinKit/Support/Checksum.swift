@@ -20,6 +20,10 @@ public struct Checksum: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(algorithm):\(hex)" }
 
-    /// The OpenSSL algorithm that verifies it, or nil when datapin cannot compute it.
-    public var digestAlgorithm: DigestAlgorithm? { DigestAlgorithm(archiveName: algorithm) }
+    /// The OpenSSL algorithm that verifies it, or nil when datapin cannot compute it: a name it
+    /// does not know (`xxh64`), or one the OpenSSL it runs with leaves out.
+    public var digestAlgorithm: DigestAlgorithm? {
+        guard let known = DigestAlgorithm(archiveName: algorithm), known.isAvailable else { return nil }
+        return known
+    }
 }

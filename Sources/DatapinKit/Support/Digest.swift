@@ -24,6 +24,26 @@ public enum DigestAlgorithm: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// Whether the OpenSSL that datapin runs with computes the algorithm (a FIPS build, for one,
+    /// may leave out MD5 or BLAKE2); OpenSSL is asked once per process.
+    public var isAvailable: Bool { Self.available.contains(self) }
+
+    private static let available = Set(allCases.filter(\.openSSLComputes))
+
+    private var openSSLComputes: Bool {
+        guard let context = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(context) }
+        guard let md = EVP_get_digestbyname(openSSLName) else { return false }
+        return EVP_DigestInit_ex(context, md, nil) == 1
+    }
+
+    /// Fails when OpenSSL cannot compute SHA-256, which datapin verifies every file with and
+    /// names its own files and digests by. The command line asks before anything else; a program
+    /// using DatapinKit asks once before it locks or syncs.
+    public static func requireSHA256() throws(DigestError) {
+        guard DigestAlgorithm.sha256.isAvailable else { throw .unavailable(.sha256) }
+    }
+
     /// OpenSSL's name for the algorithm.
     var openSSLName: String {
         switch self {
@@ -47,18 +67,32 @@ public enum DigestAlgorithm: String, Sendable, Hashable, CaseIterable {
     }
 }
 
+/// Why a digest cannot be computed.
+public enum DigestError: Error, Sendable, Hashable {
+    /// The OpenSSL that datapin runs with does not compute `algorithm`.
+    case unavailable(DigestAlgorithm)
+
+    /// One plain sentence for the user.
+    public var message: String {
+        switch self {
+        case .unavailable(let algorithm): return "the OpenSSL library datapin uses (libcrypto) cannot compute \(algorithm.openSSLName)"
+        }
+    }
+}
+
 /// An incremental digest computed by OpenSSL; feed it bytes as they stream, then read the hex.
 /// Not thread-safe: one hasher belongs to one transfer.
 public final class Hasher {
     public let algorithm: DigestAlgorithm
     private let context: OpaquePointer
 
-    public init(_ algorithm: DigestAlgorithm) {
+    /// Fails when OpenSSL does not compute `algorithm`.
+    public init(_ algorithm: DigestAlgorithm) throws(DigestError) {
         self.algorithm = algorithm
-        guard let context = EVP_MD_CTX_new(), let md = EVP_get_digestbyname(algorithm.openSSLName),
-              EVP_DigestInit_ex(context, md, nil) == 1
-        else {
-            fatalError("OpenSSL does not provide \(algorithm.openSSLName); libcrypto is broken")
+        guard let context = EVP_MD_CTX_new() else { throw .unavailable(algorithm) }
+        guard let md = EVP_get_digestbyname(algorithm.openSSLName), EVP_DigestInit_ex(context, md, nil) == 1 else {
+            EVP_MD_CTX_free(context)
+            throw .unavailable(algorithm)
         }
         self.context = context
     }
@@ -88,32 +122,29 @@ public final class Hasher {
     }
 
     /// The digest of a whole byte string.
-    public static func hex(_ algorithm: DigestAlgorithm, of data: Data) -> String {
-        let hasher = Hasher(algorithm)
+    public static func hex(_ algorithm: DigestAlgorithm, of data: Data) throws(DigestError) -> String {
+        let hasher = try Hasher(algorithm)
         hasher.update(data)
         return hasher.finalize()
     }
 
     /// The digest of a string's UTF-8 bytes.
-    public static func hex(_ algorithm: DigestAlgorithm, of string: String) -> String {
-        let hasher = Hasher(algorithm)
+    public static func hex(_ algorithm: DigestAlgorithm, of string: String) throws(DigestError) -> String {
+        let hasher = try Hasher(algorithm)
         hasher.update(string)
         return hasher.finalize()
     }
 
-    /// The digests of a file, read in large blocks, computed in one pass.
-    public static func hexDigests(ofFileAt path: String, algorithms: [DigestAlgorithm]) throws -> [DigestAlgorithm: String] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+    /// The SHA-256 of a text datapin names something by: the spec's meaning, a partial download,
+    /// a journal record. These names cannot wait for an error, so SHA-256 is required up front:
+    /// call `DigestAlgorithm.requireSHA256()` once before anything that names (the command line
+    /// does before it runs a command); without SHA-256 this stops the program.
+    public static func sha256Name(of text: String) -> String {
+        do {
+            return try hex(.sha256, of: text)
+        } catch {
+            preconditionFailure("\(error.message); DigestAlgorithm.requireSHA256() says so before anything is named")
         }
-        defer { try? handle.close() }
-        let hashers = algorithms.map { Hasher($0) }
-        while true {
-            let block = try handle.read(upToCount: 1 << 20) ?? Data()
-            if block.isEmpty { break }
-            block.withUnsafeBytes { bytes in hashers.forEach { $0.update(bytes) } }
-        }
-        return Dictionary(uniqueKeysWithValues: hashers.map { ($0.algorithm, $0.finalize()) })
     }
 }
 

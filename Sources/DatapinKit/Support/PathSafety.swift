@@ -1,6 +1,8 @@
 /// Decides whether a laid-out relative path may be written under `destination`. Names come from
 /// archives, so a path is refused when it could leave the destination, hide a file, clash with
-/// datapin's working folders, or confuse a terminal or another operating system.
+/// datapin's working folders, or confuse a terminal or another operating system. The one rule
+/// for paths: the lock, the layout templates of a spec, and every file a transfer writes are
+/// judged by it.
 public enum PathSafety {
     /// Working folders datapin keeps in `destination`; no locked file may live inside them.
     public static let reservedNames: Set<String> = [".datapin", ".datapin-partial"]
@@ -8,7 +10,9 @@ public enum PathSafety {
     public static let maximumComponentBytes = 255
 
     /// nil when `relativePath` stays inside the destination, else the reason (one plain sentence).
-    public static func problem(with relativePath: String) -> String? {
+    /// A path into datapin's working folders is refused unless `inWorkingFolders` (the files
+    /// datapin writes there itself: partial downloads).
+    public static func problem(with relativePath: String, inWorkingFolders: Bool = false) -> String? {
         if relativePath.isEmpty { return "the path is empty" }
         if relativePath.unicodeScalars.contains(where: isControl) { return "the path contains a control character" }
         if let scalar = relativePath.unicodeScalars.first(where: isInvisibleFormat) {
@@ -17,7 +21,7 @@ public enum PathSafety {
         if relativePath.contains("\\") { return "the path contains a backslash, which is a folder separator on Windows" }
         if relativePath.hasPrefix("/") { return "the path is absolute" }
         let components = relativePath.split(separator: "/", omittingEmptySubsequences: false)
-        if let first = components.first, reservedNames.contains(first.lowercased()) {
+        if !inWorkingFolders, let first = components.first, reservedNames.contains(first.lowercased()) {
             return "the path starts with '\(first)', which datapin reserves for its working files"
         }
         for component in components {

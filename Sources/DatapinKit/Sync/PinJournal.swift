@@ -56,7 +56,7 @@ public final class PinJournal: @unchecked Sendable {
     /// or another size at the path does not take it.
     static func key(for entry: LockEntry) -> String {
         let text = [entry.path, entry.archive, entry.uri, entry.size.map(String.init) ?? "-"].joined(separator: "\u{0}")
-        return String(Hasher.hex(.sha256, of: text).prefix(40))
+        return String(Hasher.sha256Name(of: text).prefix(40))
     }
 
     // MARK: Writing

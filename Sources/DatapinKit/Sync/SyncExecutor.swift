@@ -1,5 +1,6 @@
 import DatapinLock
 import DatapinSpec
+import DatapinSupport
 import DatapinTransfer
 import Foundation
 
@@ -170,29 +171,17 @@ public struct SyncExecutor {
     }
 
     /// Puts the owner's verified bytes at a duplicate's path: a hard link (a copy when the file
-    /// system cannot link), written beside the target and renamed into place.
+    /// system cannot link), written beside the target and renamed into place (`AtomicFile`),
+    /// in folders that are never symbolic links (`LocalFiles`).
     private func placeDuplicate(of entry: LockEntry, at path: String, mode: DuplicatePolicy) throws(TransferFailure) {
         let source = tree.finalURL(for: entry.path).path
         let target = tree.finalURL(for: path)
-        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).datapin-\(getpid())").path
-        do {
-            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try LocalFiles.makeParentFolders(of: target.path, root: tree.destination.path, mustBeInside: true)
+        do throws(AtomicFile.WriteError) {
+            let linked = mode == .link && (try? AtomicFile.link(source, to: target)) != nil
+            if !linked { try AtomicFile.copy(source, to: target) }
         } catch {
-            throw .fileSystem(path: target.deletingLastPathComponent().path, reason: "could not create the folder")
-        }
-        unlink(temporary)
-        if mode != .link || link(source, temporary) != 0 {
-            do {
-                try FileManager.default.copyItem(atPath: source, toPath: temporary)
-            } catch {
-                unlink(temporary)
-                throw .fileSystem(path: path, reason: "could not copy \(entry.path): \((error as NSError).localizedDescription)")
-            }
-        }
-        guard rename(temporary, target.path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw TransferFailure.fromErrno(code, path: target.path)
+            throw error.code.map { TransferFailure.fromErrno($0, path: target.path) } ?? .fileSystem(path: path, reason: error.reason)
         }
         if let sha256 = entry.sha256, let stat = FileStat(lstatAt: target.path) {
             cache.record(path, stat: stat, sha256: sha256)

@@ -52,6 +52,16 @@ public struct SyncPlan: Sendable {
     /// Files under destination that the lock does not list, sorted; empty when pruning (they are prune actions then).
     public var extras: [String]
 
+    /// Entries to download, resume or replace: the files this sync fetches, in plan order.
+    public var transfers: [LockEntry] {
+        actions.compactMap { action in
+            switch action {
+            case .download(let entry), .resume(let entry, _), .replace(let entry, _): return entry
+            case .keep, .place, .prune: return nil
+            }
+        }
+    }
+
     /// True when the plan changes nothing in the tree.
     public var isNoOp: Bool {
         counts.download + counts.resume + counts.replace + counts.place + counts.prune == 0

@@ -7,8 +7,9 @@ import Foundation
 
 /// One `datapin sync` as policy: refuses what must not be synced (clashing or protected paths, a
 /// stale lock under `--frozen`, more prunes than `--max-delete`, unpinned files under
-/// `--frozen`), takes the tree's sync lock, folds pins, plans, transfers, keeps the state cache,
-/// and says what happened in a `SyncOutcome` with its exit status. The sync lock is held only
+/// `--frozen`, unusable credentials of an archive it has files to fetch from), takes the tree's
+/// sync lock, folds pins, plans, transfers, keeps the state cache, and says what happened in a
+/// `SyncOutcome` with its exit status. The sync lock is held only
 /// inside `run`, so it is released before the caller prints or exits. Sync knows no archive:
 /// where each file comes from, and what to say about missing credentials, are the caller's.
 public final class SyncRun: @unchecked Sendable {
@@ -34,16 +35,23 @@ public final class SyncRun: @unchecked Sendable {
         }
     }
 
-    /// What the caller says about credentials, in the sentences about files refused or skipped.
+    /// What the caller says about credentials: whether they can be used, and the sentences
+    /// about files refused or skipped.
     public struct CredentialAdvice {
+        /// Errors, before anything is fetched, about the credentials of these archives (by name):
+        /// the archives that have files to fetch in this run, and only those, so a complete tree
+        /// syncs whatever state a token is in. An error refuses the run (exit 5).
+        public var problems: (_ archives: Set<String>) -> [Diagnostic]
         /// What to call the credential of these archives (by name) in "… is missing, expired or
         /// not authorised": "the token in MAST_API_TOKEN".
         public var refusedCredential: (_ archives: Set<String>) -> String
         /// What to do about exclusive-access files skipped for want of a credential: "set MAST_API_TOKEN".
         public var missingCredentialHint: (_ skipped: [LockEntry]) -> String
 
-        public init(refusedCredential: @escaping (Set<String>) -> String = { _ in "the token" },
+        public init(problems: @escaping (Set<String>) -> [Diagnostic] = { _ in [] },
+                    refusedCredential: @escaping (Set<String>) -> String = { _ in "the token" },
                     missingCredentialHint: @escaping ([LockEntry]) -> String = { _ in "configure `token_env:` for the archive and set that variable" }) {
+            self.problems = problems
             self.refusedCredential = refusedCredential
             self.missingCredentialHint = missingCredentialHint
         }
@@ -144,6 +152,11 @@ public final class SyncRun: @unchecked Sendable {
         if options.frozen, let refusal = refuseUnpinned(fetchedEarlier: journal.awaitingPins(in: outcome.lock)) {
             return outcome.refused(refusal, .different)
         }
+        let transfers = plan.transfers
+        let credentialProblems = advice.problems(Set(transfers.map(\.archive)))
+        if !credentialProblems.isEmpty { return outcome.refused(credentialProblems, .credentials) }
+        let uncomputable = Lockfile.uncomputableChecksumWarnings(for: transfers, described: "fetched by this sync")
+        if !uncomputable.isEmpty { notify(.diagnostics(uncomputable)) }
         if options.dryRun {
             outcome.result = .planned(plan)
             return outcome

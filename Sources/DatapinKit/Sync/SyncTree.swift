@@ -1,4 +1,5 @@
 import DatapinLock
+import DatapinSelection
 import DatapinSupport
 import Foundation
 
@@ -8,7 +9,7 @@ public struct SyncTree: Sendable {
     public static let partialDirectoryName = ".datapin-partial"
     /// Names at the top of `destination` that are never "extra" and never pruned: datapin's
     /// partial downloads and state, and the manifests a sync writes.
-    public static let reservedNames: Set<String> = [".datapin-partial", ".datapin", "MANIFEST.html", "manifest.json"]
+    public static let reservedNames = PathSafety.reservedNames.union(LaidOutPaths.manifestFileNames)
 
     /// Absolute; every locked path is relative to it.
     public var destination: URL
@@ -42,7 +43,7 @@ public struct SyncTree: Sendable {
 
     static func partialFileName(for entry: LockEntry) -> String {
         let key = [entry.path, entry.url, entry.size.map(String.init) ?? "-", entry.sha256?.lowercased() ?? "-"].joined(separator: "\u{0}")
-        return String(Hasher.hex(.sha256, of: key).prefix(40)) + ".part"
+        return String(Hasher.sha256Name(of: key).prefix(40)) + ".part"
     }
 
     /// Paths relative to `destination` (files, or folders whose whole content is protected) that
@@ -217,16 +218,16 @@ enum LocalFileDigests {
         let stat = FileStat(raw)
         guard stat.isRegular else { return .failure(LocalFileError(reason: "it is \(stat.kindDescription)")) }
         _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
-        let hashers = algorithms.map { Hasher($0) }
-        while true {
-            let count = read(descriptor, buffer.baseAddress, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .failure(LocalFileError(reason: String(cString: strerror(errno))))
-            }
-            if count == 0 { break }
-            let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<count])
-            for hasher in hashers { hasher.update(bytes) }
+        let hashers: [Hasher]
+        do throws(DigestError) {
+            hashers = try algorithms.map { algorithm throws(DigestError) in try Hasher(algorithm) }
+        } catch {
+            return .failure(LocalFileError(reason: error.message))
+        }
+        do throws(FileHashing.ReadError) {
+            try FileHashing.feed(descriptor, to: hashers, buffer: buffer)
+        } catch {
+            return .failure(LocalFileError(reason: error.reason))
         }
         return .success(Digested(stat: stat, digests: Dictionary(uniqueKeysWithValues: hashers.map { ($0.algorithm, $0.finalize()) })))
     }

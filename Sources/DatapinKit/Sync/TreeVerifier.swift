@@ -76,7 +76,7 @@ public enum TreeVerifier {
                         continue
                     }
                     var algorithms: [DigestAlgorithm] = [.sha256]
-                    if let checksum = entry.checksum, let algorithm = DigestAlgorithm(archiveName: checksum.algorithm), algorithm != .sha256 {
+                    if let algorithm = entry.checksum?.digestAlgorithm, algorithm != .sha256 {
                         algorithms.append(algorithm)
                     }
                     jobFindings.append(findings.count)
@@ -107,7 +107,7 @@ public enum TreeVerifier {
             cache.forget(finding.path)
             return .digestMismatch(expected: pinned.lowercased(), actual: actual)
         }
-        if let checksum = entry.checksum, let algorithm = DigestAlgorithm(archiveName: checksum.algorithm),
+        if let checksum = entry.checksum, let algorithm = checksum.digestAlgorithm,
            let computed = digested.digests[algorithm], computed != checksum.hex {
             cache.forget(finding.path)
             return .checksumMismatch(algorithm: checksum.algorithm, expected: checksum.hex, actual: computed)

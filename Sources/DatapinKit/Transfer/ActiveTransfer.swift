@@ -114,7 +114,7 @@ final class ActiveTransfer {
             fd = opened.fd
             let continuesPreviousAttempt = digests != nil && opened.size == bytesOnDisk && request.allowResume && isHTTP
             if !continuesPreviousAttempt {
-                let fresh = DigestSet(extra: checksumAlgorithm.map { [$0] } ?? [])
+                let fresh = try DigestSet(extra: checksumAlgorithm.map { [$0] } ?? [])
                 digests = fresh
                 bytesOnDisk = 0
                 if opened.size > 0 {
@@ -149,7 +149,7 @@ final class ActiveTransfer {
     func restartFromZero() throws(TransferFailure) {
         chunk = nil
         if fd >= 0 { try LocalFiles.truncate(fd, path: request.partialPath) } else { LocalFiles.remove(request.partialPath) }
-        digests = DigestSet(extra: checksumAlgorithm.map { [$0] } ?? [])
+        digests = try DigestSet(extra: checksumAlgorithm.map { [$0] } ?? [])
         bytesOnDisk = 0
         resumedFrom = nil
     }

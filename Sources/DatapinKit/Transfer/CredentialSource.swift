@@ -41,6 +41,9 @@ public enum CredentialFailure: Error, Sendable, Hashable {
     case grantRefused(usernameVariable: String, passwordVariable: String, url: String, status: Int)
     /// The token service could not be reached, or its answer held no token.
     case grantFailed(url: String, reason: String)
+    /// The token service answered with a redirect (HTTP 3xx, to `location`'s host when it
+    /// named one), which is never followed: the user name and password go only to `token_url`.
+    case grantRedirected(url: String, status: Int, location: String?)
 
     /// One plain sentence for the user.
     public var message: String {
@@ -51,6 +54,9 @@ public enum CredentialFailure: Error, Sendable, Hashable {
             return "the token service \(url) refused the user name in \(username) and the password in \(password) (HTTP \(status)); check both variables and run `datapin sync` again"
         case .grantFailed(let url, let reason):
             return "no token could be had from \(url): \(reason)"
+        case .grantRedirected(let url, let status, let location):
+            let target = location.map { " to \($0)" } ?? ""
+            return "the token service \(url) answered with a redirect (HTTP \(status))\(target); datapin sends the user name and password only to the token URL the spec gives, so set `token_url` to the address that grants tokens"
         }
     }
 }

@@ -14,13 +14,16 @@ public struct HTTPRequest: Sendable, Hashable {
     public var body: Data?
     /// The whole exchange, redirects included, must finish within this many seconds.
     public var timeoutSeconds: Int
+    /// Whether a redirect is followed; when not, the 3xx answer is the response.
+    public var followsRedirects: Bool
 
-    public init(url: String, method: String = "GET", headers: [String: String] = [:], body: Data? = nil, timeoutSeconds: Int = 60) {
+    public init(url: String, method: String = "GET", headers: [String: String] = [:], body: Data? = nil, timeoutSeconds: Int = 60, followsRedirects: Bool = true) {
         self.url = url
         self.method = method
         self.headers = headers
         self.body = body
         self.timeoutSeconds = timeoutSeconds
+        self.followsRedirects = followsRedirects
     }
 }
 
@@ -69,8 +72,8 @@ public enum HTTPClientError: Error, Sendable, Hashable {
 /// `send` runs on the caller's thread: call it from a plain thread, never from Swift
 /// concurrency's cooperative pool. The async `send` runs the same call on a thread of its own
 /// and resumes the caller when it ends, after `limiter` gives the request's host a slot.
-/// Follows up to 10 redirects without carrying headers such as `Authorization` to another
-/// host; accepts compressed answers. `limits` bounds each answer's size and inflation and ends
+/// Follows up to 10 redirects (unless the request says not to) without carrying headers such as
+/// `Authorization` to another host; accepts compressed answers. `limits` bounds each answer's size and inflation and ends
 /// a request whose server stalls.
 public struct HTTPClient: Sendable {
     public let userAgent: String
@@ -129,7 +132,7 @@ public struct HTTPClient: Sendable {
             set(datapin_easy_setopt_string(handle, CURLOPT_URL, request.url))
             set(datapin_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https,file"))
             set(datapin_easy_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
-            set(datapin_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1))
+            set(datapin_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followsRedirects ? 1 : 0))
             set(datapin_easy_setopt_long(handle, CURLOPT_MAXREDIRS, 10))
             set(datapin_easy_setopt_long(handle, CURLOPT_UNRESTRICTED_AUTH, 0))
             set(datapin_easy_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, ""))

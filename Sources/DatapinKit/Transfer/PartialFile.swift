@@ -1,9 +1,10 @@
+import DatapinSupport
 import Foundation
 
 /// The file-system steps of a transfer, with POSIX calls so every failure has an errno:
 /// folders that refuse symbolic links, a partial file opened without following links,
 /// writes in a loop, and the rename into place.
-enum LocalFiles {
+package enum LocalFiles {
     /// Opens (creating it and its folders) the partial file for appending, without following a
     /// symbolic link, and returns the descriptor and the bytes already in it.
     static func openPartial(_ path: String, root: String) throws(TransferFailure) -> (fd: Int32, size: Int64) {
@@ -51,7 +52,7 @@ enum LocalFiles {
     /// folder must be a real folder, not a symbolic link; `root` itself may be a link. A path
     /// outside `root` is refused when `mustBeInside`, otherwise its folders are made plainly.
     @discardableResult
-    static func makeParentFolders(of path: String, root: String, mustBeInside: Bool) throws(TransferFailure) -> String {
+    package static func makeParentFolders(of path: String, root: String, mustBeInside: Bool) throws(TransferFailure) -> String {
         let root = trimmingTrailingSlashes(root)
         guard let relative = relativeComponents(of: path, under: root) else {
             if mustBeInside { throw TransferFailure.unsafePath(path: path) }
@@ -69,14 +70,15 @@ enum LocalFiles {
         return current
     }
 
-    /// The components of `path` below `root`, or nil when it is not below it. `.`, `..` and
-    /// empty components make a path unsafe rather than outside.
+    /// The components of `path` below `root`, or nil when it is not below it; empty when what is
+    /// below `root` is not a path `PathSafety` accepts (partial downloads may be in datapin's
+    /// working folder), which makes the path unsafe rather than outside.
     static func relativeComponents(of path: String, under root: String) -> [String]? {
         let prefix = root == "/" ? "/" : root + "/"
         guard path.hasPrefix(prefix) else { return nil }
-        let components = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) { return [] }
-        return components
+        let relative = String(path.dropFirst(prefix.count))
+        guard PathSafety.problem(with: relative, inWorkingFolders: true) == nil else { return [] }
+        return relative.split(separator: "/").map(String.init)
     }
 
     private static func ensureRealFolder(_ path: String) throws(TransferFailure) {

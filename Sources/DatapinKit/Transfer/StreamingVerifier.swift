@@ -36,12 +36,16 @@ final class DigestSet: @unchecked Sendable {
     /// Set when bytes already on disk could not be read back for hashing.
     private(set) var problem: String?
 
-    /// SHA-256 always, plus each of `extra` once.
-    init(extra: [DigestAlgorithm]) {
+    /// SHA-256 always, plus each of `extra` once; fails when OpenSSL computes one of them not.
+    init(extra: [DigestAlgorithm]) throws(TransferFailure) {
         var algorithms: [DigestAlgorithm] = [.sha256]
         for algorithm in extra where !algorithms.contains(algorithm) { algorithms.append(algorithm) }
         self.algorithms = algorithms
-        self.hashers = algorithms.map { Hasher($0) }
+        do throws(DigestError) {
+            self.hashers = try algorithms.map { algorithm throws(DigestError) in try Hasher(algorithm) }
+        } catch {
+            throw .cannotVerify(reason: error.message)
+        }
     }
 
     fileprivate func update(_ bytes: UnsafeRawBufferPointer) {
@@ -59,17 +63,12 @@ final class DigestSet: @unchecked Sendable {
         defer { close(fd) }
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { block.deallocate() }
-        var remaining = length
-        while remaining > 0 {
-            let want = Int(min(Int64(block.count), remaining))
-            let got = read(fd, block.baseAddress, want)
-            if got < 0, errno == EINTR { continue }
-            guard got > 0 else {
-                problem = "\(path) became shorter while it was read back"
-                return
-            }
-            update(UnsafeRawBufferPointer(rebasing: block[0..<got]))
-            remaining -= Int64(got)
+        do throws(FileHashing.ReadError) {
+            hashedBytes += try FileHashing.feed(fd, to: hashers, length: length, buffer: block)
+        } catch .endedEarly {
+            problem = "\(path) became shorter while it was read back"
+        } catch {
+            problem = "cannot read back \(path): \(error.reason)"
         }
     }
 

@@ -202,18 +202,25 @@ public final class RenewingCredentialSource: CredentialSource, @unchecked Sendab
         for wake in woken { wake() }
     }
 
-    /// One grant request: the token, or why not and whether trying again may help.
+    /// One grant request: the token, or why not and whether trying again may help. A redirect is
+    /// never followed (it would take the password to another address): it is the answer.
     private func askOnce() -> (Result<GrantedToken, CredentialFailure>, transient: Bool) {
         lock.withLock { grantCount += 1 }
+        var request = grant.request(username, password)
+        request.followsRedirects = false
         let response: HTTPResponse
         do {
-            response = try client.send(grant.request(username, password))
+            response = try client.send(request)
         } catch {
             // The client's messages name the URL without user information, never the body.
             return (.failure(.grantFailed(url: grant.shownURL, reason: error.message)), true)
         }
         guard response.isSuccess else {
             let status = response.status
+            if (300..<400).contains(status) {
+                let location = response.headers["location"].flatMap { URL(string: $0, relativeTo: URL(string: grant.shownURL))?.host }
+                return (.failure(.grantRedirected(url: grant.shownURL, status: status, location: location)), false)
+            }
             if status == 408 || status == 429 || status >= 500 {
                 return (.failure(.grantFailed(url: grant.shownURL, reason: "it answered HTTP \(status)")), true)
             }

@@ -113,6 +113,8 @@ public enum TransferFailure: Error, Sendable, Hashable {
     case sizeMismatch(expected: Int64, actual: Int64)
     /// `algorithm` is the checksum's name as the lock writes it (`sha256`, `blake2b`).
     case digestMismatch(algorithm: String, expected: String, actual: String)
+    /// The download cannot be checked here: `reason` says which digest OpenSSL cannot compute.
+    case cannotVerify(reason: String)
     case diskFull(path: String)
     case permissionDenied(path: String)
     /// A folder on the way to the path is a symbolic link, or the path leaves its root, or the
@@ -132,6 +134,7 @@ public enum TransferFailure: Error, Sendable, Hashable {
         case .sourceError(let url, let reason): return "cannot download \(url): \(reason)"
         case .sizeMismatch(let expected, let actual): return "the download has \(actual) bytes but the lock expects \(expected)"
         case .digestMismatch(let algorithm, let expected, let actual): return "the download's \(algorithm) is \(actual) but the lock expects \(expected)"
+        case .cannotVerify(let reason): return "the download cannot be verified: \(reason)"
         case .diskFull(let path): return "no space left on the device while writing \(path)"
         case .permissionDenied(let path): return "permission denied while writing \(path)"
         case .unsafePath(let path): return "refusing to write \(path): a folder on the way is a symbolic link, it is not a regular file, or it leaves the destination"
@@ -146,7 +149,7 @@ public enum TransferFailure: Error, Sendable, Hashable {
         switch self {
         case .httpStatus(_, let status): return status == 408 || status == 429 || status >= 500
         case .transport, .cancelled: return true
-        case .unauthorized, .credentials, .sourceError, .sizeMismatch, .digestMismatch, .diskFull, .permissionDenied, .unsafePath, .fileSystem: return false
+        case .unauthorized, .credentials, .sourceError, .sizeMismatch, .digestMismatch, .cannotVerify, .diskFull, .permissionDenied, .unsafePath, .fileSystem: return false
         }
     }
 
