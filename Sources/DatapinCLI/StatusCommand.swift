@@ -31,7 +31,7 @@ struct StatusCommand: ParsableCommand {
             lines += status.extra.map { "extra     \(PathSafety.escaped($0))" }
             let summary = status.isClean
                 ? "Clean: \(status.clean) file\(status.clean == 1 ? "" : "s") match \(context.paths.lockDisplayName)"
-                : "\(status.clean) clean, \(status.missing.count) missing, \(status.partial.count) partial, \(status.modified.count) modified, \(status.unplaced.count) duplicates not in place, \(status.extra.count) extra; `datapin sync` fixes all but extra files (`--prune` removes those)"
+                : "\(status.clean) clean, \(status.missing.count) missing, \(status.partial.count) partial, \(status.modified.count) modified, \(status.unplaced.count) duplicates not in place, \(status.extra.count) extra; `datapin sync` fetches the missing, partial and modified files again from the archive and places the duplicates (extra files stay unless `--prune`)"
             console.data((lines + [summary]).joined(separator: "\n"))
         }
         console.report(outcome.diagnostics)

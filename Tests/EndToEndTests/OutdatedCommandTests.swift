@@ -1,3 +1,4 @@
+import DatapinKit
 import Foundation
 import Testing
 import TestSupport
@@ -104,6 +105,41 @@ import TestSupport
         let after = try Datapin.run(["outdated"], in: project)
         #expect(after.status == 0, "\(after.stdout)")
         #expect(after.stdout == "All 3 locked files are as their archives list them\n")
+    }
+
+    @Test func aFileReprocessedUpstreamIsExplainedWhenSyncRefusesIt() throws {
+        let (project, catalog, server) = try Self.servedQuickstart()
+        defer { server.shutdown() }
+        #expect(try Datapin.run(["lock"], in: project).status == 0)
+        let served = catalog.deletingLastPathComponent().appendingPathComponent(Self.cal)
+        let reprocessed = Data(repeating: 0x2A, count: 4000)
+        try reprocessed.write(to: served)
+        let sha256 = TestDigest.hex(.sha256, of: reprocessed)
+        try Self.editCatalog(catalog) { _, file in
+            guard file["name"] as? String == "\(Self.exposure)-seg001_nis_cal.fits" else { return file }
+            var edited = file
+            edited["size"] = reprocessed.count
+            edited["sha256"] = sha256
+            return edited
+        }
+
+        let plan = try Datapin.run(["plan"], in: project)
+        #expect(plan.status == 0)
+        #expect(plan.stderr.contains("1 locked file changed upstream"), "\(plan.stderr)")
+
+        let sync = try Datapin.run(["sync"], in: project)
+        #expect(sync.status == 4, "stderr: \(sync.stderr)")
+        #expect(sync.stderr.contains("the archive now serves other bytes than it did when the file was locked"), "\(sync.stderr)")
+        #expect(sync.stderr.contains("`datapin lock --update \(Self.exposure)` takes the new version"), "\(sync.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("data/\(Self.cal)").path), "a mismatching download is never placed")
+        let status = try Datapin.run(["status"], in: project)
+        #expect(!status.stdout.contains("fixes all"), "\(status.stdout)")
+
+        #expect(try Datapin.run(["outdated"], in: project).status == 1)
+        #expect(try Datapin.run(["lock", "--update", Self.exposure], in: project).status == 0)
+        let again = try Datapin.run(["sync"], in: project)
+        #expect(again.status == 0, "stderr: \(again.stderr)")
+        #expect(try Data(contentsOf: project.appendingPathComponent("data/\(Self.cal)")) == reprocessed)
     }
 
     @Test func outdatedWithoutALockSaysToLockFirst() throws {

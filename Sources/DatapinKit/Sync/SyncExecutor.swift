@@ -54,8 +54,11 @@ public struct SyncReport: Sendable {
     public init() {}
 
     /// True when some file failed to match its locked size or checksum.
-    public var hasIntegrityFailure: Bool {
-        failed.contains { if case .sizeMismatch = $0.failure { return true }; if case .digestMismatch = $0.failure { return true }; return false }
+    public var hasIntegrityFailure: Bool { !integrityFailures.isEmpty }
+
+    /// The paths whose downloads did not match their locked size or checksum.
+    public var integrityFailures: [String] {
+        failed.filter { if case .sizeMismatch = $0.failure { return true }; if case .digestMismatch = $0.failure { return true }; return false }.map(\.path)
     }
 }
 

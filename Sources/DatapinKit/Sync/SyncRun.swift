@@ -284,6 +284,12 @@ public final class SyncRun: @unchecked Sendable {
             let credential = advice.refusedCredential(archives)
             diagnostics.append(Diagnostic(.error, "the archive refused \(refused.count) file\(refused.count == 1 ? "" : "s") (HTTP 401/403): \(credential) is missing, expired or not authorised for \(refused.count == 1 ? "it" : "them")", notes: refused.sorted().map { "refused: \($0)" }))
         }
+        let mismatched = Set(report.integrityFailures)
+        if !mismatched.isEmpty {
+            let datasets = Set(outcome.lock.files.filter { mismatched.contains($0.path) }.map(\.dataset)).sorted()
+            let count = mismatched.count
+            diagnostics.append(Diagnostic(.error, "\(count) download\(count == 1 ? "" : "s") did not match the lock, so \(count == 1 ? "it was" : "they were") not placed: the archive now serves other bytes than it did when the file\(count == 1 ? " was" : "s were") locked (reprocessed or replaced upstream); `datapin outdated` shows what the archive says changed, and `datapin lock --update \(datasets.map(PathSafety.escaped).joined(separator: " "))` takes the new version\(count == 1 ? "" : "s") for the next `datapin sync`"))
+        }
         if !report.skippedForCredentials.isEmpty {
             let hint = advice.missingCredentialHint(report.skippedForCredentials)
             diagnostics.append(Diagnostic(.warning, "skipped \(report.skippedForCredentials.count) exclusive-access file\(report.skippedForCredentials.count == 1 ? "" : "s") without a token; \(hint) and run `datapin sync` again"))
