@@ -134,6 +134,12 @@ struct ESOClientsTests {
         #expect(answers.eso_proprietary == ["\(Self.proprietary).fits"])
 
         let requests = archive.requests
+        let calSelectorAsks = requests.filter { $0.path == "/calselector/v1/associations" }
+        #expect(calSelectorAsks.map(\.method) == ["GET", "POST", "POST"], "pyvo's VOTable GET, then one POST per astroquery call (batches of 100 dp_ids)")
+        #expect(calSelectorAsks.last?.bodyText.components(separatedBy: "&").filter { $0.hasPrefix("dp_id=") }.count == 1)
+        let fileGets = requests.filter { $0.path.hasPrefix("/dataPortal/file/") }
+        #expect(fileGets.count == 51 + 2, "astroquery asks for one file at a time: the frame and its 50 calibrations, the proprietary frame twice")
+        #expect(fileGets.allSatisfy { $0.method == "GET" && $0.header("Range") == nil }, "astroquery never resumes")
         let firstGrant = try #require(requests.firstIndex { $0.path == "/sso/oidc/token" && $0.query["password"] == Self.password })
         #expect(requests.indices.filter { requests[$0].header("Authorization") != nil }.allSatisfy { $0 > firstGrant }, "no request carried a token before the login")
         let downloads = requests.filter { $0.path == "/dataPortal/file/\(Self.proprietary)" }

@@ -108,7 +108,9 @@ public final class FakeESO: Sendable {
         var jobs: [String: Job] = [:]
         var jobsCreated = 0
         var downloads: [String: Int] = [:]
-        var tokens: [String: Int] = [:]
+        /// Every id_token granted, oldest first, and when each expires.
+        var issued: [String] = []
+        var expiries: [String: Int] = [:]
     }
 
     /// The boundary of calSelector's multipart answers (the fixture's).
@@ -145,7 +147,7 @@ public final class FakeESO: Sendable {
     public var authorizedRequests: [LoopbackRequest] { requests.filter { $0.header("Authorization") != nil } }
 
     /// Every id_token granted so far, oldest first.
-    public var issuedTokens: [String] { state.withLock { $0.tokens.sorted { $0.value < $1.value }.map(\.key) } }
+    public var issuedTokens: [String] { state.withLock { $0.issued } }
 
     /// The number of GETs of each dp_id's file so far.
     public var downloadCounts: [String: Int] { state.withLock { $0.downloads } }
@@ -486,7 +488,7 @@ public final class FakeESO: Sendable {
     // MARK: DataLink
 
     private func datalink(_ parameters: [(name: String, value: String)]) -> LoopbackResponse {
-        let ids = parameters.filter { $0.name == "ID" }.map(\.value)
+        let ids = parameters.filter { $0.name.caseInsensitiveCompare("ID") == .orderedSame }.map(\.value)
         guard !ids.isEmpty else { return .votable(Self.votable(fields: [], rows: [], status: .error("UsageFault: ID is required")), status: 400) }
         let (configuration, files) = state.withLock { ($0.configuration, $0.files) }
         let answered = configuration.datalinkIDLimit.map { Array(ids.prefix($0)) } ?? ids
@@ -592,9 +594,12 @@ public final class FakeESO: Sendable {
             return .text("Authentication failed: invalid username or password\n", status: 401, contentType: "text/plain;charset=UTF-8")
         }
         let now = Int(Date().timeIntervalSince1970)
-        let count = state.withLock { $0.tokens.count }
+        let count = state.withLock { $0.issued.count }
         let idToken = Self.jwt(claims: #"{"sub":"\#(username)","aud":"clientid","iss":"https://www.eso.org/sso/oidc","iat":\#(now),"nbf":\#(now - 300),"exp":\#(now + lifetime),"jti":"t\#(count + 1)"}"#)
-        state.withLock { $0.tokens[idToken] = now + lifetime }
+        state.withLock { state in
+            state.issued.append(idToken)
+            state.expiries[idToken] = now + lifetime
+        }
         return .json("{\n  \"access_token\": \"access-\(count + 1)\",\n  \"id_token\": \"\(idToken)\",\n  \"token_type\": \"bearer\",\n  \"expires_in\": \(lifetime),\n  \"scope\": \"\"\n}\n")
     }
 
@@ -612,7 +617,7 @@ public final class FakeESO: Sendable {
     private func authorised(_ request: LoopbackRequest) -> Bool {
         let header = request.header("Authorization") ?? ""
         return state.withLock { state in
-            if header.hasPrefix("Bearer "), let exp = state.tokens[String(header.dropFirst(7))] {
+            if header.hasPrefix("Bearer "), let exp = state.expiries[String(header.dropFirst(7))] {
                 return Double(exp) > Date().timeIntervalSince1970
             }
             if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))) {

@@ -35,7 +35,7 @@ extension FakeESO {
                     lastModified: String = "2021-01-02T09:45:03.123Z", collection: String = "FORS2", calibLevel: Int = 3,
                     filename: String? = nil, bytes: Data? = nil, raw2raw: Association? = nil, raw2master: Association? = nil) {
             self.dpID = dpID
-            self.instrument = instrument ?? String(dpID.split(separator: ".").first.map { $0 == "M" || $0 == "ADP" ? "FORS2" : String($0) } ?? "FORS2")
+            self.instrument = instrument ?? (dpID.hasPrefix("M.") || dpID.hasPrefix("ADP.") ? "FORS2" : String(dpID.prefix { $0 != "." }))
             self.category = category
             self.type = type
             self.tech = tech
