@@ -54,9 +54,10 @@ struct ESOClientsTests {
         var eso_proprietary: [String]
     }
 
-    /// Runs eso_check.py with astroquery's TAP address pointed at `archive` through its
-    /// configuration file, in a scratch XDG home; the password goes through the environment.
-    static func askClients(_ archive: FakeESO) throws -> Answers {
+    /// Runs eso_check.py with `arguments` and astroquery's TAP address pointed at `archive`
+    /// through its configuration file, in a scratch XDG home; the password goes through the
+    /// environment. Its standard output.
+    static func runCheck(_ archive: FakeESO, _ arguments: [String]) throws -> Data {
         let home = try TestEnvironment.makeScratchDirectory("eso-clients")
         defer { try? FileManager.default.removeItem(at: home) }
         let config = home.appendingPathComponent("config/astropy")
@@ -65,8 +66,7 @@ struct ESOClientsTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(esoPython))
         process.arguments = [TestEnvironment.packageRoot.appendingPathComponent("scripts/lib/eso_check.py").path, "--base", archive.baseURL,
-                             "--frame", FakeESO.fors2Frame, "--twin", FakeESO.fors2Twin, "--product", product, "--proprietary", proprietary,
-                             "--username", username, "--destination", home.appendingPathComponent("downloads").path]
+                             "--destination", home.appendingPathComponent("downloads").path] + arguments
         process.environment = ["HOME": home.path, "XDG_CONFIG_HOME": home.appendingPathComponent("config").path,
                                "XDG_CACHE_HOME": home.appendingPathComponent("cache").path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                                "ESO_CHECK_PASSWORD": password]
@@ -82,6 +82,12 @@ struct ESOClientsTests {
         try #require(process.terminationStatus == 0, "eso_check.py failed: \(stderr)")
         let answers = try Data(contentsOf: out)
         #expect(!String(decoding: answers, as: UTF8.self).contains(password) && !stderr.contains(password), "the password is never printed")
+        return answers
+    }
+
+    static func askClients(_ archive: FakeESO) throws -> Answers {
+        let answers = try runCheck(archive, ["--frame", FakeESO.fors2Frame, "--twin", FakeESO.fors2Twin, "--product", product,
+                                             "--proprietary", proprietary, "--username", username])
         return try JSONDecoder().decode(Answers.self, from: answers)
     }
 
@@ -145,5 +151,25 @@ struct ESOClientsTests {
         let downloads = requests.filter { $0.path == "/dataPortal/file/\(Self.proprietary)" }
         #expect(downloads.map { $0.header("Authorization") != nil } == [false, true])
         #expect(downloads.last?.header("Authorization") == "Bearer \(archive.issuedTokens.last ?? "")")
+    }
+
+    /// What astroquery.eso's own pattern costs against an ESO that takes 100 ms per answer:
+    /// query_tap of 1,000 frames, then retrieve_data(with_calib='raw') of them. Runs when
+    /// DATAPIN_ESO_BENCHMARK is set too; prints requests and seconds.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["DATAPIN_ESO_BENCHMARK"] != nil, "set DATAPIN_ESO_BENCHMARK"))
+    func astroqueryRetrievesAThousandFramesWithRawCalibrationsOneFileAtATime() throws {
+        let frames = FakeESO.syntheticFrames(count: 1000)
+        let archive = try FakeESO(FakeESO.Configuration(frames: frames, answerDelayMilliseconds: 100))
+        defer { archive.shutdown() }
+        struct Timing: Decodable { var frames: Int; var files: Int; var seconds_query: Double; var seconds_retrieve: Double }
+        let timing = try JSONDecoder().decode(Timing.self, from: try Self.runCheck(archive, ["--benchmark"]))
+        let files = Set(frames.flatMap { $0.raw2raw?.allFiles.map(\.name) ?? [] })
+        #expect(timing.frames == 1000 && timing.files == files.count)
+        let requests = archive.requests
+        let calSelector = requests.filter { $0.path == "/calselector/v1/associations" }.count
+        let gets = requests.filter { $0.path.hasPrefix("/dataPortal/file/") }.count
+        #expect(calSelector == 10, "batches of 100 dp_ids")
+        #expect(gets == files.count)
+        print("astroquery.eso \(timing.frames) frames, \(timing.files) files: \(requests.count) requests (1 TAP, \(calSelector) calSelector, \(gets) files), query_tap \(timing.seconds_query) s, retrieve_data \(timing.seconds_retrieve) s")
     }
 }

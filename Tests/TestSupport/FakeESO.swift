@@ -115,11 +115,15 @@ public final class FakeESO: Sendable {
 
     /// The boundary of calSelector's multipart answers (the fixture's).
     public static let multipartBoundary = "uFQlfs9nBIDEAIoz0_ZM-O2SXKsZ2iSd4h7H"
+    /// ESO's DataLink semantics: the calSelector links (the Raw2Master one also labels the
+    /// association tree row of calSelector's VOTable), other raw science frames of an
+    /// association, and the night log.
     public static let raw2rawSemantics = "http://archive.eso.org/rdf/datalink/eso#calSelector_raw2raw"
     public static let raw2masterSemantics = "http://archive.eso.org/rdf/datalink/eso#calSelector_raw2master"
     public static let siblingSemantics = "http://archive.eso.org/rdf/datalink/eso#sibling_raw"
     public static let nightLogSemantics = "http://archive.eso.org/rdf/datalink/eso#night_log"
 
+    /// The loopback server the archive answers on.
     public let server: LoopbackServer
     private let state: Mutex<State>
 
@@ -160,6 +164,7 @@ public final class FakeESO: Sendable {
         }
     }
 
+    /// Stops the server; calling it again does nothing.
     public func shutdown() { server.shutdown() }
 
     /// `ivo://eso.org/ID?<dp_id>`, the DataLink ID of a dp_id.

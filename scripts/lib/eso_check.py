@@ -34,11 +34,16 @@ login() ends in, _authenticate(username=, password=), instead. Prints one JSON o
   eso_files         astroquery retrieve_data(frame, with_calib='raw'): the file names it returns
   eso_anonymous     astroquery retrieve_data(proprietary) before login: the file names
   eso_proprietary   astroquery retrieve_data(proprietary) after login: the file names
+
+With --benchmark, it only times astroquery.eso doing what a user of it does for every dbo.raw
+frame: query_tap of the dp_ids, then retrieve_data(dp_ids, with_calib='raw', unzip=False), and
+prints {frames, files, seconds_query, seconds_retrieve}.
 """
 
 import argparse
 import json
 import os
+import time
 import warnings
 
 import astroquery
@@ -66,13 +71,33 @@ def names(files):
     return sorted(os.path.basename(name) for name in files)
 
 
+def benchmark(args):
+    eso = Eso()
+    eso.ROW_LIMIT = None
+    eso.CALSELECTOR_URL = args.base + "/calselector/v1/associations"
+    eso.DOWNLOAD_URL = args.base + "/dataPortal/file/"
+    start = time.monotonic()
+    frames = [cell(row["dp_id"]) for row in eso.query_tap("SELECT dp_id FROM dbo.raw")]
+    queried = time.monotonic()
+    files = eso.retrieve_data(frames, with_calib="raw", unzip=False, destination=args.destination)
+    done = time.monotonic()
+    print(json.dumps({"frames": len(frames), "files": len(files), "seconds_query": round(queried - start, 2),
+                      "seconds_retrieve": round(done - queried, 2)}, sort_keys=True))
+
+
 def main():
     parser = argparse.ArgumentParser()
-    for name in ("base", "frame", "twin", "product", "proprietary", "username", "destination"):
-        parser.add_argument("--" + name, required=True)
+    parser.add_argument("--benchmark", action="store_true")
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--destination", required=True)
+    for name in ("frame", "twin", "product", "proprietary", "username"):
+        parser.add_argument("--" + name)
     args = parser.parse_args()
-    password = os.environ["ESO_CHECK_PASSWORD"]
     log.setLevel("ERROR")
+    if args.benchmark:
+        benchmark(args)
+        return
+    password = os.environ["ESO_CHECK_PASSWORD"]
     tap = pyvo.dal.TAPService(args.base + "/tap_obs")
     frames = f"SELECT * FROM dbo.raw WHERE dp_id IN ('{args.frame}', '{args.twin}')"
     answer = {"versions": {"pyvo": pyvo.__version__, "astroquery": astroquery.__version__}}
