@@ -71,7 +71,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Tests/TestSupport"
+            path: "Tests/TestSupport",
+            resources: [.copy("Fixtures")]
         ),
         .executableTarget(
             name: "loopback-mast",
