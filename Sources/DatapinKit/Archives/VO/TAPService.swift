@@ -139,7 +139,7 @@ public struct TAPService: Sendable {
     private func fetchJob(_ jobURL: String, wait: Int) async throws(ArchiveError) -> UWSJob {
         let separator = jobURL.contains("?") ? "&" : "?"
         let url = jobURL + separator + "WAIT=\(wait)"
-        let response = try await connection.send(url, method: "GET", timeoutSeconds: wait + connection.timeoutSeconds)
+        let response = try await connection.send(url, method: "GET", timeoutSeconds: wait + min(connection.timeoutSeconds, 60))
         if response.status == 401 || response.status == 403 {
             throw .notAuthorised(url: HTTPClient.redactingUserInfo(jobURL), status: response.status, advice: connection.refusalAdvice)
         }

@@ -219,7 +219,7 @@ struct VOCellDecoder: Sendable {
 struct VOBinaryRowReader {
     let decoders: [VOCellDecoder]
     let hasNullFlags: Bool
-    private(set) var cells: [VOValue] = []
+    private(set) var cells = VOCellStore()
     private(set) var rowCount = 0
     private var pending: [UInt8] = []
     /// The sextets of the base64 group being read, and how many there are.

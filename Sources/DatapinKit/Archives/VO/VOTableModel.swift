@@ -231,12 +231,19 @@ public struct VOTable: Sendable, Hashable {
     public var infos: [VOInfo]
     /// The number of rows.
     public let rowCount: Int
-    private let cells: [VOValue]
+    private let cells: VOCellStore
     /// Lowercased FIELD name → its first column.
     private let columnsByName: [String: Int]
 
+    /// A table of `fields` whose cells are `cells`, row after row.
     public init(name: String? = nil, id: String? = nil, fields: [VOField], params: [VOParam] = [], groups: [VOGroup] = [], infos: [VOInfo] = [], cells: [VOValue]) {
-        precondition(fields.isEmpty ? cells.isEmpty : cells.count % fields.count == 0, "cells must fill whole rows")
+        var store = VOCellStore()
+        for cell in cells { store.append(cell) }
+        self.init(name: name, id: id, fields: fields, params: params, groups: groups, infos: infos, store: store)
+    }
+
+    init(name: String?, id: String?, fields: [VOField], params: [VOParam], groups: [VOGroup], infos: [VOInfo], store cells: VOCellStore) {
+        precondition(fields.isEmpty ? cells.count == 0 : cells.count % fields.count == 0, "cells must fill whole rows")
         self.name = name
         self.id = id
         self.fields = fields
@@ -280,6 +287,29 @@ public struct VOTable: Sendable, Hashable {
         params.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }
             ?? groups.lazy.compactMap { $0.param(named: name) }.first
     }
+}
+
+/// Cells in blocks of 65,536, so that a growing table never copies (and never holds twice)
+/// all its cells, as one array would each time it doubles.
+struct VOCellStore: Sendable, Hashable {
+    private static let blockShift = 16
+    private var blocks: [[VOValue]] = []
+    private(set) var count = 0
+
+    mutating func append(_ value: VOValue) {
+        if count & ((1 << Self.blockShift) - 1) == 0 {
+            blocks.append([])
+            blocks[blocks.count - 1].reserveCapacity(1 << Self.blockShift)
+        }
+        blocks[blocks.count - 1].append(value)
+        count += 1
+    }
+
+    mutating func append(contentsOf values: [VOValue]) {
+        for value in values { append(value) }
+    }
+
+    subscript(index: Int) -> VOValue { blocks[index >> Self.blockShift][index & ((1 << Self.blockShift) - 1)] }
 }
 
 /// One row of a `VOTable`, read by column name (case-insensitive) or position.

@@ -7,15 +7,14 @@ extension VOTableDocument {
     /// Reads a VOTable (versions 1.1 to 1.5, or no namespace): RESOURCE, TABLE, FIELD, PARAM,
     /// GROUP, INFO, and TABLEDATA, BINARY or BINARY2 data (a base64 STREAM).
     ///
-    /// Streaming: the XML goes through Foundation's event parser (libxml2's SAX), which keeps no
-    /// tree. libxml2 holds a text run whole and refuses one past 10 MB, so the base64 text of
-    /// every STREAM is cut out of the document before it is parsed and decoded from `data`
-    /// directly, 64 KiB at a time, row by row: what stays in memory is `data`, the typed cells,
-    /// and the document without its streams.
+    /// Streaming: Foundation's event parser (libxml2's SAX, which keeps no tree) reads `data`
+    /// 128 KiB at a time through a stream that does not copy it (given the whole `Data` at
+    /// once, libxml2 refuses an answer past 10 MB; `InputStream(data:)` copies it), cells are
+    /// typed as they arrive, and a STREAM's base64 text is decoded piece by piece into rows.
+    /// What stays in memory is `data` and the typed cells.
     public static func parse(_ data: Data) throws(VOTableError) -> VOTableDocument {
-        let cut = StreamCutter.cut(data)
-        let builder = VOTableBuilder(source: data, streams: cut.streams)
-        let parser = XMLParser(data: cut.xml)
+        let builder = VOTableBuilder(source: data)
+        let parser = XMLParser(stream: DataInputStream(data))
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
         parser.delegate = builder
@@ -24,133 +23,31 @@ extension VOTableDocument {
     }
 }
 
-/// Finds the text of every STREAM element (whatever its namespace prefix) without parsing the
-/// XML: comments, CDATA sections, processing instructions, the DOCTYPE and quoted attribute
-/// values are skipped, and a STREAM's text ends at its first `<` (base64 has none).
-enum StreamCutter {
-    /// The document without the STREAM texts, and where each text was in the original, one
-    /// range per STREAM element in document order (empty for `<STREAM/>`).
-    static func cut(_ data: Data) -> (xml: Data, streams: [Range<Int>]) {
-        let streams: [Range<Int>] = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            guard let bytes = raw.baseAddress?.assumingMemoryBound(to: UInt8.self), containsStream(raw) else { return [] }
-            return streamRanges(bytes, raw.count)
-        }
-        guard streams.contains(where: { !$0.isEmpty }) else { return (data, streams) }
-        var xml = Data()
-        var start = 0
-        for range in streams where !range.isEmpty {
-            xml.append(data[data.startIndex + start..<data.startIndex + range.lowerBound])
-            start = range.upperBound
-        }
-        xml.append(data[(data.startIndex + start)...])
-        return (xml, streams)
+/// An `InputStream` over `Data` that reads it in place.
+private final class DataInputStream: InputStream {
+    private let data: Data
+    private var offset = 0
+    private var status: Stream.Status = .notOpen
+
+    init(_ data: Data) {
+        self.data = data
+        super.init(data: Data())
     }
 
-    /// Whether the bytes contain `STREAM` at all (most answers are TABLEDATA).
-    private static func containsStream(_ raw: UnsafeRawBufferPointer) -> Bool {
-        guard let base = raw.baseAddress else { return false }
-        let needle = Array("STREAM".utf8)
-        var start = 0
-        while start + needle.count <= raw.count, let found = memchr(base + start, Int32(needle[0]), raw.count - start - needle.count + 1) {
-            let index = base.distance(to: UnsafeRawPointer(found))
-            if needle.indices.allSatisfy({ raw[index + $0] == needle[$0] }) { return true }
-            start = index + 1
-        }
-        return false
-    }
+    override func open() { status = .open }
+    override func close() { status = .closed }
+    override var streamStatus: Stream.Status { status }
+    override var hasBytesAvailable: Bool { offset < data.count }
 
-    private static func streamRanges(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> [Range<Int>] {
-        func find(_ byte: UInt8, from start: Int) -> Int? {
-            guard start < count, let found = memchr(bytes + start, Int32(byte), count - start) else { return nil }
-            return bytes.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    override func read(_ buffer: UnsafeMutablePointer<UInt8>, maxLength length: Int) -> Int {
+        let count = min(length, data.count - offset)
+        guard count > 0 else {
+            status = .atEnd
+            return 0
         }
-        func matches(_ text: String, at index: Int) -> Bool {
-            let pattern = Array(text.utf8)
-            guard index + pattern.count <= count else { return false }
-            return pattern.indices.allSatisfy { bytes[index + $0] == pattern[$0] }
-        }
-        func after(_ terminator: String, from start: Int) -> Int {
-            var index = start
-            while let candidate = find(terminator.utf8.first!, from: index) {
-                if matches(terminator, at: candidate) { return candidate + terminator.utf8.count }
-                index = candidate + 1
-            }
-            return count
-        }
-        let stream = Array("STREAM".utf8)
-        var ranges: [Range<Int>] = []
-        var index = 0
-        while let open = find(UInt8(ascii: "<"), from: index) {
-            if matches("<!--", at: open) {
-                index = after("-->", from: open + 4)
-            } else if matches("<![CDATA[", at: open) {
-                index = after("]]>", from: open + 9)
-            } else if matches("<?", at: open) {
-                index = after("?>", from: open + 2)
-            } else if matches("<!", at: open) {
-                index = endOfDeclaration(bytes, count, from: open + 2)
-            } else if matches("</", at: open) {
-                index = open + 2
-            } else {
-                var nameEnd = open + 1
-                var localStart = nameEnd
-                while nameEnd < count, !isNameEnd(bytes[nameEnd]) {
-                    if bytes[nameEnd] == UInt8(ascii: ":") { localStart = nameEnd + 1 }
-                    nameEnd += 1
-                }
-                var tagEnd = nameEnd
-                var quote: UInt8?
-                while tagEnd < count {
-                    let byte = bytes[tagEnd]
-                    if let open = quote {
-                        if byte == open { quote = nil }
-                    } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
-                        quote = byte
-                    } else if byte == UInt8(ascii: ">") {
-                        break
-                    }
-                    tagEnd += 1
-                }
-                guard tagEnd < count else { break }
-                index = tagEnd + 1
-                let isStream = nameEnd - localStart == stream.count && stream.indices.allSatisfy { bytes[localStart + $0] == stream[$0] }
-                guard isStream else { continue }
-                if bytes[tagEnd - 1] == UInt8(ascii: "/") {
-                    ranges.append(index..<index)
-                } else {
-                    let textEnd = find(UInt8(ascii: "<"), from: index) ?? count
-                    ranges.append(index..<textEnd)
-                    index = textEnd
-                }
-            }
-        }
-        return ranges
-    }
-
-    private static func isNameEnd(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: ">") || byte == UInt8(ascii: "/") || byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
-    }
-
-    /// Past the `>` that ends a `<!DOCTYPE …>` declaration, whose internal subset (`[…]`) may hold `>`.
-    private static func endOfDeclaration(_ bytes: UnsafePointer<UInt8>, _ count: Int, from start: Int) -> Int {
-        var depth = 0
-        var quote: UInt8?
-        var index = start
-        while index < count {
-            let byte = bytes[index]
-            if let open = quote {
-                if byte == open { quote = nil }
-            } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
-                quote = byte
-            } else if byte == UInt8(ascii: "[") {
-                depth += 1
-            } else if byte == UInt8(ascii: "]") {
-                depth -= 1
-            } else if byte == UInt8(ascii: ">"), depth <= 0 {
-                return index + 1
-            }
-            index += 1
-        }
+        let start = data.startIndex + offset
+        data.copyBytes(to: buffer, from: start..<(start + count))
+        offset += count
         return count
     }
 }
@@ -181,7 +78,7 @@ private final class VOTableBuilder: NSObject, XMLParserDelegate {
         var params: [VOParam] = []
         var groups: [VOGroup] = []
         var infos: [VOInfo] = []
-        var cells: [VOValue] = []
+        var cells = VOCellStore()
         var decoders: [VOCellDecoder] = []
         var rows = 0
         var cellsInRow = 0
@@ -203,8 +100,6 @@ private final class VOTableBuilder: NSObject, XMLParserDelegate {
     }
 
     private let source: Data
-    private let streams: [Range<Int>]
-    private var streamIndex = 0
     private var frames: [Frame] = []
     private var failure: VOTableError?
     private var sawRoot = false
@@ -217,9 +112,8 @@ private final class VOTableBuilder: NSObject, XMLParserDelegate {
     private var groups: [VOGroup] = []
     private var resources: [VOResource] = []
 
-    init(source: Data, streams: [Range<Int>]) {
+    init(source: Data) {
         self.source = source
-        self.streams = streams
     }
 
     func document() throws(VOTableError) -> VOTableDocument {
@@ -333,29 +227,10 @@ private final class VOTableBuilder: NSObject, XMLParserDelegate {
 
     private func startStream(_ attributes: [String: String], _ parser: XMLParser) {
         frames.append(.stream)
-        guard streamIndex < streams.count else { return fail(.badStream("the document has more STREAM elements than datapin found"), parser) }
-        let range = streams[streamIndex]
-        streamIndex += 1
         guard let table = currentTable else { return }
         if let href = attributes["href"] { return fail(.unsupportedSerialization("a remote stream (\(href))"), parser) }
         if let encoding = attributes["encoding"], encoding.lowercased() != "base64" { return fail(.unsupportedSerialization("a stream encoded '\(encoding)'"), parser) }
-        var reader = VOBinaryRowReader(decoders: table.fields.map(VOCellDecoder.init), hasNullFlags: table.hasNullFlags)
-        let chunk = 64 << 10
-        let failure: VOTableError? = source.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> VOTableError? in
-            var start = range.lowerBound
-            while start < range.upperBound {
-                let end = min(range.upperBound, start + chunk)
-                do throws(VOTableError) {
-                    try reader.take(base64: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-                } catch {
-                    return error
-                }
-                start = end
-            }
-            return nil
-        }
-        if let failure { return fail(failure, parser) }
-        table.binary = reader
+        table.binary = VOBinaryRowReader(decoders: table.fields.map(VOCellDecoder.init), hasNullFlags: table.hasNullFlags)
     }
 
     func parser(_ parser: XMLParser, foundCharacters string: String) {
@@ -378,7 +253,7 @@ private final class VOTableBuilder: NSObject, XMLParserDelegate {
         }
     }
 
-    /// Text the XML parser itself delivers inside a STREAM (whitespace, a CDATA section).
+    /// A piece of a STREAM's base64 text.
     private func takeStreamText(_ text: Data, _ parser: XMLParser) {
         guard let table = currentTable, var reader = table.binary else { return }
         let failure: VOTableError? = text.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> VOTableError? in
@@ -450,7 +325,7 @@ private final class VOTableBuilder: NSObject, XMLParserDelegate {
     }
 
     private func attach(table frame: TableFrame) {
-        let table = VOTable(name: frame.name, id: frame.id, fields: frame.fields, params: frame.params, groups: frame.groups, infos: frame.infos, cells: frame.cells)
+        let table = VOTable(name: frame.name, id: frame.id, fields: frame.fields, params: frame.params, groups: frame.groups, infos: frame.infos, store: frame.cells)
         if case .resource(let parent)? = frames.last { parent.resource.tables.append(table) }
     }
 
