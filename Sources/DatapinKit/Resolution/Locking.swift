@@ -153,11 +153,7 @@ public struct Locker: Sendable {
                 guard let config = spec.archive(named: entry.archive), case .success(let adapter) = adapters[config.name] else { continue }
                 total += 1
                 group.addTask {
-                    do throws(ArchiveError) {
-                        return (position, .success(try await adapter.products(for: entry)))
-                    } catch {
-                        return (position, .failure(error))
-                    }
+                    (position, await Result.of { () async throws(ArchiveError) in try await adapter.products(for: entry) })
                 }
             }
             var results: [Int: Result<[Product], ArchiveError>] = [:]

@@ -1,6 +1,7 @@
 import DatapinLock
 import DatapinSelection
 import DatapinSpec
+import DatapinSupport
 import DatapinTransfer
 import Foundation
 
@@ -71,11 +72,11 @@ public struct MASTArchive: Archive {
         if searchesMission, mission.isEmpty {
             throw .unsupportedRequest(archive: name, reason: "'ids:' and 'where:' search one MAST mission; add 'mission:' (jwst, hst or roman)")
         }
-        async let fromMission = Self.result { () async throws(ArchiveError) -> [Product] in
+        async let fromMission = Result.of { () async throws(ArchiveError) -> [Product] in
             guard searchesMission else { return [] }
             return try await missionProducts(mission: mission, ids: entry.ids, conditions: entry.whereConditions)
         }
-        async let fromPortal = Self.result { () async throws(ArchiveError) -> [Product] in
+        async let fromPortal = Result.of { () async throws(ArchiveError) -> [Product] in
             entry.obsids.isEmpty ? [] : try await portalProducts(obsids: entry.obsids)
         }
         let (missionResult, portalResult) = await (fromMission, fromPortal)
@@ -86,15 +87,6 @@ public struct MASTArchive: Archive {
     /// period ends) but no checksum or modification date; the URL follows the archive's URL.
     public func upstreamChanges(of locked: LockEntry, listed: Product?) -> [UpstreamChange] {
         UpstreamChange.differences(locked, listed, comparing: [.size, .access, .url])
-    }
-
-    /// `body`'s products or its error, so two listings can run at once and fail in a fixed order.
-    private static func result(_ body: () async throws(ArchiveError) -> [Product]) async -> Result<[Product], ArchiveError> {
-        do throws(ArchiveError) {
-            return .success(try await body())
-        } catch {
-            return .failure(error)
-        }
     }
 
     private func missionProducts(mission: String, ids: [String], conditions: [WhereCondition]) async throws(ArchiveError) -> [Product] {

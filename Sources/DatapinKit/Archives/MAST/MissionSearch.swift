@@ -1,4 +1,5 @@
 import DatapinSpec
+import DatapinSupport
 import DatapinTransfer
 import Foundation
 
@@ -99,16 +100,14 @@ struct MissionSearch: Sendable {
         let answers = await withTaskGroup(of: (Int, Result<[MissionProductRow], ArchiveError>).self) { group in
             for (number, batch) in batches.enumerated() {
                 group.addTask {
-                    do throws(ArchiveError) {
+                    (number, await Result.of { () async throws(ArchiveError) in
                         let answer = try await connection.postJSON(path, ["dataset_ids": batch])
                         do throws(MASTShapeError) {
-                            return (number, .success(try Self.readProducts(answer)))
+                            return try Self.readProducts(answer)
                         } catch {
-                            return (number, .failure(.malformedAnswer(url: shownURL, reason: error.reason)))
+                            throw .malformedAnswer(url: shownURL, reason: error.reason)
                         }
-                    } catch {
-                        return (number, .failure(error))
-                    }
+                    })
                 }
             }
             var results = [Result<[MissionProductRow], ArchiveError>?](repeating: nil, count: batches.count)

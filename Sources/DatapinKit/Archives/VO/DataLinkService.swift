@@ -1,3 +1,4 @@
+import DatapinSupport
 import DatapinTransfer
 import Foundation
 
@@ -81,11 +82,7 @@ public struct DataLinkService: Sendable {
         let outcomes = await withTaskGroup(of: (Int, Result<BatchAnswer, ArchiveError>).self) { group in
             for (index, batch) in batches.enumerated() {
                 group.addTask {
-                    do throws(ArchiveError) {
-                        return (index, .success(try await self.answer(batch)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
+                    (index, await Result.of { () async throws(ArchiveError) in try await self.answer(batch) })
                 }
             }
             var outcomes: [(Int, Result<BatchAnswer, ArchiveError>)] = []
