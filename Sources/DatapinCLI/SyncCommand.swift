@@ -130,9 +130,10 @@ struct SyncCommand: ParsableCommand {
         for transfer in summary.transfers {
             lines.append("\(transfer.verb) \(PathSafety.escaped(transfer.entry.path)) (\(transfer.entry.size.map(ByteSize.format) ?? "size unknown"))\(transfer.detail.map { ": \($0)" } ?? "")")
         }
+        for move in summary.moves { lines.append("move \(PathSafety.escaped(move.from)) to \(PathSafety.escaped(move.path))") }
         for place in summary.places { lines.append("\(place.mode == .link ? "link" : "copy") \(place.path) from \(place.owner)") }
         for prune in summary.prunes { lines.append("remove \(PathSafety.escaped(prune.path)) (\(ByteSize.format(prune.size)))") }
-        lines.append("Would fetch \(summary.transfers.count) file\(summary.transfers.count == 1 ? "" : "s") (\(ByteSize.format(summary.bytesToTransfer))), place \(summary.places.count) duplicates, remove \(summary.prunes.count); \(summary.kept) already in place")
+        lines.append("Would fetch \(summary.transfers.count) file\(summary.transfers.count == 1 ? "" : "s") (\(ByteSize.format(summary.bytesToTransfer))), move \(summary.moves.count) already here, place \(summary.places.count) duplicates, remove \(summary.prunes.count); \(summary.kept) already in place")
         console.data(lines.joined(separator: "\n"))
     }
 }
@@ -146,6 +147,8 @@ struct PlanSummary {
     }
 
     var transfers: [Transfer] = []
+    /// Locked files that are already in the tree at another path, moved instead of fetched.
+    var moves: [(path: String, from: String)] = []
     var places: [(path: String, owner: String, mode: DuplicatePolicy)] = []
     var prunes: [(path: String, size: Int64)] = []
     var kept: Int
@@ -160,6 +163,7 @@ struct PlanSummary {
             case .download(let entry): transfers.append(Transfer(verb: "fetch", entry: entry))
             case .resume(let entry, let bytes): transfers.append(Transfer(verb: "resume", entry: entry, detail: "\(ByteSize.format(bytes)) already here"))
             case .replace(let entry, let reason): transfers.append(Transfer(verb: "replace", entry: entry, detail: reason))
+            case .move(let entry, let from): moves.append((entry.path, from))
             case .place(let entry, let path, let mode): places.append((path, entry.path, mode))
             case .prune(let path, let size): prunes.append((path, size))
             }
@@ -185,6 +189,7 @@ struct PlanSummary {
 
     var record: Record {
         var items = transfers.map { Record.Item(action: $0.verb, path: $0.entry.path, size: $0.entry.size, detail: $0.detail) }
+        items += moves.map { Record.Item(action: "move", path: $0.path, size: nil, detail: "from \($0.from)") }
         items += places.map { Record.Item(action: $0.mode == .link ? "link" : "copy", path: $0.path, size: nil, detail: "from \($0.owner)") }
         items += prunes.map { Record.Item(action: "remove", path: $0.path, size: $0.size, detail: nil) }
         return Record(actions: items, bytesToTransfer: bytesToTransfer, kept: kept)

@@ -109,9 +109,11 @@ public struct Locker: Sendable {
             }
         }
         var upstreamChanges: [String] = []
-        let previousByPath = Dictionary((previous?.files ?? []).map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        // A file is the same file by its archive and URI, wherever the layout puts it: a layout
+        // or destination change keeps every pin.
+        let previousByFile = Dictionary((previous?.files ?? []).map { ("\($0.archive)\u{0}\($0.uri)", $0) }, uniquingKeysWith: { first, _ in first })
         let merged = entries.map { entry in
-            Self.merge(entry, previous: previousByPath[entry.path], refresh: update.includes(entry.dataset), upstreamChanges: &upstreamChanges)
+            Self.merge(entry, previous: previousByFile["\(entry.archive)\u{0}\(entry.uri)"], refresh: update.includes(entry.dataset), upstreamChanges: &upstreamChanges)
         }
         let lock = Lockfile(specDigest: spec.meaningDigest, files: merged)
         var warnings = loaded.warnings
@@ -215,7 +217,7 @@ public struct Locker: Sendable {
         }
     }
 
-    /// A freshly resolved entry merged with what the previous lock said about the same path.
+    /// A freshly resolved entry merged with what the previous lock said about the same file.
     /// Without refresh, a file that is still the same file (same URI) keeps its locked URL, size
     /// and checksums, so re-locking is stable even when upstream moved. With refresh, the
     /// archive's answer wins and a pin survives only when size and checksum are unchanged.

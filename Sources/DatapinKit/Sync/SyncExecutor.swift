@@ -45,6 +45,8 @@ public struct SyncReport: Sendable {
     public var pins: [String: String] = [:]
     public var pruned: [String] = []
     public var duplicatesPlaced: [String] = []
+    /// Locked paths filled by renaming a file already in the tree (`SyncAction.move`), not downloaded.
+    public var moved: [String] = []
     /// Bytes received over the network this run.
     public var bytesTransferred: Int64 = 0
     /// Bytes of the files placed this run.
@@ -92,10 +94,27 @@ public struct SyncExecutor {
         var prunes: [(path: String, size: Int64)] = []
         report.kept = plan.counts.keep
         for action in plan.actions {
+            var fetch: LockEntry
             switch action {
             case .keep:
                 continue
+            case .move(let entry, let from):
+                if move(entry, from: from) {
+                    report.moved.append(entry.path)
+                    continue
+                }
+                fetch = entry
             case .download(let entry), .resume(let entry, _), .replace(let entry, _):
+                fetch = entry
+            case .place(let entry, let path, let mode):
+                places.append((entry, path, mode))
+                continue
+            case .prune(let path, let size):
+                prunes.append((path, size))
+                continue
+            }
+            do {
+                let entry = fetch
                 guard let source = source(entry) else {
                     report.skippedForCredentials.append(entry)
                     continue
@@ -107,10 +126,6 @@ public struct SyncExecutor {
                     rootPath: tree.destination.path, partialPath: tree.partialURL(for: entry).path,
                     finalPath: tree.finalURL(for: entry.path).path, expectedSize: entry.size,
                     expectedSHA256: entry.sha256, checksum: entry.checksum))
-            case .place(let entry, let path, let mode):
-                places.append((entry, path, mode))
-            case .prune(let path, let size):
-                prunes.append((path, size))
             }
         }
 
@@ -171,6 +186,23 @@ public struct SyncExecutor {
         }
         report.seconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    /// Moves the file at `from` to the entry's path (a hard link, then the old name removed, so
+    /// that nothing at the target is replaced and a kill in between leaves the file at both), in
+    /// folders that are never symbolic links; the state cache follows the file. False when it could
+    /// not be moved (the entry is then downloaded).
+    private func move(_ entry: LockEntry, from: String) -> Bool {
+        let source = tree.finalURL(for: from).path
+        let target = tree.finalURL(for: entry.path).path
+        guard (try? LocalFiles.makeParentFolders(of: target, root: tree.destination.path, mustBeInside: true)) != nil,
+              let sha256 = entry.sha256, link(source, target) == 0
+        else { return false }
+        unlink(source)
+        guard let stat = FileStat(lstatAt: target) else { return false }
+        cache.forget(from)
+        cache.record(entry.path, stat: stat, sha256: sha256)
+        return true
     }
 
     /// Puts the owner's verified bytes at a duplicate's path: a hard link (a copy when the file

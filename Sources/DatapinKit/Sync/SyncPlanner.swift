@@ -15,6 +15,10 @@ public enum SyncAction: Sendable, Hashable {
     case resume(LockEntry, partialBytes: Int64)
     /// The local file has another size or content ("size 10 B, locked 12 B" / "content differs from the pinned sha256").
     case replace(LockEntry, reason: String)
+    /// The file is missing, but the file at `from`, which the lock no longer lists there, holds
+    /// its pinned bytes as the state cache vouches (the last sync placed it before a layout or
+    /// destination change): rename it into place instead of downloading it.
+    case move(LockEntry, from: String)
     /// Put a hard link (`.link`) or a copy (`.copy`) of the entry's file at one of its `alsoPaths`,
     /// after the entry's own file is in place.
     case place(LockEntry, at: String, mode: DuplicatePolicy)
@@ -31,6 +35,7 @@ public struct SyncPlan: Sendable {
         public var download = 0
         public var resume = 0
         public var replace = 0
+        public var move = 0
         public var place = 0
         public var prune = 0
 
@@ -57,14 +62,14 @@ public struct SyncPlan: Sendable {
         actions.compactMap { action in
             switch action {
             case .download(let entry), .resume(let entry, _), .replace(let entry, _): return entry
-            case .keep, .place, .prune: return nil
+            case .keep, .move, .place, .prune: return nil
             }
         }
     }
 
     /// True when the plan changes nothing in the tree.
     public var isNoOp: Bool {
-        counts.download + counts.resume + counts.replace + counts.place + counts.prune == 0
+        counts.download + counts.resume + counts.replace + counts.move + counts.place + counts.prune == 0
     }
 
     public init(actions: [SyncAction], extras: [String]) {
@@ -91,6 +96,7 @@ public struct SyncPlan: Sendable {
                 counts.replace += 1
                 bytes += entry.size ?? 0
                 if entry.sha256 == nil { unpinned.append(entry) }
+            case .move: counts.move += 1
             case .place: counts.place += 1
             case .prune: counts.prune += 1
             }
@@ -178,12 +184,38 @@ public struct SyncPlanner {
                 }
             }
         }
-        let extras = survey.extras(locked: lock.lockedPaths)
+        var extras = survey.extras(locked: lock.lockedPaths)
+        Self.moveInsteadOfDownloading(&actions, extras: &extras, survey: survey)
         if prune {
             actions.append(contentsOf: extras.map { .prune(path: $0, size: survey.size(ofExtra: $0)) })
             return SyncPlan(actions: actions, extras: [])
         }
         return SyncPlan(actions: actions, extras: extras)
+    }
+}
+
+extension SyncPlanner {
+    /// Turns the download of a pinned file into a move of an extra file that holds the same
+    /// bytes (same size and SHA-256, as the state cache vouches for its unchanged stat), and
+    /// takes that file off the extras: after a layout change the tree is rearranged, not fetched
+    /// again, and the old places are not left behind. Each extra serves one entry.
+    static func moveInsteadOfDownloading(_ actions: inout [SyncAction], extras: inout [String], survey: TreeSurvey) {
+        var bySHA256: [String: [String]] = [:]
+        for extra in extras {
+            if let sha256 = survey.trustedDigest(ofExtra: extra) { bySHA256[sha256, default: []].append(extra) }
+        }
+        guard !bySHA256.isEmpty else { return }
+        var moved: Set<String> = []
+        for index in actions.indices {
+            guard case .download(let entry) = actions[index], let sha256 = entry.sha256,
+                  var candidates = bySHA256[sha256], !candidates.isEmpty else { continue }
+            let from = candidates.removeFirst()
+            bySHA256[sha256] = candidates
+            guard entry.size == nil || survey.size(ofExtra: from) == entry.size else { continue }
+            actions[index] = .move(entry, from: from)
+            moved.insert(from)
+        }
+        extras.removeAll { moved.contains($0) }
     }
 }
 
@@ -704,6 +736,12 @@ final class TreeSurvey {
     /// lstat size of an extra path (0 when it vanished).
     func size(ofExtra relativePath: String) -> Int64 {
         FileStat(relativePath: relativePath, in: destinationDescriptor)?.size ?? 0
+    }
+
+    /// The SHA-256 the state cache recorded for a file the lock does not list, when the file is
+    /// unchanged since (size, mtime and inode); nil otherwise.
+    func trustedDigest(ofExtra relativePath: String) -> String? {
+        FileStat(relativePath: relativePath, in: destinationDescriptor).flatMap { cache.trustedDigest(for: relativePath, stat: $0) }
     }
 
     private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!

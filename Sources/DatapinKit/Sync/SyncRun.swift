@@ -301,11 +301,12 @@ public final class SyncRun: @unchecked Sendable {
         outcome.summary = SyncOutcome.Summary(filesPlaced: report.placed.count, filesKept: report.kept, bytes: report.bytesTransferred, seconds: report.seconds,
                                               pinned: outcome.pinned, failed: failed, refused: refused.count, interrupted: cancelled,
                                               skipped: report.skippedForCredentials.count, pruned: report.pruned.count, duplicatesPlaced: report.duplicatesPlaced.count)
-        let nothingDone = report.placed.isEmpty && report.failed.isEmpty && report.skippedForCredentials.isEmpty && report.pruned.isEmpty && report.duplicatesPlaced.isEmpty
+        let nothingDone = report.placed.isEmpty && report.failed.isEmpty && report.skippedForCredentials.isEmpty && report.pruned.isEmpty && report.duplicatesPlaced.isEmpty && report.moved.isEmpty
         if nothingDone {
             outcome.messages.append("Up to date: \(report.kept) file\(report.kept == 1 ? "" : "s") in place, nothing to fetch")
         } else {
             var line = "Synced \(report.placed.count) file\(report.placed.count == 1 ? "" : "s") (\(ByteSize.format(report.bytesTransferred)) in \(String(format: "%.1f", report.seconds)) s, \(String(format: "%.1f", megabytesPerSecond)) MB/s); \(report.kept) already in place"
+            if !report.moved.isEmpty { line += ", \(report.moved.count) moved from where an earlier sync put \(report.moved.count == 1 ? "it" : "them")" }
             if !report.duplicatesPlaced.isEmpty { line += ", \(report.duplicatesPlaced.count) duplicates placed" }
             if outcome.pinned > 0 { line += ", \(outcome.pinned) pinned" }
             if !report.pruned.isEmpty { line += ", \(report.pruned.count) removed" }
