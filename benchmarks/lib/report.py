@@ -72,7 +72,9 @@ def table(rows, descriptions):
                 lines.append(f"| {label} | {tool} | {row.not_available} | | | |")
                 continue
             seconds = statistics.median(row.seconds)
-            ratio = f"{seconds / baseline:.2f}× {cell(BASELINE[case])}" if baseline else "-"
+            share = seconds / baseline if baseline else None
+            digits = 3 if share is not None and share < 0.1 else 2
+            ratio = f"{share:.{digits}f}× {cell(BASELINE[case])}" if share is not None else "-"
             peak_mb = max(row.rss_kib) * 1024 / 1e6
             requests = str(int(statistics.median(row.requests))) if row.requests else "-"
             lines.append(f"| {label} | {tool} | {seconds:.3f} | {ratio} | {peak_mb:.1f} | {requests} |")
@@ -97,6 +99,8 @@ def targets(rows, listing_delay_ms, listing_jobs):
         return top / bottom if top is not None and bottom else None
 
     def line(case, text, value, met_when, shown):
+        if not any(row_case == case for row_case, _ in rows):
+            return
         met = None if value is None else met_when(value)
         observed = None if value is None else shown(value)
         lines.append(f"- {case}: {text}: {verdict(met, observed, rows.get((case, DATAPIN[case])))}")
