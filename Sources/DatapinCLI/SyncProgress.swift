@@ -122,7 +122,11 @@ final class SyncProgress: @unchecked Sendable {
         writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
     }
 
-    /// The `progress` event of a state: see the README's list of `--json` sync events.
+    /// The `progress` event of a state: `files_done` (placed or failed) of `files_total`;
+    /// `bytes_done` (on disk, a resumed file's earlier bytes included) of `bytes_total` (the known
+    /// sizes of the files to fetch; 0 when none is known); `bytes_per_second` over the last five
+    /// seconds and `eta_seconds` (null until known); `elapsed_seconds` since transfers began;
+    /// `in_flight`, each file's `path`, `bytes` on disk and `size` (null when unknown).
     static func progressRecord(_ state: ProgressState, elapsed: TimeInterval) -> [String: Any] {
         [
             "event": "progress",
