@@ -147,14 +147,18 @@ enum ProgressRenderer {
 
     /// The escapes that erase the lines drawn last time and draw `next` in their place: back to
     /// the start of the line, up over the rows `previous` took at `columns` (a line wider than
-    /// the terminal, after a resize, takes more than one), erase to the end of the screen, then
-    /// each line with its newline, so the cursor waits below the block.
+    /// the terminal, after a resize, takes more than one), then each line erased (`ESC [2K`) and
+    /// drawn with its newline, so the cursor waits below the block; rows left over from a taller
+    /// block are erased and the cursor goes back up over them. Each row is erased on its own, not
+    /// with erase-below, which tmux (`scroll-on-clear`) would copy into its history whenever the
+    /// block starts at the top of the screen.
     static func redraw(erasing previous: [String], columns: Int, drawing next: [String]) -> String {
         let rows = previous.reduce(0) { $0 + rowsTaken(by: $1, columns: columns) }
         var text = "\r"
         if rows > 0 { text += "\u{1B}[\(rows)A" }
-        text += "\u{1B}[J"
-        for line in next { text += line + "\n" }
+        for line in next { text += "\u{1B}[2K" + line + "\n" }
+        let leftover = rows - next.count
+        if leftover > 0 { text += String(repeating: "\u{1B}[2K\n", count: leftover) + "\u{1B}[\(leftover)A" }
         return text
     }
 

@@ -108,14 +108,16 @@ import Testing
     }
 
     /// A redraw moves up exactly as many rows as the last draw took (more when a resize made
-    /// them wrap), erases below and draws the new lines, each ending in a newline.
+    /// them wrap), erases and draws each line, ending in a newline, and erases the rows a taller
+    /// block left over, going back up over them.
     @Test func redrawMovesUpOverWhatItDrew() {
         let first = ProgressRenderer.lines(Self.busy, width: 80)
-        #expect(ProgressRenderer.redraw(erasing: [], columns: 80, drawing: first) == "\r\u{1B}[J" + first.map { $0 + "\n" }.joined())
+        #expect(ProgressRenderer.redraw(erasing: [], columns: 80, drawing: first) == "\r" + first.map { "\u{1B}[2K" + $0 + "\n" }.joined())
         let again = ProgressRenderer.redraw(erasing: first, columns: 80, drawing: ["x"])
-        #expect(again == "\r\u{1B}[\(first.count)A\u{1B}[Jx\n")
+        #expect(again == "\r\u{1B}[\(first.count)A\u{1B}[2Kx\n" + String(repeating: "\u{1B}[2K\n", count: first.count - 1) + "\u{1B}[\(first.count - 1)A")
         // Narrowed to 40 columns: the five 80-column lines take two rows each, "… and 2 more" one.
-        #expect(ProgressRenderer.redraw(erasing: first, columns: 40, drawing: []) == "\r\u{1B}[11A\u{1B}[J")
+        #expect(ProgressRenderer.redraw(erasing: first, columns: 40, drawing: []) == "\r\u{1B}[11A" + String(repeating: "\u{1B}[2K\n", count: 11) + "\u{1B}[11A")
+        #expect(!ProgressRenderer.redraw(erasing: first, columns: 80, drawing: first).contains("\u{1B}[J"), "no erase-below")
     }
 
     /// Drawing a block again and again, of changing length, through a terminal leaves only the

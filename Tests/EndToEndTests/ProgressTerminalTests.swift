@@ -56,7 +56,7 @@ import TestSupport
         defer { server.shutdown() }
         let run = try Self.runOnTerminal(["sync"], in: project.directory, columns: columns)
         #expect(run.status == 0, "\(run.output)")
-        #expect(run.output.contains("\u{1B}[J"), "the block was redrawn in place")
+        #expect(run.output.contains("A\u{1B}[2K"), "the block was redrawn in place")
         #expect(run.output.contains("ETA") || run.output.contains("%"), "a status line was drawn: \(run.output)")
         #expect(run.output.contains("rca1_cal.fits"), "a file in flight was named: \(run.output)")
         let (screen, after) = Self.replay(run.output, columns: columns)
@@ -69,7 +69,8 @@ import TestSupport
     static func replay(_ output: String, columns: Int) -> (screen: TerminalScreen, after: [String]) {
         var screen = TerminalScreen(columns: columns)
         screen.feed(output)
-        let after = (output.components(separatedBy: "\u{1B}[J").last ?? "").components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        let afterClear = output.components(separatedBy: "\u{1B}[2K").last ?? ""
+        let after = afterClear[(afterClear.range(of: "A")?.upperBound ?? afterClear.startIndex)...].components(separatedBy: "\r\n").filter { !$0.isEmpty }
         let allowed = after.reduce(0) { $0 + rows(of: $1, columns: columns).count - 1 }
         #expect(screen.wrapped == allowed, "no line of the block was wider than the terminal: \(output.debugDescription)")
         return (screen, after)

@@ -72,7 +72,7 @@ struct TerminalScreen {
             rows[row].removeSubrange(min(column, rows[row].count)...)
             rows.removeSubrange((row + 1)...)
         case "K":
-            if parameter == 2 { rows[row] = Array(repeating: " ", count: column) } else { rows[row].removeSubrange(min(column, rows[row].count)...) }
+            if parameter == 2 { rows[row] = [] } else { rows[row].removeSubrange(min(column, rows[row].count)...) }
         default:
             break
         }
