@@ -12,11 +12,16 @@ struct ListingOptions: ParsableArguments {
     }
 }
 
-/// "listed 120 of 400 dataset entries", redrawn on one stderr line while `lock` or `plan`
-/// lists; drawn only on a terminal, never with --quiet, --json or --no-progress, or TERM=dumb.
+/// "[====>     ]  30%  listed 120 of 400 dataset entries", redrawn in place on stderr while
+/// `lock`, `plan` or `outdated` lists (`ProgressRenderer.listingLines`, never wider than the
+/// terminal); drawn only on a terminal, never with --quiet, --json or --no-progress, or TERM=dumb.
 final class ListingProgressLine: @unchecked Sendable {
     private let lock = NSLock()
-    private var drawn = false
+    private let block: TerminalBlock
+
+    init(block: TerminalBlock = TerminalBlock()) {
+        self.block = block
+    }
 
     /// Whether these options draw the line.
     static func enabled(for global: GlobalOptions) -> Bool {
@@ -25,17 +30,13 @@ final class ListingProgressLine: @unchecked Sendable {
 
     func show(_ progress: ListingProgress) {
         lock.withLock {
-            drawn = true
-            FileHandle.standardError.write(Data("\r\u{1B}[2Klisted \(progress.listed) of \(progress.total) dataset entr\(progress.total == 1 ? "y" : "ies")".utf8))
+            block.draw { ProgressRenderer.listingLines(listed: progress.listed, total: progress.total, width: $0) }
         }
     }
 
-    /// Clears the line so that what follows starts on a clean line.
+    /// Erases the line so that what follows starts where it began.
     func finish() {
-        lock.withLock {
-            if drawn { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-            drawn = false
-        }
+        lock.withLock { block.clear() }
     }
 }
 

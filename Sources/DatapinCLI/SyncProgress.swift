@@ -1,38 +1,67 @@
 import DatapinKit
 import Foundation
 
-/// Shows a sync as it happens: one redrawn line on a terminal (files, bytes, rate, ETA), plain
-/// lines otherwise, or NDJSON events on stdout with `--json`. Events arrive on the sync run's
-/// event thread (`SyncRun.run`), never the transfer thread, so writing here may block without
-/// holding up a transfer; everything here is guarded by one lock.
+/// Shows a sync as it happens: on a terminal, a block redrawn in place (a bar with percentage,
+/// bytes of total, rate, ETA and files, then the files in flight; `ProgressRenderer`); plain
+/// lines otherwise; or NDJSON events on stdout with `--json`, among them a `progress` event
+/// about once a second. Events arrive on the sync run's event thread (`SyncRun.run`), and the
+/// periodic redraw and `progress` event come from a timer queue of this class's own, never the
+/// transfer thread, so writing here may block without holding up a transfer; everything here is
+/// guarded by one lock.
 final class SyncProgress: @unchecked Sendable {
     enum Style { case terminal, lines, ndjson, silent }
 
+    /// Seconds between `progress` events with `--json`, and at most between terminal redraws.
+    static let eventInterval: TimeInterval = 1
+    static let redrawInterval: TimeInterval = 0.5
+    /// Redraws driven by transfer events come at most this often.
+    static let fastestRedraw: TimeInterval = 0.1
+
     private let style: Style
     private let lock = NSLock()
-    private var totalFiles = 0
-    private var totalBytes: Int64 = 0
-    private var started = Date()
-    private var filesDone = 0
-    private var bytesByPath: [String: Int64] = [:]
-    private var bytesOfFinished: Int64 = 0
+    private let now: @Sendable () -> Date
+    private let writeStandardOutput: (String) -> Void
+    private let writeStandardError: (String) -> Void
+    private let block: TerminalBlock
+    private var tally = TransferTally()
+    private var transferring = false
     private var lastDraw = Date.distantPast
-    private var drewLine = false
+    private var ticker: DispatchSourceTimer?
 
-    init(style: Style) {
+    /// `columns` and the writers are the terminal's width and stdout and stderr unless a test
+    /// gives its own.
+    init(style: Style, now: @escaping @Sendable () -> Date = { Date() }, columns: @escaping () -> Int = { TerminalWidth.columns() },
+         standardOutput: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
+         standardError: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
         self.style = style
+        self.now = now
+        writeStandardOutput = standardOutput
+        writeStandardError = standardError
+        block = TerminalBlock(columns: columns, write: standardError)
     }
 
-    /// Transfers begin: `totalFiles` files, `totalBytes` bytes.
+    /// Transfers begin: `totalFiles` files, `totalBytes` bytes (the known sizes of those files).
+    /// Draws the block at 0%, or prints the first `progress` event, and starts the timer that
+    /// keeps them coming while a transfer stalls.
     func start(totalFiles: Int, totalBytes: Int64) {
         lock.withLock {
-            self.totalFiles = totalFiles
-            self.totalBytes = totalBytes
-            started = Date()
+            tally = TransferTally(files: totalFiles, bytes: totalBytes, at: now())
+            transferring = totalFiles > 0
+            guard transferring else { return }
+            switch style {
+            case .terminal:
+                draw(force: true)
+                startTicker(every: Self.redrawInterval) { $0.draw(force: false) }
+            case .ndjson:
+                emitProgress()
+                startTicker(every: Self.eventInterval) { $0.emitProgress() }
+            case .lines, .silent:
+                break
+            }
         }
     }
 
-    /// The style for these options: NDJSON with --json, nothing with --quiet, a redrawn line on
+    /// The style for these options: NDJSON with --json, nothing with --quiet, a redrawn block on
     /// a terminal unless --no-progress or TERM=dumb, plain lines otherwise.
     static func style(for global: GlobalOptions) -> Style {
         if global.json { return .ndjson }
@@ -44,22 +73,19 @@ final class SyncProgress: @unchecked Sendable {
     func handle(_ event: SyncEvent) {
         lock.lock()
         defer { lock.unlock() }
+        tally.apply(event, at: now())
         switch event {
         case .transferStarted(let path, let size):
-            bytesByPath[path] = 0
             emit(["event": "started", "path": path, "size": size.map { NSNumber(value: $0) } ?? NSNull()])
-        case .transferProgress(let path, let bytes, _):
-            bytesByPath[path] = bytes
-            if style == .terminal { draw(force: false) }
+            draw(force: true)
+        case .transferProgress:
+            draw(force: false)
         case .retrying(let path, let attempt, let reason, let delay):
             emit(["event": "retrying", "path": path, "attempt": attempt, "reason": reason, "delay_seconds": delay])
-            line("retrying \(path) in \(String(format: "%.1f", delay)) s (attempt \(attempt) failed: \(reason))")
+            line("retrying \(PathSafety.escaped(path)) in \(String(format: "%.1f", delay)) s (attempt \(attempt) failed: \(reason))")
         case .transferFinished(let path, let result):
-            bytesByPath[path] = nil
-            filesDone += 1
             switch result.outcome {
             case .placed(let sha256, let size):
-                bytesOfFinished += size
                 var record: [String: Any] = ["event": "placed", "path": path, "size": size, "sha256": sha256, "attempts": result.attempts]
                 if let resumed = result.resumedFrom { record["resumed_from"] = resumed }
                 emit(record)
@@ -68,7 +94,7 @@ final class SyncProgress: @unchecked Sendable {
                 // The failure itself is reported once, with the others, when the run ends.
                 emit(["event": failure == .cancelled ? "cancelled" : "failed", "path": path, "reason": failure.message, "attempts": result.attempts])
             }
-            if style == .terminal { draw(force: true) }
+            draw(force: true)
         case .placedDuplicate(let path, let owner, let mode):
             emit(["event": "duplicate", "path": path, "of": owner, "mode": mode.rawValue])
             if style == .lines { line("\(mode == .link ? "linked" : "copied") \(path) from \(owner)") }
@@ -78,47 +104,80 @@ final class SyncProgress: @unchecked Sendable {
         }
     }
 
-    /// Clears the progress line so that the summary starts on a clean line.
+    /// Transfers are over: stops the timer, prints the last `progress` event (all done) with
+    /// `--json`, and erases the block so that the summary starts where it began.
     func finish() {
-        lock.lock()
-        defer { lock.unlock() }
-        if drewLine { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-        drewLine = false
+        lock.withLock {
+            ticker?.cancel()
+            ticker = nil
+            if transferring && style == .ndjson { emitProgress() }
+            transferring = false
+            block.clear()
+        }
     }
 
     /// Prints one NDJSON record on stdout (only in the NDJSON style).
     func emit(_ record: [String: Any]) {
         guard style == .ndjson, let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+        writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
+    }
+
+    /// The `progress` event of a state: `files_done` (placed or failed) of `files_total`;
+    /// `bytes_done` (on disk, a resumed file's earlier bytes included) of `bytes_total` (the known
+    /// sizes of the files to fetch; 0 when none is known); `bytes_per_second` over the last five
+    /// seconds and `eta_seconds` (null until known); `elapsed_seconds` since transfers began;
+    /// `in_flight`, each file's `path`, `bytes` on disk and `size` (null when unknown).
+    static func progressRecord(_ state: ProgressState, elapsed: TimeInterval) -> [String: Any] {
+        [
+            "event": "progress",
+            "files_done": state.filesDone,
+            "files_total": state.filesTotal,
+            "bytes_done": state.bytesDone,
+            "bytes_total": state.bytesTotal,
+            "bytes_per_second": state.bytesPerSecond.map { NSNumber(value: Int64($0.rounded())) } ?? NSNull(),
+            "eta_seconds": state.etaSeconds.map { NSNumber(value: Int64($0.rounded(.up))) } ?? NSNull(),
+            "elapsed_seconds": (elapsed * 10).rounded(.down) / 10,
+            "in_flight": state.inFlight.map { file in
+                ["path": file.path, "bytes": file.bytes, "size": file.size.map { NSNumber(value: $0) } ?? NSNull()] as [String: Any]
+            },
+        ]
+    }
+
+    private func emitProgress() {
+        guard transferring else { return }
+        let time = now()
+        emit(Self.progressRecord(tally.state(at: time), elapsed: time.timeIntervalSince(tally.started)))
+    }
+
+    /// Calls `action` with the lock held every `interval` seconds on a queue of its own, until
+    /// `finish`.
+    private func startTicker(every interval: TimeInterval, _ action: @escaping (SyncProgress) -> Void) {
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "datapin-sync-progress"))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            lock.withLock { if transferring { action(self) } }
+        }
+        timer.resume()
+        ticker = timer
     }
 
     private func line(_ text: String) {
-        guard style == .lines || style == .terminal else { return }
-        if drewLine { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
-        drewLine = false
-        if style == .terminal { draw(force: true) }
+        switch style {
+        case .lines: writeStandardError(text + "\n")
+        case .terminal:
+            block.printAbove(text)
+            draw(force: true)
+        case .ndjson, .silent: break
+        }
     }
 
     private func draw(force: Bool) {
-        let now = Date()
-        guard force || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
-        lastDraw = now
-        let done = bytesOfFinished + bytesByPath.values.reduce(0, +)
-        let elapsed = max(now.timeIntervalSince(started), 0.001)
-        let rate = Double(done) / elapsed
-        var text = "[\(filesDone)/\(totalFiles)] \(ByteSize.format(done)) of \(ByteSize.format(totalBytes))  \(ByteSize.format(Int64(rate)))/s"
-        if rate > 0, totalBytes > done {
-            text += "  ETA \(Self.duration(Double(totalBytes - done) / rate))"
-        }
-        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text).utf8))
-        drewLine = true
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let whole = Int(seconds.rounded(.up))
-        if whole < 60 { return "\(whole)s" }
-        if whole < 3600 { return "\(whole / 60)m\(String(format: "%02d", whole % 60))s" }
-        return "\(whole / 3600)h\(String(format: "%02d", (whole % 3600) / 60))m"
+        guard style == .terminal, transferring else { return }
+        let time = now()
+        guard force || time.timeIntervalSince(lastDraw) >= Self.fastestRedraw else { return }
+        lastDraw = time
+        let state = tally.state(at: time)
+        block.draw { ProgressRenderer.lines(state, width: $0) }
     }
 }

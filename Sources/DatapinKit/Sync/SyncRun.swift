@@ -63,7 +63,9 @@ public final class SyncRun: @unchecked Sendable {
         case info(String)
         /// Warnings to show now.
         case diagnostics([Diagnostic])
-        /// Transfers begin: this many files, this many bytes. Events follow until `transfersEnded`.
+        /// Transfers begin: this many files to fetch (those skipped for want of credentials not
+        /// counted), of these locked sizes in all (a resumed file's whole size, as its progress
+        /// events count the bytes already on disk). Events follow until `transfersEnded`.
         case transfersStarting(files: Int, bytes: Int64)
         /// Every event of the transfers has been delivered.
         case transfersEnded
@@ -173,7 +175,8 @@ public final class SyncRun: @unchecked Sendable {
             notify(.diagnostics([Diagnostic(.warning, "\(count) file\(count == 1 ? " is" : "s are") in place and kept by \(count == 1 ? "its" : "their") size, but not pinned: datapin did not download \(count == 1 ? "it" : "them") into this tree (or \(count == 1 ? "it" : "they") changed since), so it cannot vouch for \(count == 1 ? "its" : "their") bytes; to pin \(count == 1 ? "it" : "them"), delete \(count == 1 ? "it" : "them") and run `datapin sync`", notes: unpinnable.prefix(5).map { "not pinned: \(PathSafety.escaped($0.path))" })]))
         }
         let executor = SyncExecutor(tree: tree, cache: cache, engine: engine, journal: journal, source: source)
-        notify(.transfersStarting(files: plan.counts.download + plan.counts.resume + plan.counts.replace, bytes: plan.bytesToTransfer))
+        let fetched = transfers.filter { source($0) != nil }
+        notify(.transfersStarting(files: fetched.count, bytes: fetched.reduce(0) { $0 + ($1.size ?? 0) }))
         let relay = SyncEventRelay(consumer: events)
         let report = executor.run(plan) { relay.send($0) }
         relay.finish()
