@@ -9,7 +9,7 @@ public struct Datapin: ParsableCommand {
         abstract: "Reproducible pulls of science-archive data: datapin.yaml → datapin.lock → files.",
         discussion: "Exit codes: 0 done; 1 a --check or --exit-code found a difference; 2 bad usage or input; 3 transfers failed; 4 integrity; 5 credentials; 6 an archive could not be queried; 130 interrupted.",
         version: DatapinVersion.current,
-        subcommands: [InitCommand.self, LockCommand.self, PlanCommand.self, OutdatedCommand.self, ListCommand.self, SyncCommand.self, StatusCommand.self, VerifyCommand.self, ExportCommand.self, SchemaCommand.self]
+        subcommands: [InitCommand.self, LockCommand.self, PlanCommand.self, OutdatedCommand.self, ProductsCommand.self, ListCommand.self, SyncCommand.self, StatusCommand.self, VerifyCommand.self, ExportCommand.self, SchemaCommand.self]
     )
 
     public init() {}

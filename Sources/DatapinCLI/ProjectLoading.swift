@@ -72,6 +72,13 @@ extension GlobalOptions {
         }
     }
 
+    /// Every product the spec's entries list, with what `select` makes of it (`datapin products`).
+    func listProducts(_ loaded: LoadedSpec, datasets: Set<String>, listing: ListingOptions) throws -> ProductCatalog {
+        try listArchives(loaded, listing: listing) { locker, progress throws(LockingError) in
+            try await ProductCatalog.list(locker: locker, datasets: datasets, progress: progress)
+        }
+    }
+
     /// Runs `work` with a locker for the spec and the listing progress line, off the main thread.
     private func listArchives<T: Sendable>(_ loaded: LoadedSpec, listing: ListingOptions, _ work: @escaping @Sendable (Locker, (@Sendable (ListingProgress) -> Void)?) async throws(LockingError) -> T) throws -> T {
         let locker = Locker(loaded: loaded, specDirectory: paths.directory, jobs: listing.jobs)

@@ -1,5 +1,6 @@
 import DatapinLock
 import DatapinSelection
+import DatapinSupport
 import Foundation
 
 /// `datapin export csv`: the locked selection as MAST's overlay exports it
@@ -30,19 +31,5 @@ public enum CSVExport {
     /// is the real name for archives whose URI is an identifier (ESO's dp_id).
     public static func filename(of entry: LockEntry) -> String {
         entry.path.split(separator: "/").last.map(String.init) ?? entry.path
-    }
-}
-
-/// RFC 4180 CSV text, shared by `ls --format csv` and `export csv`.
-enum CSVText {
-    /// One field: quoted when it holds a comma, quote or line break, inner quotes doubled.
-    static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    /// One record with its CRLF line end.
-    static func record(_ fields: [String]) -> String {
-        fields.map(field).joined(separator: ",") + "\r\n"
     }
 }

@@ -47,12 +47,7 @@ public enum LockListing {
                 [entry.level ?? "-", entry.suffix ?? "-", entry.type?.rawValue ?? "-", entry.access.rawValue,
                  entry.size.map(ByteSize.format) ?? "?", entry.sha256 == nil ? "-" : "pinned", entry.path + Self.sharing(entry, shownUnder: dataset)]
             }
-            let header = ["LEVEL", "SUFFIX", "TYPE", "ACCESS", "SIZE", "SHA256", "PATH"]
-            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-            for row in [header] + rows {
-                let cells = row.enumerated().map { column, cell in column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0) }
-                out += "  " + cells.joined(separator: "  ") + "\n"
-            }
+            out += TextTable.render(header: ["LEVEL", "SUFFIX", "TYPE", "ACCESS", "SIZE", "SHA256", "PATH"], rows: rows)
         }
         let bytes = files.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
         out += "\(files.count) file\(files.count == 1 ? "" : "s"), \(ByteSize.format(bytes)), \(groups.count) dataset\(groups.count == 1 ? "" : "s")\n"

@@ -1,4 +1,5 @@
 import DatapinSpec
+import DatapinSupport
 import Foundation
 
 /// SelectFilters compiled once (regexes compiled) and applied to products.
@@ -28,33 +29,53 @@ public struct ProductFilter: Sendable {
 
     /// True when `product` passes every key of the filters.
     public func accepts(_ product: Product) -> Bool {
+        exclusion(of: product) == nil
+    }
+
+    /// Why `product` is left out, naming the `select` key that drops it ("excluded by levels:
+    /// no level given"), or nil when every key takes it; `datapin products` shows it.
+    public func exclusion(of product: Product) -> String? {
         if let levels {
             let productLevels = ([product.level].compactMap { $0 } + product.levelAliases).map { $0.lowercased() }
-            guard productLevels.contains(where: levels.contains) else { return false }
+            if productLevels.isEmpty { return "excluded by levels: no level given" }
+            guard productLevels.contains(where: levels.contains) else {
+                return "excluded by levels: \(productLevels.joined(separator: "/")) is not one of \(Self.list(filters.levels ?? []))"
+            }
         }
         if let suffixes {
-            guard let suffix = product.suffix ?? Self.suffix(ofFilename: product.filename),
-                  suffixes.contains(Self.normalizedSuffix(suffix)) else { return false }
+            guard let suffix = product.suffix ?? Self.suffix(ofFilename: product.filename) else { return "excluded by suffixes: the name has no suffix" }
+            guard suffixes.contains(Self.normalizedSuffix(suffix)) else {
+                return "excluded by suffixes: \(Self.normalizedSuffix(suffix)) is not one of \(Self.list(suffixes.sorted()))"
+            }
         }
         if let extensions {
             let name = product.filename.lowercased()
-            guard extensions.contains(where: { name.hasSuffix($0) }) else { return false }
+            guard extensions.contains(where: { name.hasSuffix($0) }) else { return "excluded by extensions: the name does not end in \(Self.list(extensions))" }
         }
         if let types = filters.types {
-            guard let type = product.type, types.contains(type) else { return false }
+            guard let type = product.type else { return "excluded by types: no type given" }
+            guard types.contains(type) else { return "excluded by types: \(type.rawValue) is not one of \(Self.list(types.map(\.rawValue)))" }
         }
-        if let access = filters.access, !access.contains(product.access) { return false }
+        if let access = filters.access, !access.contains(product.access) { return "excluded by access: \(product.access.rawValue)" }
         if let match {
             let haystacks = [product.filename, product.instrument, product.filters].compactMap { $0?.lowercased() }
-            guard match.contains(where: { needle in haystacks.contains { $0.contains(needle) } }) else { return false }
+            guard match.contains(where: { needle in haystacks.contains { $0.contains(needle) } }) else {
+                return "excluded by match: none of \(Self.list(match)) is in the name, instrument or filters"
+            }
         }
-        if let include, !include.contains(where: { $0.matches(product.filename) }) { return false }
-        if let exclude, exclude.contains(where: { $0.matches(product.filename) }) { return false }
-        if filters.recommended == true, !product.recommended { return false }
-        if filters.guidestar != true, product.guidestar { return false }
-        if filters.calibrationReferences != true, product.isCalibrationReference { return false }
-        if let maxSize = filters.maxSize, let size = product.size, size > maxSize { return false }
-        return true
+        if let include, !include.contains(where: { $0.matches(product.filename) }) { return "excluded by include: no pattern matches the name" }
+        if let exclude, let pattern = exclude.first(where: { $0.matches(product.filename) }) { return "excluded by exclude: the name matches '\(pattern.pattern.source)'" }
+        if filters.recommended == true, !product.recommended { return "excluded by recommended: not among the archive's recommended products" }
+        if filters.guidestar != true, product.guidestar { return "excluded: a guide-star file (guidestar: true takes it)" }
+        if filters.calibrationReferences != true, product.isCalibrationReference { return "excluded: a calibration-reference file (calibration_references: true takes it)" }
+        if let maxSize = filters.maxSize, let size = product.size, size > maxSize {
+            return "excluded by max_size: \(ByteSize.format(size)) is over \(ByteSize.format(maxSize))"
+        }
+        return nil
+    }
+
+    private static func list(_ values: [String]) -> String {
+        values.joined(separator: ", ")
     }
 
     /// The product suffix a file name carries, lowercase with its underscore (`_cal`): the last
