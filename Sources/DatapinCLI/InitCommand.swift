@@ -47,7 +47,7 @@ struct InitCommand: ParsableCommand {
         if global.json {
             console.data(JSONOutput.render(["spec": paths.specDisplayName, "archive": archive.rawValue]))
         } else {
-            console.info("Wrote \(paths.specDisplayName) for a \(archive.rawValue) archive. Edit it, then run `datapin lock`.")
+            console.info("Wrote \(paths.specDisplayName) for \("aeiou".contains(archive.rawValue.prefix(1)) ? "an" : "a") \(archive.rawValue) archive. Edit it, then run `datapin lock`.")
         }
     }
 }

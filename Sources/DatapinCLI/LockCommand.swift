@@ -59,11 +59,16 @@ struct LockCommand: ParsableCommand {
         if global.json {
             console.data(JSONOutput.render(LockSummary(lockfile: paths.lockDisplayName, written: !unchanged, files: lock.files.count, bytes: bytes, datasets: datasetCount, added: resolution.diff.added.count, removed: resolution.diff.removed.count, changed: resolution.diff.changed.count, upstreamChanged: resolution.upstreamChanges)))
         } else if unchanged {
-            console.info("\(paths.lockDisplayName) is up to date: \(lock.files.count) files (\(ByteSize.format(bytes))) in \(datasetCount) datasets")
+            console.info("\(paths.lockDisplayName) is up to date: \(Self.counted(lock.files.count, "file")) (\(ByteSize.format(bytes))) in \(Self.counted(datasetCount, "dataset"))")
         } else {
             let diff = resolution.diff
-            console.info("Locked \(lock.files.count) files (\(ByteSize.format(bytes))) in \(datasetCount) datasets: \(diff.added.count) added, \(diff.removed.count) removed, \(diff.changed.count) changed → \(paths.lockDisplayName)")
+            console.info("Locked \(Self.counted(lock.files.count, "file")) (\(ByteSize.format(bytes))) in \(Self.counted(datasetCount, "dataset")): \(diff.added.count) added, \(diff.removed.count) removed, \(diff.changed.count) changed → \(paths.lockDisplayName)")
         }
+    }
+
+    /// "1 file", "4 files".
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     private func runCheck(_ loaded: LoadedSpec, previous: Lockfile?, console: Console, paths: ProjectPaths) throws {

@@ -23,9 +23,12 @@ struct VerifyCommand: ParsableCommand {
             if !outcome.unpinned.isEmpty {
                 lines.append("\(outcome.unpinned.count) file\(outcome.unpinned.count == 1 ? " has" : "s have") no pinned checksum in \(context.paths.lockDisplayName); their size was checked")
             }
+            let sizeOnly = outcome.unpinned.count
             lines.append(problems.isEmpty
-                ? "Verified \(outcome.checked) file\(outcome.checked == 1 ? "" : "s"): every byte matches \(context.paths.lockDisplayName)"
-                : "\(problems.count) of \(outcome.checked) files do not match \(context.paths.lockDisplayName); `datapin sync` fetches them again")
+                ? (sizeOnly == 0
+                    ? "Verified \(outcome.checked) file\(outcome.checked == 1 ? "" : "s"): every byte matches \(context.paths.lockDisplayName)"
+                    : "Verified \(outcome.checked) file\(outcome.checked == 1 ? "" : "s"): \(outcome.checked - sizeOnly) match \(context.paths.lockDisplayName) byte for byte, \(sizeOnly) by size only (run `datapin sync` to pin them)")
+                : "\(problems.count) of \(outcome.checked) file\(outcome.checked == 1 ? "" : "s") do\(outcome.checked == 1 ? "es" : "") not match \(context.paths.lockDisplayName); `datapin sync` fetches them again")
             console.data(lines.joined(separator: "\n"))
         }
         if outcome.exitStatus != .ok { throw ExitCode(outcome.exitStatus.rawValue) }

@@ -184,6 +184,8 @@ public struct SyncExecutor {
                 }
             }
         }
+        // The partial folder goes when nothing is left in it (rmdir removes only an empty folder).
+        rmdir(tree.partialDirectory.path)
         report.seconds = Date().timeIntervalSince(started)
         return report
     }

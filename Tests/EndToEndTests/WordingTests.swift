@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// What the newcomer's first hour tripped over: counts that read right, an honest `verify`, and
+/// no empty working folder left behind.
+@Suite struct WordingTests {
+    @Test func oneDatasetIsOneDatasetAndAnIndexIsAnIndex() throws {
+        let project = try LockCommandTests.quickstartCopy()
+        let specURL = project.appendingPathComponent("datapin.yaml")
+        let spec = try LockCommandTests.read(specURL).replacingOccurrences(of: "  - archive: quickstart\n    ids: [jw02734-o002_t002_niriss]\n", with: "")
+        try spec.write(to: specURL, atomically: true, encoding: .utf8)
+        let lock = try Datapin.run(["lock"], in: project)
+        #expect(lock.stderr.contains("Locked 3 files (5.9 kB) in 1 dataset: "), "\(lock.stderr)")
+        let empty = try TestEnvironment.makeScratchDirectory("init")
+        let initialised = try Datapin.run(["init", "--archive", "index"], in: empty)
+        #expect(initialised.stderr.contains("for an index archive"), "\(initialised.stderr)")
+    }
+
+    @Test func verifySaysWhichFilesWereCheckedBySizeOnlyAndSyncLeavesNoEmptyPartialFolder() throws {
+        let (project, catalog, server) = try OutdatedCommandTests.servedQuickstart()
+        defer { server.shutdown() }
+        try OutdatedCommandTests.editCatalog(catalog) { _, file in
+            var edited = file
+            edited["sha256"] = nil
+            return edited
+        }
+        #expect(try Datapin.run(["lock"], in: project).status == 0)
+        #expect(try Datapin.run(["sync", "--frozen"], in: project).status != 0, "--frozen refuses a lock that needs pinning")
+        let sync = try Datapin.run(["sync"], in: project)
+        #expect(sync.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("data/.datapin-partial").path), "no empty partial folder is left")
+        let lockURL = project.appendingPathComponent("datapin.lock")
+        let pinned = try LockCommandTests.read(lockURL)
+        // Drop one pin again: that file can then be checked by its size only.
+        let lines = pinned.split(separator: "\n", omittingEmptySubsequences: false)
+        let firstPin = try #require(lines.firstIndex { $0.hasPrefix("  sha256: ") })
+        try (lines[..<firstPin] + lines[(firstPin + 1)...]).joined(separator: "\n").write(to: lockURL, atomically: true, encoding: .utf8)
+        let verify = try Datapin.run(["verify"], in: project)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("Verified 4 files: 3 match datapin.lock byte for byte, 1 by size only (run `datapin sync` to pin them)"), "\(verify.stdout)")
+    }
+}
