@@ -96,7 +96,7 @@ import TestSupport
         #expect(products.map(\.filename) == ["run_0001.nxs", "run_0002.nxs", "sub/run_0003.nxs", "sub/run_0004.nxs", "psi/unchecked.h5", "fast/hashed.bin", "sha2/notes.txt",
                                              "flux.dat", "logs/measurement.log", "raw/run 1.nxs"])
         let blockRequests = scicat.requests.filter { $0.path.hasSuffix("/origdatablocks") }
-        #expect(blockRequests.count == 4 + 1, "six blocks at two a page take three full pages and an empty one; one page for thaum")
+        #expect(blockRequests.count == 3 + 1, "six blocks at two a page take three pages, after which they hold the dataset's seven files; one page for thaum")
         #expect(scicat.requests.contains { $0.path == "/api/v3/datasets/20.500.12269%2Floki%20616254-a" }, "the PID is one strictly encoded segment")
         let run1 = try #require(products.first { $0.filename == "run_0001.nxs" })
         #expect(run1.checksum == Checksum(algorithm: "md5", hex: TestDigest.hex(.md5, of: FakeSciCat.bytes(for: "run_0001.nxs"))))
@@ -108,12 +108,21 @@ import TestSupport
         #expect(absolute.url == scicat.files + "/ess/data/coda/2024/616254/thaum/raw/run%201.nxs")
     }
 
+    @Test func aServerThatAnswersFewerBlocksThanAskedIsPagedOn() async throws {
+        let scicat = try FakeSciCat(datasets: Sample.datasets(), blockPageLimit: 4)
+        defer { scicat.shutdown() }
+        let products = try await Self.products(Self.archive(scicat.v3, files: scicat.files, limits: SciCatArchive.Limits()), Self.entry(pids: [Sample.loki])).get()
+        #expect(products.count == 7)
+        let skips = scicat.requests.filter { $0.path.hasSuffix("/origdatablocks") }.compactMap { $0.query["filter"] }
+        #expect(skips == [#"{"limits":{"limit":100,"skip":0}}"#, #"{"limits":{"limit":100,"skip":4}}"#], "the second page skips the four blocks the first answered")
+    }
+
     @Test func aServerThatIgnoresTheBlockFilterIsReadOnce() async throws {
         let scicat = try FakeSciCat(datasets: Sample.datasets(), blockPageLimit: 100, ignoresBlockFilter: true)
         defer { scicat.shutdown() }
         let products = try await Self.products(Self.archive(scicat.v3, files: scicat.files), Self.entry(pids: [Sample.loki])).get()
         #expect(products.count == 7)
-        #expect(scicat.requests.filter { $0.path.hasSuffix("/origdatablocks") }.count == 2, "the second page repeats the first, which ends the paging")
+        #expect(scicat.requests.filter { $0.path.hasSuffix("/origdatablocks") }.count == 1, "the first answer holds every block, so the dataset's files are all there")
     }
 
     @Test func missingBlocksRefuseTheDataset() async throws {

@@ -84,13 +84,17 @@ public final class FakeSciCat: Sendable {
     private let blockPageLimit: Int
     private let searchPageLimit: Int
     private let ignoresBlockFilter: Bool
+    private let filesRedirect: String?
     private let issued = Mutex<[String]>([])
 
     /// Starts the server. `users` log in with `POST /api/v3/auth/login` (user name to password)
     /// and get JWTs living `tokenLifetime` seconds; `acceptedTokens` are valid too (until their
     /// `exp`). At most `blockPageLimit` blocks and `searchPageLimit` datasets go in one answer.
+    /// With `filesRedirect`, every file request is answered 302 to that base + the file's path
+    /// (a file server handing out a mirror on another host).
     public init(datasets: [Dataset], users: [String: String] = [:], acceptedTokens: Set<String> = [], tokenLifetime: Int = 3600,
-                blockPageLimit: Int = 100, searchPageLimit: Int = 100, ignoresBlockFilter: Bool = false) throws {
+                blockPageLimit: Int = 100, searchPageLimit: Int = 100, ignoresBlockFilter: Bool = false, filesRedirect: String? = nil) throws {
+        self.filesRedirect = filesRedirect
         self.published = Mutex(datasets)
         self.users = users
         self.acceptedTokens = acceptedTokens
@@ -251,6 +255,7 @@ public final class FakeSciCat: Sendable {
     }
 
     private func serveFile(_ request: LoopbackRequest, segments: [String]) -> LoopbackResponse {
+        if let filesRedirect { return .redirect(to: filesRedirect + "/" + segments.joined(separator: "/")) }
         let path = "/" + segments.map { $0.removingPercentEncoding ?? $0 }.joined(separator: "/")
         for dataset in published.withLock({ $0 }) {
             for block in dataset.blocks {

@@ -126,7 +126,7 @@ public struct SciCatArchive: Archive {
         case .v3:
             let url = connection.url("/datasets/\(encoded)")
             let dataset = try await datasetAnswer(try await connection.get(url, subject: "dataset '\(pid)'"), url: url, pid: pid)
-            return (dataset, try await blocks(of: dataset.pid, encoded: encoded))
+            return (dataset, try await blocks(of: dataset.pid, encoded: encoded, numberOfFiles: dataset.numberOfFiles))
         case .v4:
             let route = connection.hasToken ? "/datasets/\(encoded)" : "/datasets/public/\(encoded)"
             let url = connection.url(route, query: [("include", "origdatablocks")])
@@ -153,13 +153,17 @@ public struct SciCatArchive: Archive {
         }
     }
 
-    /// v3's blocks of a dataset, `blockPageSize` at a time with a filter's `limits`; a server that
-    /// ignores the filter answers every block at once, and a page with nothing new ends the paging.
-    private func blocks(of pid: String, encoded: String) async throws(ArchiveError) -> [SciCatBlock] {
+    /// v3's blocks of a dataset, `blockPageSize` at a time with a filter's `limits`, skipping
+    /// the blocks already received.
+    /// A server may answer fewer than asked (it caps answers at 100 blocks) or ignore the filter
+    /// (every page is the first): paging ends when the blocks hold the dataset's `numberOfFiles`,
+    /// or a page is empty or brings nothing new.
+    private func blocks(of pid: String, encoded: String, numberOfFiles: Int64?) async throws(ArchiveError) -> [SciCatBlock] {
         var blocks: [SciCatBlock] = []
         var seen: Set<String> = []
+        var files: Int64 = 0
         for page in 0..<limits.maximumPages {
-            let filter = Self.json(["limits": ["limit": limits.blockPageSize, "skip": page * limits.blockPageSize]])
+            let filter = Self.json(["limits": ["limit": limits.blockPageSize, "skip": blocks.count]])
             let url = connection.url("/datasets/\(encoded)/origdatablocks", query: [("filter", filter)])
             let answer = try await connection.get(url, subject: "the origdatablocks of dataset '\(pid)'")
             guard case .json(let value) = answer else {
@@ -175,9 +179,10 @@ public struct SciCatArchive: Archive {
             var added = 0
             for (index, block) in pageBlocks.enumerated() where seen.insert(block.id ?? "page \(page) block \(index)").inserted {
                 blocks.append(block)
+                files += Int64(block.files.count)
                 added += 1
             }
-            if pageBlocks.count < limits.blockPageSize || added == 0 { return blocks }
+            if added == 0 || numberOfFiles.map({ files >= $0 }) == true { return blocks }
         }
         throw .malformedAnswer(url: connection.url("/datasets/\(encoded)/origdatablocks"), reason: "it kept answering pages of origdatablocks after \(limits.maximumPages) pages")
     }
