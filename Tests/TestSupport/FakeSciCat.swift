@@ -72,7 +72,13 @@ public final class FakeSciCat: Sendable {
 
         /// The path a file has on the facility's storage.
         public func storagePath(of file: File) -> String {
-            file.path.hasPrefix("/") ? file.path : (sourceFolder.hasSuffix("/") ? sourceFolder : sourceFolder + "/") + file.path
+            Self.storagePath(of: file, in: self)
+        }
+
+        /// The path `file` of `dataset` has on the facility's storage: its absolute path, or its
+        /// path under the dataset's source folder.
+        public static func storagePath(of file: File, in dataset: Dataset) -> String {
+            file.path.hasPrefix("/") ? file.path : (dataset.sourceFolder.hasSuffix("/") ? dataset.sourceFolder : dataset.sourceFolder + "/") + file.path
         }
     }
 
