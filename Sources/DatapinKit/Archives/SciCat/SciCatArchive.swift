@@ -125,19 +125,19 @@ public struct SciCatArchive: Archive {
         switch connection.version {
         case .v3:
             let url = connection.url("/datasets/\(encoded)")
-            let dataset = try await datasetAnswer(try await connection.get(url, subject: "dataset '\(pid)'"), url: url, pid: pid)
+            let dataset = try datasetAnswer(try await connection.get(url, subject: "dataset '\(pid)'"), url: url, pid: pid)
             return (dataset, try await blocks(of: dataset.pid, encoded: encoded, numberOfFiles: dataset.numberOfFiles))
         case .v4:
             let route = connection.hasToken ? "/datasets/\(encoded)" : "/datasets/public/\(encoded)"
             let url = connection.url(route, query: [("include", "origdatablocks")])
-            let dataset = try await datasetAnswer(try await connection.get(url, subject: "dataset '\(pid)'"), url: url, pid: pid)
+            let dataset = try datasetAnswer(try await connection.get(url, subject: "dataset '\(pid)'"), url: url, pid: pid)
             return (dataset, dataset.blocks ?? [])
         }
     }
 
     /// The dataset in an answer; a 404 or an empty answer is "no such dataset" (with a token,
     /// one the token may not see).
-    private func datasetAnswer(_ answer: SciCatConnection.Answer, url: String, pid: String) async throws(ArchiveError) -> SciCatDataset {
+    private func datasetAnswer(_ answer: SciCatConnection.Answer, url: String, pid: String) throws(ArchiveError) -> SciCatDataset {
         switch answer {
         case .notFound, .empty:
             if connection.hasToken {

@@ -24,7 +24,7 @@ enum SciCatKind {
                 SpecKey("where", .conditions, "A filter on dataset fields, such as {proposalId: \"616254\"}; a list value is any of its values."),
             ],
             selectorKeys: ["pids", "where"],
-            requiredURL: "the SciCat API's base URL",
+            requiredURL: "the archive's base URL",
             starter: """
             archives:
               ess:
