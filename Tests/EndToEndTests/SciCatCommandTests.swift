@@ -46,7 +46,7 @@ import TestSupport
         """)
         let lock = try Datapin.run(["lock"], in: directory)
         #expect(lock.status == 0, "\(lock.stderr)")
-        #expect(lock.stderr.contains("xxh64") && lock.stderr.contains("sha2"), "unknown algorithms are named once: \(lock.stderr)")
+        #expect(lock.stderr.contains("checksum in xxh64") && lock.stderr.contains("checksum in sha2"), "algorithms datapin cannot check are named: \(lock.stderr)")
         let lockText = try String(contentsOf: directory.appendingPathComponent("datapin.lock"), encoding: .utf8)
         #expect(lockText.contains("blake2b:" + TestDigest.hex(.blake2b, of: FakeSciCat.bytes(for: "logs/measurement.log"))))
         #expect(lockText.contains("md5:" + TestDigest.hex(.md5, of: FakeSciCat.bytes(for: "sub/run_0003.nxs"))))
@@ -191,7 +191,7 @@ import TestSupport
         #expect(scicat.requests.contains { $0.path == "/api/v3/auth/login" }, "a v4 base logs in under v3")
     }
 
-    @Test func outdatedReportsChangedAddedAndRemovedFiles() throws {
+    @Test func outdatedReportsChangedAndRemovedFilesAndPlanShowsAddedOnes() throws {
         let scicat = try Self.catalogue()
         defer { scicat.shutdown() }
         let directory = try Self.project(#"url: "\#(scicat.v3)", files: "\#(scicat.files)""#, "datasets:\n  - {archive: ess, where: {proposalId: \"616254\"}}")
@@ -210,6 +210,8 @@ import TestSupport
         let report = outdated.stdout + outdated.stderr
         #expect(report.contains("flux.dat") && report.contains("logs/measurement.log"), "\(report)")
         #expect(!report.contains("run_0001.nxs"), "unchanged files are not reported")
+        let plan = try Datapin.run(["plan", "--update"], in: directory)
+        #expect(plan.stdout.contains("added.dat"), "\(plan.stdout)\(plan.stderr)")
     }
 
     @Test func hostilePathsAreRefusedAtLock() throws {
