@@ -67,9 +67,10 @@ public struct ArchiveCredentials: Sendable {
         if let variable = config.tokenEnv, let token = value(variable) {
             return ArchiveCredentials(source: StaticTokenSource(token: token, scheme: scheme(for: config.kind), variable: variable), hosts: hosts, origin: "the token in \(variable)")
         }
-        if let tokenURL = config.tokenURL, let usernameVariable = config.usernameEnv, let passwordVariable = config.passwordEnv {
+        if let usernameVariable = config.usernameEnv, let passwordVariable = config.passwordEnv,
+           let grant = config.tokenURL.map({ TokenGrant.oauth2Password(tokenURL: $0) }) ?? ArchiveRegistry.definition(of: config.kind)?.passwordGrant?(config) {
             if let username = value(usernameVariable), let password = value(passwordVariable) {
-                let source = RenewingCredentialSource(grant: .oauth2Password(tokenURL: tokenURL), username: username, password: password,
+                let source = RenewingCredentialSource(grant: grant, username: username, password: password,
                                                       usernameVariable: usernameVariable, passwordVariable: passwordVariable, scheme: scheme(for: config.kind), client: client)
                 return ArchiveCredentials(source: source, hosts: hosts, origin: "the token granted for \(usernameVariable)")
             }
