@@ -32,7 +32,9 @@ struct StatusCommand: ParsableCommand {
             let summary = status.isClean
                 ? "Clean: \(status.clean) file\(status.clean == 1 ? "" : "s") match \(context.paths.lockDisplayName)"
                 : "\(status.clean) clean, \(status.missing.count) missing, \(status.partial.count) partial, \(status.modified.count) modified, \(status.unplaced.count) duplicates not in place, \(status.extra.count) extra; `datapin sync` fetches the missing, partial and modified files again from the archive and places the duplicates (extra files stay unless `--prune`)"
-            console.data((lines + [summary]).joined(separator: "\n"))
+            // --quiet keeps the per-file lines (the data) and drops the summary.
+            let shown = global.quiet ? lines : lines + [summary]
+            if !shown.isEmpty { console.data(shown.joined(separator: "\n")) }
         }
         console.report(outcome.diagnostics)
         if outcome.exitStatus != .ok { throw ExitCode(outcome.exitStatus.rawValue) }

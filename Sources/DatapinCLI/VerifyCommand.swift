@@ -29,7 +29,9 @@ struct VerifyCommand: ParsableCommand {
                     ? "Verified \(outcome.checked) file\(outcome.checked == 1 ? "" : "s"): every byte matches \(context.paths.lockDisplayName)"
                     : "Verified \(outcome.checked) file\(outcome.checked == 1 ? "" : "s"): \(outcome.checked - sizeOnly) match \(context.paths.lockDisplayName) byte for byte, \(sizeOnly) by size only (run `datapin sync` to pin them)")
                 : "\(problems.count) of \(outcome.checked) file\(outcome.checked == 1 ? "" : "s") do\(outcome.checked == 1 ? "es" : "") not match \(context.paths.lockDisplayName); `datapin sync` fetches them again")
-            console.data(lines.joined(separator: "\n"))
+            // --quiet keeps the problems (the data) and drops the summary lines.
+            let shown = global.quiet ? problems.map(\.message) : lines
+            if !shown.isEmpty { console.data(shown.joined(separator: "\n")) }
         }
         if outcome.exitStatus != .ok { throw ExitCode(outcome.exitStatus.rawValue) }
     }

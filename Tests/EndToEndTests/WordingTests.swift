@@ -40,4 +40,22 @@ import TestSupport
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(verify.stdout.contains("Verified 4 files: 3 match datapin.lock byte for byte, 1 by size only (run `datapin sync` to pin them)"), "\(verify.stdout)")
     }
+
+    @Test func quietStatusAndVerifyPrintOnlyProblemsAndTheHelpNamesTheGlobalOptions() throws {
+        let project = try LockCommandTests.quickstartCopy()
+        #expect(try Datapin.run(["lock"], in: project).status == 0)
+        #expect(try Datapin.run(["sync"], in: project).status == 0)
+        for command in ["status", "verify"] {
+            let quiet = try Datapin.run([command, "-q"], in: project)
+            #expect(quiet.status == 0)
+            #expect(quiet.stdout.isEmpty && quiet.stderr.isEmpty, "\(command) -q on a clean tree prints nothing: \(quiet.stdout)")
+        }
+        try Data("changed".utf8).write(to: project.appendingPathComponent("data/\(OutdatedCommandTests.cal)"))
+        let status = try Datapin.run(["status", "-q"], in: project)
+        #expect(status.stdout.hasPrefix("modified  \(OutdatedCommandTests.cal)"), "\(status.stdout)")
+        #expect(!status.stdout.contains("clean,"), "no summary with -q: \(status.stdout)")
+        let help = try Datapin.run(["--help"], in: project)
+        #expect(help.stdout.contains("-C DIR"), "\(help.stdout)")
+        #expect(help.stdout.contains("--generate-completion-script bash"))
+    }
 }
