@@ -129,6 +129,7 @@ import TestSupport
 
         let sync = try Datapin.run(["sync"], in: project)
         #expect(sync.status == 4, "stderr: \(sync.stderr)")
+        #expect(sync.stderr.contains("Synced 3 files (5.9 kB in "), "the refused download's bytes are not counted as synced: \(sync.stderr)")
         #expect(sync.stderr.contains("the archive now serves other bytes than it did when the file was locked"), "\(sync.stderr)")
         #expect(sync.stderr.contains("`datapin lock --update \(Self.exposure)` takes the new version"), "\(sync.stderr)")
         #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("data/\(Self.cal)").path), "a mismatching download is never placed")

@@ -308,7 +308,8 @@ public final class SyncRun: @unchecked Sendable {
         if nothingDone {
             outcome.messages.append("Up to date: \(report.kept) file\(report.kept == 1 ? "" : "s") in place, nothing to fetch")
         } else {
-            var line = "Synced \(report.placed.count) file\(report.placed.count == 1 ? "" : "s") (\(ByteSize.format(report.bytesTransferred)) in \(String(format: "%.1f", report.seconds)) s, \(String(format: "%.1f", megabytesPerSecond)) MB/s); \(report.kept) already in place"
+            // The size is that of the files placed; the rate is of every byte received, failed downloads included.
+            var line = "Synced \(report.placed.count) file\(report.placed.count == 1 ? "" : "s") (\(ByteSize.format(report.bytesPlaced)) in \(String(format: "%.1f", report.seconds)) s, \(String(format: "%.1f", megabytesPerSecond)) MB/s); \(report.kept) already in place"
             if !report.moved.isEmpty { line += ", \(report.moved.count) moved from where an earlier sync put \(report.moved.count == 1 ? "it" : "them")" }
             if !report.duplicatesPlaced.isEmpty { line += ", \(report.duplicatesPlaced.count) duplicates placed" }
             if outcome.pinned > 0 { line += ", \(outcome.pinned) pinned" }
