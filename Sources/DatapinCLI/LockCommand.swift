@@ -36,11 +36,11 @@ struct LockCommand: ParsableCommand {
         let console = global.console
         let paths = global.paths
         let loaded = try global.loadSpec()
-        let previous = try check ? global.readLock() : global.readLockKeepingPins()
         if check {
-            try runCheck(loaded, previous: previous, console: console, paths: paths)
+            try runCheck(loaded, console: console, paths: paths)
             return
         }
+        let previous = try global.readLockKeepingPins()
         try global.checkNetworkLimits()
         let scope = UpdateScope(update: update, datasets: datasets)
         let resolution = try global.resolve(loaded, previous: previous, update: scope, listing: listing)
@@ -71,11 +71,21 @@ struct LockCommand: ParsableCommand {
         "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
-    private func runCheck(_ loaded: LoadedSpec, previous: Lockfile?, console: Console, paths: ProjectPaths) throws {
-        let fresh = previous?.specDigest == loaded.spec.meaningDigest
+    /// Compares the spec's digest with the lock's `spec:` line, read from the lock's first and
+    /// last lines when it is as the writer wrote it, else by reading the whole lock (which
+    /// reports what is wrong with it).
+    private func runCheck(_ loaded: LoadedSpec, console: Console, paths: ProjectPaths) throws {
+        let lockedDigest: String?
+        if let digest = LockHeader.specDigest(contentsOf: paths.lock.path) {
+            lockedDigest = digest
+        } else {
+            lockedDigest = try global.readLock()?.specDigest
+        }
+        let exists = lockedDigest != nil
+        let fresh = lockedDigest == loaded.spec.meaningDigest
         if global.json {
-            console.data(JSONOutput.render(CheckSummary(lockfile: paths.lockDisplayName, exists: previous != nil, upToDate: fresh)))
-        } else if previous == nil {
+            console.data(JSONOutput.render(CheckSummary(lockfile: paths.lockDisplayName, exists: exists, upToDate: fresh)))
+        } else if !exists {
             console.info("\(paths.lockDisplayName) does not exist; run `datapin lock`")
         } else if fresh {
             console.info("\(paths.lockDisplayName) is up to date with \(paths.specDisplayName)")
