@@ -92,4 +92,125 @@ import TestSupport
         #expect(locked.stderr.contains("has no dataset 'FORS2.2021-01-02T00:00:00.000'"), "\(locked.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("datapin.lock").path))
     }
+
+    // MARK: Credentials
+
+    static let credentialKeys = ", username_env: ESO_USER, password_env: ESO_PASSWORD"
+    static let user = "ada", password = "correct horse"
+
+    static func proprietaryProject(_ archive: FakeESO, credentials: String = credentialKeys) throws -> URL {
+        try project(archive, credentials: credentials, """
+        datasets:
+          - archive: eso
+            ids: [\(frame), \(proprietary)]
+        """)
+    }
+
+    /// Every file under `directory` and the command outputs hold none of `secrets`.
+    static func expectNoSecret(_ secrets: [String], in directory: URL, outputs: [CommandResult]) throws {
+        for file in allFiles(directory) {
+            let text = String(decoding: try Data(contentsOf: file), as: UTF8.self)
+            for secret in secrets { #expect(!text.contains(secret), "\(file.path) holds a secret") }
+        }
+        for output in outputs {
+            for secret in secrets { #expect(!(output.stdout + output.stderr).contains(secret)) }
+        }
+    }
+
+    @Test func withoutCredentialsPublicFilesSyncAndProprietaryOnesAreSkippedWithOneWarningAndExit5() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.proprietaryProject(archive)
+        let locked = try Self.run(["lock"], in: directory)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        let lock = try Self.lock(directory)
+        let entry = try #require(lock.components(separatedBy: "- path: ").first { $0.hasPrefix("\(Self.proprietary)/") })
+        #expect(entry.contains("access: exclusive"), "release date in the future")
+        #expect(lock.components(separatedBy: "access: public").count == 2)
+
+        let synced = try Self.run(["sync"], in: directory)
+        #expect(synced.status == 5, "\(synced.stderr)")
+        let warnings = synced.stderr.split(separator: "\n").filter { $0.contains("exclusive-access") }
+        #expect(warnings.count == 1, "\(synced.stderr)")
+        #expect(warnings.first?.contains("ESO_USER and ESO_PASSWORD") == true, "\(synced.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/\(Self.frame)/\(Self.frame).fits.Z").path))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/\(Self.proprietary)").path))
+        #expect(archive.downloadCounts[Self.proprietary] == nil)
+        #expect(archive.authorizedRequests.isEmpty)
+    }
+
+    @Test func thePasswordGrantsAnIDTokenSentAsBearerAndWrittenNowhere() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.proprietaryProject(archive)
+        let environment = ["ESO_USER": Self.user, "ESO_PASSWORD": Self.password]
+        let locked = try Self.run(["lock"], in: directory, environment: environment)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        let synced = try Self.run(["sync"], in: directory, environment: environment)
+        #expect(synced.status == 0, "\(synced.stderr)")
+        let placed = directory.appendingPathComponent("data/\(Self.proprietary)/\(Self.proprietary).fits.Z")
+        #expect(try Data(contentsOf: placed) == archive.bytes(of: Self.proprietary))
+
+        let grants = archive.requests.filter { $0.path == "/sso/oidc/token" }
+        #expect(!grants.isEmpty)
+        #expect(grants.allSatisfy { $0.method == "GET" && $0.header("Authorization") == nil })
+        let tokens = archive.issuedTokens
+        #expect(!tokens.isEmpty)
+        let sent = Set(archive.authorizedRequests.compactMap { $0.header("Authorization") })
+        #expect(!sent.isEmpty && sent.isSubset(of: Set(tokens.map { "Bearer \($0)" })), "the id_token, as Bearer")
+        #expect(archive.authorizedRequests.contains { $0.path == "/dataPortal/file/\(Self.proprietary)" })
+        try Self.expectNoSecret([Self.password, ESOTestEncoding.encoded(Self.password)] + tokens, in: directory, outputs: [locked, synced])
+    }
+
+    @Test func aWrongPasswordIsExit5WithASentenceNamingTheVariables() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.proprietaryProject(archive)
+        let locked = try Self.run(["lock"], in: directory)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        let wrong = "wrong battery staple"
+        let synced = try Self.run(["sync"], in: directory, environment: ["ESO_USER": Self.user, "ESO_PASSWORD": wrong])
+        #expect(synced.status == 5, "\(synced.stderr)")
+        #expect(synced.stderr.contains("refused the user name in ESO_USER and the password in ESO_PASSWORD"), "\(synced.stderr)")
+        #expect(archive.issuedTokens.isEmpty)
+        try Self.expectNoSecret([wrong, ESOTestEncoding.encoded(wrong)], in: directory, outputs: [synced])
+    }
+
+    @Test func aReadyTokenInTokenEnvFetchesProprietaryFiles() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let token = try Self.grantByHand(archive)
+        let directory = try Self.proprietaryProject(archive, credentials: ", token_env: ESO_TOKEN")
+        let locked = try Self.run(["lock"], in: directory, environment: ["ESO_TOKEN": token])
+        #expect(locked.status == 0, "\(locked.stderr)")
+        let synced = try Self.run(["sync"], in: directory, environment: ["ESO_TOKEN": token])
+        #expect(synced.status == 0, "\(synced.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/\(Self.proprietary)/\(Self.proprietary).fits.Z").path))
+        #expect(archive.requests.filter { $0.path == "/sso/oidc/token" }.count == 1, "only the grant made by hand")
+        #expect(Set(archive.authorizedRequests.compactMap { $0.header("Authorization") }) == ["Bearer \(token)"])
+        try Self.expectNoSecret([token], in: directory, outputs: [locked, synced])
+    }
+
+    /// An id_token asked of the fake's token service with curl, as a user would get one.
+    static func grantByHand(_ archive: FakeESO) throws -> String {
+        let query = "response_type=id_token%20token&grant_type=password&client_id=clientid&username=\(ESOTestEncoding.encoded(user))&password=\(ESOTestEncoding.encoded(password))"
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "-g", "\(archive.tokenURL)?\(query)"]
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let body = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let object = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        return try #require(object["id_token"] as? String)
+    }
+}
+
+/// Percent-encoding as a form or query writes it (RFC 3986 unreserved characters kept).
+enum ESOTestEncoding {
+    static func encoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
+    }
 }
