@@ -93,6 +93,70 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("datapin.lock").path))
     }
 
+    // MARK: Calibrations
+
+    @Test func raw2rawCalibrationsAreFilesOfTheScienceFramesDatasetLockedOnceWithExactNamesAndSizes() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let configuration = try FakeESO.Configuration.fors2()
+        let trees = configuration.frames.compactMap { frame in frame.raw2raw.map { (frame.dpID, $0) } }
+        let frames = Set(trees.map(\.0))
+        let calibrations = Set(trees.flatMap { $0.1.allFiles.map(\.name) }).subtracting(frames)
+        let shared = Set(trees[0].1.allFiles.map(\.name)).intersection(trees[1].1.allFiles.map(\.name)).subtracting(frames)
+        #expect(!shared.isEmpty, "the fixtures' two frames share calibrations")
+        let directory = try Self.project(archive, """
+        datasets:
+          - archive: eso
+            ids: [\(Self.frame), \(Self.twin)]
+            calibrations: raw2raw
+        """)
+        let locked = try Self.run(["lock"], in: directory)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        let paths = try Self.lockedPaths(directory)
+        let posts = archive.requests.filter { $0.path == "/calselector/v1/associations" }
+        #expect(posts.count == 1 && posts.first?.method == "POST", "both frames in one calSelector POST")
+        #expect(paths.contains("\(Self.frame)/\(Self.frame)_raw2raw.xml"))
+        #expect(paths.contains("\(Self.twin)/\(Self.twin)_raw2raw.xml"))
+        let lock = try Self.lock(directory)
+        let entries = lock.components(separatedBy: "- path: ").dropFirst()
+        func uri(_ entry: String) -> String? {
+            entry.split(separator: "\n").first { $0.hasPrefix("  uri: eso:") }.map { String($0.dropFirst("  uri: eso:".count)) }
+        }
+        let calibrationEntries = entries.filter { entry in uri(entry).map { !frames.contains($0) && !$0.hasSuffix("_raw2raw.xml") } ?? false }
+        let uris = calibrationEntries.compactMap(uri)
+        #expect(Set(uris) == calibrations, "every associated file once")
+        #expect(uris.count == calibrations.count, "a calibration both frames share is one file")
+        for entry in calibrationEntries {
+            let dpID = try #require(uri(entry))
+            #expect(entry.contains("type: calibration") || entry.contains("type: science"))
+            let bytes = try #require(archive.bytes(of: dpID))
+            #expect(entry.contains("size: \(bytes.count)\n"), "\(dpID)")
+            #expect(entry.split(separator: "\n").first?.hasSuffix("/\(FakeESO.servedName(of: dpID))") == true, "\(entry)")
+        }
+
+        let synced = try Self.run(["sync"], in: directory)
+        #expect(synced.status == 0, "\(synced.stderr)")
+        let tree = try Data(contentsOf: directory.appendingPathComponent("data/\(Self.frame)/\(Self.frame)_raw2raw.xml"))
+        #expect(tree == trees.first { $0.0 == Self.frame }?.1.xml)
+    }
+
+    @Test func selectingScienceDropsTheCalibrations() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.project(archive, """
+        datasets:
+          - archive: eso
+            ids: [\(Self.frame)]
+            calibrations: raw2raw
+            select: {types: [science, association]}
+        """)
+        let locked = try Self.run(["lock"], in: directory)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        let lock = try Self.lock(directory)
+        #expect(!lock.contains("type: calibration"))
+        #expect(try Self.lockedPaths(directory).contains("\(Self.frame)/\(Self.frame)_raw2raw.xml"))
+    }
+
     // MARK: Credentials
 
     static let credentialKeys = ", username_env: ESO_USER, password_env: ESO_PASSWORD"

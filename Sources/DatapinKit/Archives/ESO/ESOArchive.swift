@@ -142,21 +142,22 @@ public struct ESOArchive: Archive {
         }
     }
 
-    /// `release_date` and `instrument` by dp_id from `dbo.raw`, then `ivoa.ObsCore` for the rest;
+    /// `release_date` and `instrument` by dp_id from `dbo.raw`, then `ivoa.ObsCore`'s
+    /// `obs_release_date` and `instrument_name` for the rest;
     /// a dp_id in neither (a master calibration) has none.
     private func releaseDates(_ dpIDs: [String]) async throws(ArchiveError) -> [String: (release: Date?, instrument: String?)] {
         var found: [String: (release: Date?, instrument: String?)] = [:]
         for table in ["dbo.raw", "ivoa.ObsCore"] {
             let rest = dpIDs.filter { found[$0] == nil }
-            let instrumentColumn = table == "dbo.raw" ? "instrument" : "instrument_name"
+            let (releaseColumn, instrumentColumn) = table == "dbo.raw" ? ("release_date", "instrument") : ("obs_release_date", "instrument_name")
             for start in stride(from: 0, to: rest.count, by: limits.queryBatchSize) {
                 let batch = rest[start..<min(rest.count, start + limits.queryBatchSize)]
                 let list = batch.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")
-                let adql = "SELECT dp_id, release_date, \(instrumentColumn) FROM \(table) WHERE dp_id IN (\(list))"
+                let adql = "SELECT dp_id, \(releaseColumn), \(instrumentColumn) FROM \(table) WHERE dp_id IN (\(list))"
                 let answer = connection.credentials.hasToken ? try await tap.queryAsync(adql, maxRecords: batch.count) : try await tap.querySync(adql, maxRecords: batch.count)
                 for row in try answer.completeTable(archive: name).rows {
                     guard let dpID = row.string("dp_id") else { continue }
-                    found[dpID] = (row.string("release_date").flatMap(ESOFile.date), row.string(instrumentColumn))
+                    found[dpID] = (row.string(releaseColumn).flatMap(ESOFile.date), row.string(instrumentColumn))
                 }
             }
         }
