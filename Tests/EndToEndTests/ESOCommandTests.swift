@@ -157,6 +157,45 @@ import TestSupport
         #expect(try Self.lockedPaths(directory).contains("\(Self.frame)/\(Self.frame)_raw2raw.xml"))
     }
 
+    @Test func lockWarnsNamingFramesWhoseTreeIsIncompleteUncertifiedOrFellBackFromRaw2Master() throws {
+        let archive = try Self.archive { configuration in
+            configuration.frames[0].raw2raw?.certified = false
+            configuration.frames[1].raw2raw?.complete = false
+        }
+        defer { archive.shutdown() }
+        let directory = try Self.project(archive, """
+        datasets:
+          - archive: eso
+            ids: [\(Self.frame), \(Self.twin)]
+            calibrations: raw2master
+        """)
+        let locked = try Self.run(["lock"], in: directory)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        let warnings = locked.stderr.split(separator: "\n").filter { $0.contains("warning:") }
+        let uncertified = try #require(warnings.first { $0.contains("not yet certified") }, "\(locked.stderr)")
+        #expect(uncertified.contains(Self.frame) && !uncertified.contains(Self.twin))
+        #expect(uncertified.contains("`datapin outdated` will then show the swap"))
+        let incomplete = try #require(warnings.first { $0.contains("is incomplete") }, "\(locked.stderr)")
+        #expect(incomplete.contains(Self.twin) && !incomplete.contains(Self.frame))
+        let fellBack = try #require(warnings.first { $0.contains("could not execute raw2master") }, "\(locked.stderr)")
+        #expect(fellBack.contains("ran Raw2Raw instead") && fellBack.contains("2 frames"))
+        #expect(try Self.lockedPaths(directory).contains("\(Self.frame)/\(Self.frame)_raw2master.xml"))
+    }
+
+    @Test func certifiedCompleteRaw2RawTreesLockWithoutWarnings() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.project(archive, """
+        datasets:
+          - archive: eso
+            ids: [\(Self.frame)]
+            calibrations: raw2raw
+        """)
+        let locked = try Self.run(["lock"], in: directory)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        #expect(!locked.stderr.contains("warning:"), "\(locked.stderr)")
+    }
+
     // MARK: Credentials
 
     static let credentialKeys = ", username_env: ESO_USER, password_env: ESO_PASSWORD"

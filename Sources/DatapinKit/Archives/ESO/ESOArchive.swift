@@ -52,10 +52,17 @@ public struct ESOArchive: Archive {
     var tap: TAPService { TAPService(baseURL: "\(baseURL)/tap_obs", connection: connection) }
     var calSelectorURL: String { "\(baseURL)/calselector/v1/associations" }
 
+    /// The entry's files (see `listing(for:)`).
+    public func products(for entry: DatasetEntry) async throws(ArchiveError) -> [Product] {
+        try await listing(for: entry).products
+    }
+
     /// The entry's files: each dataset's own file (`ids:` first, then the `adql:` rows' dp_ids,
     /// without repeats), and with `calibrations:` its association tree, calibrations and sibling
-    /// raw frames. A dp_id DataLink does not know is `.unknownDataset`.
-    public func products(for entry: DatasetEntry) async throws(ArchiveError) -> [Product] {
+    /// raw frames. A dp_id DataLink does not know is `.unknownDataset`. Warns, naming the
+    /// frames, of associations calSelector calls incomplete or uncertified, and of Raw2Master
+    /// requests that fell back to raw calibrations.
+    public func listing(for entry: DatasetEntry) async throws(ArchiveError) -> ArchiveListing {
         if !entry.pids.isEmpty { throw .unsupportedRequest(archive: name, reason: "'pids:' is for SciCat; ESO takes 'ids:' or 'adql:'") }
         if !entry.obsids.isEmpty || !entry.whereConditions.isEmpty || entry.mission != nil {
             throw .unsupportedRequest(archive: name, reason: "'mission:', 'where:' and 'obsids:' are for MAST; ESO takes 'ids:' or 'adql:'")
@@ -63,7 +70,7 @@ public struct ESOArchive: Archive {
         var datasets = entry.ids
         if let adql = entry.adql { datasets += try await datasetIDs(adql) }
         guard !datasets.isEmpty else {
-            if entry.adql != nil { return [] }
+            if entry.adql != nil { return ArchiveListing(products: []) }
             throw .unsupportedRequest(archive: name, reason: "name datasets with 'ids:' (dp_ids) or 'adql:'")
         }
         var seen: Set<String> = []
@@ -79,7 +86,7 @@ public struct ESOArchive: Archive {
         let associations = try associatedResult.get()
 
         var products = frames.map { product($0, dataset: $0.dpID, type: .science, owned: true) }
-        guard !associations.isEmpty else { return products }
+        guard !associations.isEmpty else { return ArchiveListing(products: products) }
         let members = try await files(Array(Set(associations.flatMap { $0.members.map(\.dpID) })).sorted())
         let byID = Dictionary(members.map { ($0.dpID, $0) }, uniquingKeysWith: { first, _ in first })
         for association in associations {
@@ -90,7 +97,30 @@ public struct ESOArchive: Archive {
                 products.append(product(file, dataset: association.frame, type: member.sibling ? .science : .calibration, owned: false))
             }
         }
-        return products
+        return ArchiveListing(products: products, warnings: Self.warnings(associations, mode: mode))
+    }
+
+    /// What `lock` says of associations ESO's own script would alert on, one sentence each.
+    static func warnings(_ associations: [ESOCalSelector.Association], mode: CalibrationMode) -> [String] {
+        func named(_ frames: [ESOCalSelector.Association]) -> String {
+            let names = frames.prefix(5).map(\.frame).joined(separator: ", ")
+            return frames.count > 5 ? "\(names) and \(frames.count - 5) more" : names
+        }
+        func count(_ frames: [ESOCalSelector.Association]) -> String { frames.count == 1 ? "1 frame" : "\(frames.count) frames" }
+        var warnings: [String] = []
+        let incomplete = associations.filter { !$0.complete }
+        if !incomplete.isEmpty {
+            warnings.append("calSelector's \(mode.rawValue) association of \(count(incomplete)) is incomplete (ESO found no calibration of some type it needs): \(named(incomplete))")
+        }
+        let fellBack = associations.filter(\.fellBack)
+        if !fellBack.isEmpty {
+            warnings.append("calSelector could not execute \(mode.rawValue) for \(count(fellBack)) and ran \(fellBack[0].executedMode ?? "another mode") instead, so their calibrations are raw frames: \(named(fellBack))")
+        }
+        let uncertified = associations.filter { !$0.certified }
+        if !uncertified.isEmpty {
+            warnings.append("calSelector's \(mode.rawValue) association of \(count(uncertified)) uses calibrations not yet certified: \(named(uncertified)); ESO switches to certified ones, typically two working days later, and `datapin outdated` will then show the swap")
+        }
+        return warnings
     }
 
     /// ESO publishes a file's size, its `last_mod_date` and its release (a proprietary frame
