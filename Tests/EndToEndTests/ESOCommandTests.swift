@@ -196,6 +196,43 @@ import TestSupport
         #expect(!locked.stderr.contains("warning:"), "\(locked.stderr)")
     }
 
+    // MARK: ADQL
+
+    @Test func adqlRowsNameTheDatasetsAndAnOverflowIsRefusedLeavingTheLockUntouched() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.project(archive, """
+        datasets:
+          - archive: eso
+            adql: "SELECT dp_id FROM dbo.raw WHERE dp_id IN ('\(Self.frame)', '\(Self.twin)') ORDER BY dp_id"
+        """)
+        let locked = try Self.run(["lock"], in: directory)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        #expect(try Self.lockedPaths(directory) == ["\(Self.frame)/\(Self.frame).fits.Z", "\(Self.twin)/\(Self.twin).fits.Z"])
+        let before = try Self.lock(directory)
+
+        archive.update { $0.defaultMaxrec = 1 }
+        let truncated = try Self.run(["lock"], in: directory)
+        #expect(truncated.status == 6, "\(truncated.stderr)")
+        #expect(truncated.stderr.contains("truncated the answer at 1 rows (OVERFLOW)"), "\(truncated.stderr)")
+        #expect(try Self.lock(directory) == before)
+    }
+
+    @Test func anAuthenticatedADQLQueryGoesThroughUWSAsync() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.project(archive, credentials: Self.credentialKeys, """
+        datasets:
+          - archive: eso
+            adql: "SELECT dp_id FROM dbo.raw WHERE dp_id = '\(Self.proprietary)'"
+        """)
+        let locked = try Self.run(["lock"], in: directory, environment: ["ESO_USER": Self.user, "ESO_PASSWORD": Self.password])
+        #expect(locked.status == 0, "\(locked.stderr)")
+        #expect(try Self.lockedPaths(directory) == ["\(Self.proprietary)/\(Self.proprietary).fits.Z"])
+        #expect(!archive.requests.contains { $0.path == "/tap_obs/sync" })
+        #expect(archive.requests.contains { $0.path == "/tap_obs/async" && $0.header("Authorization") != nil })
+    }
+
     // MARK: Credentials
 
     static let credentialKeys = ", username_env: ESO_USER, password_env: ESO_PASSWORD"

@@ -53,6 +53,9 @@ public enum ArchiveError: Error, Sendable, Hashable {
     case unsupportedRequest(archive: String, reason: String)
     /// A local catalog file could not be read.
     case unreadable(path: String, reason: String)
+    /// The archive stopped its answer at a row limit (TAP OVERFLOW): a lock never records part
+    /// of a selection.
+    case truncated(archive: String, rows: Int)
 
     /// One plain sentence for the user.
     public var message: String {
@@ -64,6 +67,7 @@ public enum ArchiveError: Error, Sendable, Hashable {
         case .unknownDataset(let archive, let dataset): return "archive '\(archive)' has no dataset '\(dataset)'"
         case .unsupportedRequest(let archive, let reason): return "archive '\(archive)' cannot do this: \(reason)"
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        case .truncated(let archive, let rows): return "archive '\(archive)' truncated the answer at \(rows) rows (OVERFLOW); narrow the query"
         }
     }
 }

@@ -218,7 +218,7 @@ public struct Locker: Sendable {
     /// Archive failures that mean "could not ask" (exit 6) rather than "asked for something wrong" (exit 2).
     private static func isUnavailable(_ error: ArchiveError) -> Bool {
         switch error {
-        case .unreachable, .httpStatus, .notAuthorised, .malformedAnswer, .unreadable: return true
+        case .unreachable, .httpStatus, .notAuthorised, .malformedAnswer, .unreadable, .truncated: return true
         case .unknownDataset, .unsupportedRequest: return false
         }
     }
