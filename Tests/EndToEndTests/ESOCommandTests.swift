@@ -233,6 +233,79 @@ import TestSupport
         #expect(archive.requests.contains { $0.path == "/tap_obs/async" && $0.header("Authorization") != nil })
     }
 
+    // MARK: Guards
+
+    @Test func anHTMLLoginPageWhereAFileWasExpectedIsAFailureNeverPlaced() throws {
+        let archive = try Self.archive { $0.loginPageInsteadOf = [Self.frame] }
+        defer { archive.shutdown() }
+        let directory = try Self.project(archive, """
+        datasets:
+          - archive: eso
+            ids: [\(Self.frame), \(Self.twin)]
+        """)
+        #expect(try Self.run(["lock"], in: directory).status == 0)
+        let synced = try Self.run(["sync"], in: directory)
+        #expect(synced.status != 0)
+        #expect(synced.stderr.contains("HTML"), "\(synced.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/\(Self.frame)/\(Self.frame).fits.Z").path))
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/\(Self.twin)/\(Self.twin).fits.Z").path))
+    }
+
+    @Test func aDownloadCutShortIsCompletedToTheServedBytes() throws {
+        let archive = try Self.archive { $0.cutFirstDownload = [Self.frame: 4000] }
+        defer { archive.shutdown() }
+        let directory = try Self.project(archive, """
+        datasets:
+          - archive: eso
+            ids: [\(Self.frame)]
+        """)
+        #expect(try Self.run(["lock"], in: directory).status == 0)
+        let synced = try Self.run(["sync"], in: directory)
+        #expect(synced.status == 0, "\(synced.stderr)")
+        #expect(try Data(contentsOf: directory.appendingPathComponent("data/\(Self.frame)/\(Self.frame).fits.Z")) == archive.bytes(of: Self.frame))
+    }
+
+    @Test func outdatedComparesSizeModifiedAndNotListed() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.project(archive, """
+        datasets:
+          - archive: eso
+            ids: [\(Self.frame), \(Self.twin)]
+        """)
+        #expect(try Self.run(["lock"], in: directory).status == 0)
+        archive.update { configuration in
+            for index in configuration.frames.indices where configuration.frames[index].dpID == Self.frame {
+                configuration.frames[index].lastModified = "2024-05-06T07:08:09.000Z"
+            }
+        }
+        let outdated = try Self.run(["outdated"], in: directory)
+        #expect(outdated.stdout.contains(Self.frame), "\(outdated.stdout)\(outdated.stderr)")
+        #expect(outdated.stdout.contains("2024-05-06T07:08:09.000Z"), "\(outdated.stdout)")
+        #expect(!outdated.stdout.contains("\(Self.twin).fits.Z"), "\(outdated.stdout)")
+    }
+
+    // MARK: Example
+
+    @Test func theFORS2ExampleLocksAndSyncsAgainstTheLoopbackESO() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try TestEnvironment.makeScratchDirectory("eso-example")
+        let spec = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("examples/eso-fors2/datapin.yaml"), encoding: .utf8)
+        try (spec + "\narchives:\n  eso: {url: \"\(archive.baseURL)\"}\n").write(to: directory.appendingPathComponent("datapin.yaml"), atomically: true, encoding: .utf8)
+        let locked = try Self.run(["lock"], in: directory)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        #expect(!locked.stderr.contains("warning:"), "\(locked.stderr)")
+        let paths = try Self.lockedPaths(directory)
+        #expect(paths.contains("\(Self.frame)/\(Self.frame).fits.Z") && paths.contains("\(Self.twin)/\(Self.twin)_raw2raw.xml"))
+        #expect(paths.count > 20, "the frames, their trees and their calibrations")
+        let synced = try Self.run(["sync"], in: directory)
+        #expect(synced.status == 0, "\(synced.stderr)")
+        for path in paths {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/\(path)").path), "\(path)")
+        }
+    }
+
     // MARK: Credentials
 
     static let credentialKeys = ", username_env: ESO_USER, password_env: ESO_PASSWORD"
