@@ -404,6 +404,24 @@ import TestSupport
         try Self.expectNoSecret([token], in: directory, outputs: [locked, synced])
     }
 
+    @Test func theTokenGoesToESOsHostsOnlyNeverToAPortalOnAnotherHost() throws {
+        let other = try Self.archive()
+        defer { other.shutdown() }
+        let foreign = other.baseURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+        let archive = try Self.archive { $0.portalURL = foreign }
+        defer { archive.shutdown() }
+        let directory = try Self.proprietaryProject(archive)
+        let environment = ["ESO_USER": Self.user, "ESO_PASSWORD": Self.password]
+        #expect(try Self.run(["lock"], in: directory, environment: environment).status == 0)
+        #expect(try Self.lock(directory).contains("url: \(foreign)/dataPortal/file/\(Self.proprietary)"))
+        let synced = try Self.run(["sync"], in: directory, environment: environment)
+        #expect(synced.status != 0, "the foreign portal refuses the proprietary file without a token")
+        #expect(other.requests.contains { $0.path == "/dataPortal/file/\(Self.frame)" }, "the public file came from the other host")
+        #expect(other.authorizedRequests.isEmpty, "no credential went to another host")
+        #expect(!archive.authorizedRequests.isEmpty, "the listing carried the token to ESO's own host")
+        try Self.expectNoSecret([Self.password] + archive.issuedTokens, in: directory, outputs: [synced])
+    }
+
     /// An id_token asked of the fake's token service with curl, as a user would get one.
     static func grantByHand(_ archive: FakeESO) throws -> String {
         let query = "response_type=id_token%20token&grant_type=password&client_id=clientid&username=\(ESOTestEncoding.encoded(user))&password=\(ESOTestEncoding.encoded(password))"
