@@ -57,7 +57,7 @@ public struct ArchiveCredentials: Sendable {
     }
 
     /// The credentials of `config` from `environment`: its `token_env` token when set, else a
-    /// password grant at its `token_url` (or the kind's own grant) when `username_env` and `password_env` are set.
+    /// password grant at its `token_url` when `username_env` and `password_env` are set.
     public static func resolve(_ config: ArchiveConfig, environment: [String: String] = ProcessInfo.processInfo.environment, client: HTTPClient = HTTPClient()) -> ArchiveCredentials {
         let hosts = hosts(of: config)
         func value(_ variable: String) -> String? {
@@ -67,8 +67,8 @@ public struct ArchiveCredentials: Sendable {
         if let variable = config.tokenEnv, let token = value(variable) {
             return ArchiveCredentials(source: StaticTokenSource(token: token, scheme: scheme(for: config.kind), variable: variable), hosts: hosts, origin: "the token in \(variable)")
         }
-        let grant = config.tokenURL.map { TokenGrant.oauth2Password(tokenURL: $0) } ?? ArchiveRegistry.definition(of: config.kind)?.passwordGrant?(config)
-        if let grant, let usernameVariable = config.usernameEnv, let passwordVariable = config.passwordEnv {
+        if let usernameVariable = config.usernameEnv, let passwordVariable = config.passwordEnv,
+           let grant = config.tokenURL.map({ TokenGrant.oauth2Password(tokenURL: $0) }) ?? ArchiveRegistry.definition(of: config.kind)?.passwordGrant?(config) {
             if let username = value(usernameVariable), let password = value(passwordVariable) {
                 let source = RenewingCredentialSource(grant: grant, username: username, password: password,
                                                       usernameVariable: usernameVariable, passwordVariable: passwordVariable, scheme: scheme(for: config.kind), client: client)

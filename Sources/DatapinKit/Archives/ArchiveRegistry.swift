@@ -22,11 +22,10 @@ public struct ArchiveDefinition: Sendable {
     public var makeArchive: (@Sendable (ArchiveConfig, ArchiveContext) throws(ArchiveFactory.Failure) -> any Archive)?
     /// The user the credentials log in as, for the manifest; nil when the archive cannot say.
     public var loggedInUser: (@Sendable (ArchiveConfig, ArchiveCredentials, HTTPClient) -> String?)?
-    /// The kind's own password grant, for `username_env`/`password_env` without `token_url`
-    /// (ESO's OIDC GET); nil when the kind needs `token_url`.
-    public var passwordGrant: (@Sendable (ArchiveConfig) -> TokenGrant)?
+    /// How `username_env`/`password_env` log in when the spec gives no `token_url`; nil: they need one.
+    public var passwordGrant: (@Sendable (ArchiveConfig) -> TokenGrant?)?
 
-    public init(grammar: ArchiveGrammar, defaultURL: String? = nil, hosts: Set<String> = [], tokenScheme: String = "Bearer", makeArchive: (@Sendable (ArchiveConfig, ArchiveContext) throws(ArchiveFactory.Failure) -> any Archive)? = nil, loggedInUser: (@Sendable (ArchiveConfig, ArchiveCredentials, HTTPClient) -> String?)? = nil, passwordGrant: (@Sendable (ArchiveConfig) -> TokenGrant)? = nil) {
+    public init(grammar: ArchiveGrammar, defaultURL: String? = nil, hosts: Set<String> = [], tokenScheme: String = "Bearer", makeArchive: (@Sendable (ArchiveConfig, ArchiveContext) throws(ArchiveFactory.Failure) -> any Archive)? = nil, loggedInUser: (@Sendable (ArchiveConfig, ArchiveCredentials, HTTPClient) -> String?)? = nil, passwordGrant: (@Sendable (ArchiveConfig) -> TokenGrant?)? = nil) {
         self.grammar = grammar
         self.defaultURL = defaultURL
         self.hosts = hosts
