@@ -129,7 +129,7 @@ struct MASTCredentialsTests {
     // MARK: factory
 
     @Test func theFactoryMakesTheMASTAdapter() async throws {
-        #expect(ArchiveRegistry.queryableKinds.contains(.mast))
+        #expect(ArchiveRegistry.definitions.contains { $0.kind == .mast })
         let builtIn = try #require(ArchiveRegistry.builtInArchives.first { $0.kind == .mast })
         let archive = try #require(try ArchiveFactory.make(builtIn, specDirectory: URL(fileURLWithPath: "/")) as? MASTArchive)
         #expect(archive.name == "mast")

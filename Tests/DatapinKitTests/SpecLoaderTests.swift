@@ -111,7 +111,7 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
 
     static let choiceCases: [SpecErrorCase] = [
         SpecErrorCase("duplicates misspelt", ["version: 1", "duplicates: lnk"] + ok, at: (2, 13), "invalid value 'lnk' for 'duplicates'; valid values are once, link, copy; did you mean 'link'?"),
-        SpecErrorCase("types misspelt", ["version: 1", "select:", "  types: [science, previw]"] + ok, at: (3, 20), "invalid value 'previw' for 'types'; valid values are science, exposure, auxiliary, preview, info, reference, association; did you mean 'preview'?"),
+        SpecErrorCase("types misspelt", ["version: 1", "select:", "  types: [science, previw]"] + ok, at: (3, 20), "invalid value 'previw' for 'types'; valid values are science, exposure, auxiliary, preview, info, reference, association, calibration; did you mean 'preview'?"),
         SpecErrorCase("access unknown", ["version: 1", "select:", "  access: [private]"] + ok, at: (3, 12), "invalid value 'private' for 'access'; valid values are public, exclusive"),
         SpecErrorCase("calibrations misspelt", ["version: 1", "datasets:", "  - archive: eso", "    ids: [X]", "    calibrations: raw2mastr"], at: (5, 19), "invalid value 'raw2mastr' for 'calibrations'; valid values are none, raw2raw, raw2master; did you mean 'raw2master'?"),
         SpecErrorCase("archive type misspelt", ["version: 1", "archives:", "  lab:", "    type: indx", "    url: ./catalog.json"] + ok, at: (4, 11), "invalid value 'indx' for 'type'; valid values are index, mast, eso, scicat; did you mean 'index'?"),

@@ -36,11 +36,11 @@ import TestSupport
         let document = try VOFixtures.document("vo/query-overflowstatus.xml")
         let answer = TAPAnswer(url: "http://tap.example/sync", document: document, table: try #require(document.resultsTable), status: document.queryStatus)
         #expect(answer.isTruncated)
-        #expect(throws: ArchiveError.unsupportedRequest(archive: "eso", reason: "the archive truncated the answer at 3 rows; narrow the query")) {
+        #expect(throws: ArchiveError.truncated(archive: "eso", rows: 3)) {
             try answer.completeTable(archive: "eso")
         }
-        #expect(ArchiveError.unsupportedRequest(archive: "eso", reason: "the archive truncated the answer at 3 rows; narrow the query").message
-            == "archive 'eso' cannot do this: the archive truncated the answer at 3 rows; narrow the query")
+        #expect(ArchiveError.truncated(archive: "eso", rows: 3).message
+            == "archive 'eso' truncated the answer at 3 rows (OVERFLOW); narrow the query")
     }
 }
 
@@ -110,7 +110,7 @@ import TestSupport
         let answer = try await Self.service(fake).querySync(Self.query)
         #expect(answer.isTruncated)
         #expect(answer.table.rows.map { $0.integer("1") } == [23, 42, 1337])
-        #expect(throws: ArchiveError.unsupportedRequest(archive: "eso", reason: "the archive truncated the answer at 3 rows; narrow the query")) {
+        #expect(throws: ArchiveError.truncated(archive: "eso", rows: 3)) {
             try answer.completeTable(archive: "eso")
         }
     }

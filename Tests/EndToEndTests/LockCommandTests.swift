@@ -160,20 +160,6 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("datapin.lock").path))
     }
 
-    @Test func archiveKindWithoutAdapterIsAClearErrorNotACrash() throws {
-        let project = try TestEnvironment.makeScratchDirectory("eso")
-        try """
-        version: 1
-        datasets:
-          - archive: eso
-            ids: [SPHER.2016-09-26T03:04:09.308]
-        """.write(to: project.appendingPathComponent("datapin.yaml"), atomically: true, encoding: .utf8)
-        let result = try Datapin.run(["lock"], in: project)
-        #expect(result.status == 2)
-        #expect(result.stderr.contains("datapin.yaml:3:14: error: archive 'eso' is of type 'eso', which this version of datapin"))
-        #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("datapin.lock").path))
-    }
-
     @Test func unreadableCatalogIsExitSixAndKeepsTheLock() throws {
         let project = try Self.quickstartCopy()
         #expect(try Datapin.run(["lock"], in: project).status == 0)

@@ -57,10 +57,13 @@ public final class FakeESO: Sendable {
         public var rewritesHeaders: Set<String>
         /// dp_ids whose first whole download (a GET without Range) is cut after this many bytes.
         public var cutFirstDownload: [String: Int]
+        /// The data portal's base in DataLink's and calSelector's `access_url` (another host, say);
+        /// nil for `baseURL`.
+        public var portalURL: String?
 
         public init(frames: [Frame], proprietary: Set<String> = [], username: String = "ada", password: String = "correct horse",
                     tokenLifetime: Int = 28800, answerDelayMilliseconds: Int = 0, defaultMaxrec: Int = 10000, maxrecLimit: Int = 1_000_000, executingPolls: Int = 1,
-                    datalinkIDLimit: Int? = nil, loginPageInsteadOf: Set<String> = [], rewritesHeaders: Set<String> = [], cutFirstDownload: [String: Int] = [:]) {
+                    datalinkIDLimit: Int? = nil, loginPageInsteadOf: Set<String> = [], rewritesHeaders: Set<String> = [], cutFirstDownload: [String: Int] = [:], portalURL: String? = nil) {
             self.frames = frames
             self.proprietary = proprietary
             self.username = username
@@ -74,6 +77,7 @@ public final class FakeESO: Sendable {
             self.loginPageInsteadOf = loginPageInsteadOf
             self.rewritesHeaders = rewritesHeaders
             self.cutFirstDownload = cutFirstDownload
+            self.portalURL = portalURL
         }
 
         /// The fixtures' two FORS2 frames and their recorded Raw2Raw trees.
@@ -171,7 +175,7 @@ public final class FakeESO: Sendable {
     public static func publisherDID(_ dpID: String) -> String { "ivo://eso.org/ID?\(dpID)" }
 
     /// The data portal URL of a dp_id's file.
-    public func fileURL(_ dpID: String) -> String { "\(baseURL)/dataPortal/file/\(dpID)" }
+    public func fileURL(_ dpID: String) -> String { "\(state.withLock { $0.configuration.portalURL } ?? baseURL)/dataPortal/file/\(dpID)" }
 
     /// The DataLink URL of a dp_id, as `dbo.raw.datalink_url` gives it (the `?` in the ID literal).
     public func datalinkURL(_ dpID: String) -> String { "\(baseURL)/datalink/links?ID=\(Self.publisherDID(dpID))" }

@@ -14,6 +14,26 @@ public protocol Archive: Sendable {
     /// How a locked file differs from the archive's current listing of it (`datapin outdated`),
     /// comparing what this archive publishes; `listed` is nil when no entry lists it any more.
     func upstreamChanges(of locked: LockEntry, listed: Product?) -> [UpstreamChange]
+    /// The entry's products and what `lock` should warn about them (an association ESO calls
+    /// incomplete); the default lists `products(for:)` with no warning.
+    func listing(for entry: DatasetEntry) async throws(ArchiveError) -> ArchiveListing
+}
+
+/// One entry's listing: its products and warnings, each one plain sentence.
+public struct ArchiveListing: Sendable {
+    public var products: [Product]
+    public var warnings: [String]
+
+    public init(products: [Product], warnings: [String] = []) {
+        self.products = products
+        self.warnings = warnings
+    }
+}
+
+extension Archive {
+    public func listing(for entry: DatasetEntry) async throws(ArchiveError) -> ArchiveListing {
+        ArchiveListing(products: try await products(for: entry))
+    }
 }
 
 /// Why an archive could not be queried; `lock` exits 6 and leaves the lockfile alone.
@@ -33,6 +53,9 @@ public enum ArchiveError: Error, Sendable, Hashable {
     case unsupportedRequest(archive: String, reason: String)
     /// A local catalog file could not be read.
     case unreadable(path: String, reason: String)
+    /// The archive stopped its answer at a row limit (TAP OVERFLOW): a lock never records part
+    /// of a selection.
+    case truncated(archive: String, rows: Int)
 
     /// One plain sentence for the user.
     public var message: String {
@@ -44,6 +67,7 @@ public enum ArchiveError: Error, Sendable, Hashable {
         case .unknownDataset(let archive, let dataset): return "archive '\(archive)' has no dataset '\(dataset)'"
         case .unsupportedRequest(let archive, let reason): return "archive '\(archive)' cannot do this: \(reason)"
         case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        case .truncated(let archive, let rows): return "archive '\(archive)' truncated the answer at \(rows) rows (OVERFLOW); narrow the query"
         }
     }
 }

@@ -6,13 +6,13 @@ public enum ArchiveKeysTable {
     /// Two Markdown tables: the kinds, then every archive setting and dataset-entry key by kind.
     public static func markdown(_ definitions: [ArchiveDefinition]) -> String {
         var lines = [
-            "| Type | Default URL | Built-in archive | Token sent as | Can lock |",
-            "|---|---|---|---|---|",
+            "| Type | Default URL | Built-in archive | Token sent as |",
+            "|---|---|---|---|",
         ]
         for definition in definitions {
             let url = definition.defaultURL.map { "`\($0)`" } ?? "— (`url:` needed)"
             let builtIn = definition.grammar.builtIn.map { config in "`\(config.name)`" + (config.tokenEnv.map { " (token from `\($0)`)" } ?? "") } ?? "—"
-            lines.append("| `\(definition.kind.rawValue)` | \(url) | \(builtIn) | `Authorization: \(definition.tokenScheme) …` | \(definition.makeArchive == nil ? "not yet" : "yes") |")
+            lines.append("| `\(definition.kind.rawValue)` | \(url) | \(builtIn) | `Authorization: \(definition.tokenScheme) …` |")
         }
         lines += ["", "| Key | Where | Type | Value |", "|---|---|---|---|"]
         for definition in definitions {

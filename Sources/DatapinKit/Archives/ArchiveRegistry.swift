@@ -18,14 +18,14 @@ public struct ArchiveDefinition: Sendable {
     public var hosts: Set<String>
     /// The `Authorization` scheme a token is sent with (`Bearer` unless the archive has its own).
     public var tokenScheme: String
-    /// Makes the adapter for a configured archive; nil while this version cannot query the kind.
-    public var makeArchive: (@Sendable (ArchiveConfig, ArchiveContext) throws(ArchiveFactory.Failure) -> any Archive)?
+    /// Makes the adapter for a configured archive.
+    public var makeArchive: @Sendable (ArchiveConfig, ArchiveContext) throws(ArchiveFactory.Failure) -> any Archive
     /// The user the credentials log in as, for the manifest; nil when the archive cannot say.
     public var loggedInUser: (@Sendable (ArchiveConfig, ArchiveCredentials, HTTPClient) -> String?)?
     /// How `username_env`/`password_env` log in when the spec gives no `token_url`; nil: they need one.
     public var passwordGrant: (@Sendable (ArchiveConfig) -> TokenGrant?)?
 
-    public init(grammar: ArchiveGrammar, defaultURL: String? = nil, hosts: Set<String> = [], tokenScheme: String = "Bearer", makeArchive: (@Sendable (ArchiveConfig, ArchiveContext) throws(ArchiveFactory.Failure) -> any Archive)? = nil, loggedInUser: (@Sendable (ArchiveConfig, ArchiveCredentials, HTTPClient) -> String?)? = nil, passwordGrant: (@Sendable (ArchiveConfig) -> TokenGrant?)? = nil) {
+    public init(grammar: ArchiveGrammar, defaultURL: String? = nil, hosts: Set<String> = [], tokenScheme: String = "Bearer", makeArchive: @escaping @Sendable (ArchiveConfig, ArchiveContext) throws(ArchiveFactory.Failure) -> any Archive, loggedInUser: (@Sendable (ArchiveConfig, ArchiveCredentials, HTTPClient) -> String?)? = nil, passwordGrant: (@Sendable (ArchiveConfig) -> TokenGrant?)? = nil) {
         self.grammar = grammar
         self.defaultURL = defaultURL
         self.hosts = hosts
@@ -75,7 +75,6 @@ public enum ArchiveRegistry {
     }
 
     /// The kinds this version can query (they have an adapter).
-    public static var queryableKinds: [ArchiveKind] { definitions.filter { $0.makeArchive != nil }.map(\.kind) }
 
     /// The JSON Schema of `datapin.yaml` for the registered kinds.
     public static var schemaJSON: String { SpecSchema.json(for: grammar) }

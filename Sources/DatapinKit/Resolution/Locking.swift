@@ -93,7 +93,8 @@ public struct Locker: Sendable {
     /// `progress` hears after each entry's answer.
     public func resolve(previous: Lockfile?, update: UpdateScope, progress: (@Sendable (ListingProgress) -> Void)? = nil) async throws(LockingError) -> LockResolution {
         let spec = loaded.spec
-        let groups = try await listings(spec, progress: progress).groups
+        let listed = try await listings(spec, progress: progress)
+        let groups = listed.groups
         let entries: [LockEntry]
         do {
             entries = try SelectionAssembler.assemble(groups, spec: spec, source: loaded.source)
@@ -116,7 +117,7 @@ public struct Locker: Sendable {
             Self.merge(entry, previous: previousByFile["\(entry.archive)\u{0}\(entry.uri)"], refresh: update.includes(entry.dataset), upstreamChanges: &upstreamChanges)
         }
         let lock = Lockfile(specDigest: spec.meaningDigest, files: merged)
-        var warnings = loaded.warnings
+        var warnings = loaded.warnings + listed.warnings
         warnings += lock.uncomputableChecksumWarnings
         if !upstreamChanges.isEmpty {
             let count = upstreamChanges.count
@@ -130,6 +131,8 @@ public struct Locker: Sendable {
     package struct Listings: Sendable {
         var adapters: [String: any Archive]
         var groups: [(entry: DatasetEntry, products: [Product])]
+        /// The adapters' warnings about their listings, in spec order.
+        var warnings: [Diagnostic] = []
     }
 
     /// Every entry's unfiltered products, in spec order; all archive failures are collected,
@@ -149,16 +152,16 @@ public struct Locker: Sendable {
                 }
             }
         }
-        let listings = await withTaskGroup(of: (Int, Result<[Product], ArchiveError>).self) { group in
+        let listings = await withTaskGroup(of: (Int, Result<ArchiveListing, ArchiveError>).self) { group in
             var total = 0
             for (position, entry) in spec.datasets.enumerated() {
                 guard let config = spec.archive(named: entry.archive), case .success(let adapter) = adapters[config.name] else { continue }
                 total += 1
                 group.addTask {
-                    (position, await Result.of { () async throws(ArchiveError) in try await adapter.products(for: entry) })
+                    (position, await Result.of { () async throws(ArchiveError) in try await adapter.listing(for: entry) })
                 }
             }
-            var results: [Int: Result<[Product], ArchiveError>] = [:]
+            var results: [Int: Result<ArchiveListing, ArchiveError>] = [:]
             for await (position, result) in group {
                 results[position] = result
                 progress?(ListingProgress(listed: results.count, total: total))
@@ -169,6 +172,7 @@ public struct Locker: Sendable {
         var unavailable: [Diagnostic] = []
         var refused: [Diagnostic] = []
         var groups: [(entry: DatasetEntry, products: [Product])] = []
+        var warnings: [Diagnostic] = []
         for (position, entry) in spec.datasets.enumerated() {
             let at = entry.archiveLocation ?? entry.location
             guard let config = spec.archive(named: entry.archive) else {
@@ -186,7 +190,9 @@ public struct Locker: Sendable {
             }
             guard let listing = listings[position] else { continue }
             do {
-                groups.append((entry, try listing.get()))
+                let answer = try listing.get()
+                groups.append((entry, answer.products))
+                warnings += answer.warnings.map { diagnostic("datasets[\(entry.index)]: \($0)", at: entry.location, severity: .warning) }
             } catch {
                 let message = "datasets[\(entry.index)]: \(error.message)"
                 if case .notAuthorised = error {
@@ -201,18 +207,18 @@ public struct Locker: Sendable {
         if !invalid.isEmpty { throw .invalid(invalid + refused + unavailable) }
         if !refused.isEmpty { throw .credentialsRefused(refused + unavailable) }
         if !unavailable.isEmpty { throw .archiveUnavailable(unavailable) }
-        return Listings(adapters: adapters.compactMapValues { try? $0.get() }, groups: groups)
+        return Listings(adapters: adapters.compactMapValues { try? $0.get() }, groups: groups, warnings: warnings)
     }
 
-    private func diagnostic(_ message: String, at location: SourceLocation?) -> Diagnostic {
-        guard let location else { return Diagnostic(.error, message) }
-        return loaded.source.diagnostic(.error, message, at: location)
+    private func diagnostic(_ message: String, at location: SourceLocation?, severity: Diagnostic.Severity = .error) -> Diagnostic {
+        guard let location else { return Diagnostic(severity, message) }
+        return loaded.source.diagnostic(severity, message, at: location)
     }
 
     /// Archive failures that mean "could not ask" (exit 6) rather than "asked for something wrong" (exit 2).
     private static func isUnavailable(_ error: ArchiveError) -> Bool {
         switch error {
-        case .unreachable, .httpStatus, .notAuthorised, .malformedAnswer, .unreadable: return true
+        case .unreachable, .httpStatus, .notAuthorised, .malformedAnswer, .unreadable, .truncated: return true
         case .unknownDataset, .unsupportedRequest: return false
         }
     }

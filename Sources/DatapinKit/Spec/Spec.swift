@@ -137,6 +137,8 @@ public enum ProductType: String, Sendable, Hashable, CaseIterable, Codable {
     case info
     case reference
     case association
+    /// A calibration file an archive associates with a science frame (ESO's calSelector).
+    case calibration
 }
 
 /// Whether a file is public or needs exclusive-access credentials.

@@ -212,8 +212,10 @@ public final class RenewingCredentialSource: CredentialSource, @unchecked Sendab
         do {
             response = try client.send(request)
         } catch {
-            // The client's messages name the URL without user information, never the body.
-            return (.failure(.grantFailed(url: grant.shownURL, reason: error.message)), true)
+            // The client's messages name the URL without user information, never the body; a
+            // grant whose password is in the query (ESO's GET) is shown by its `shownURL`.
+            let reason = error.message.replacingOccurrences(of: HTTPClient.redactingUserInfo(request.url), with: grant.shownURL)
+            return (.failure(.grantFailed(url: grant.shownURL, reason: reason)), true)
         }
         guard response.isSuccess else {
             let status = response.status

@@ -6,9 +6,28 @@ extension ArchiveKind {
     public static let eso = ArchiveKind("eso")
 }
 
-/// The ESO archive kind, declared for the spec (keys, built-in `eso`, starter, hosts); this
-/// version has no adapter for it yet, so `lock` says it cannot query it.
+/// The ESO archive kind: its spec keys, built-in `eso`, starter, hosts, password grant and adapter.
 enum ESOKind {
+    /// ESO's TAP, DataLink and calSelector, used when the spec gives no `url:`.
+    static let defaultURL = "https://archive.eso.org"
+    /// ESO's single sign-on token service.
+    static let defaultTokenURL = "https://www.eso.org/sso/oidc/token"
+
+    /// The token service of `config`: `<url>/sso/oidc/token` under the spec's `url:`, else ESO's.
+    static func tokenURL(of config: ArchiveConfig) -> String {
+        guard var base = config.url else { return defaultTokenURL }
+        while base.hasSuffix("/") { base.removeLast() }
+        return "\(base)/sso/oidc/token"
+    }
+
+    /// What an ESO 401/403 tells the user, naming the archive's variables.
+    static func refusalAdvice(_ variables: [String]) -> String {
+        guard !variables.isEmpty else {
+            return "the data is proprietary; name the variables holding your ESO user name and password with 'username_env:' and 'password_env:'"
+        }
+        return "the data is proprietary and the credentials in \(variables.joined(separator: ", ")) are missing or not authorised for it"
+    }
+
     static let definition = ArchiveDefinition(
         grammar: ArchiveGrammar(
             kind: .eso,
@@ -38,6 +57,11 @@ enum ESOKind {
 
             """
         ),
-        hosts: ["archive.eso.org", "dataportal.eso.org", "www.eso.org"]
+        defaultURL: defaultURL,
+        hosts: ["archive.eso.org", "dataportal.eso.org", "www.eso.org"],
+        makeArchive: { config, context throws(ArchiveFactory.Failure) in
+            ESOArchive(name: config.name, baseURL: config.url, credentials: context.credentials, client: context.client, credentialVariables: config.credentialVariables)
+        },
+        passwordGrant: { config in .eso(tokenURL: tokenURL(of: config)) }
     )
 }

@@ -17,7 +17,7 @@ public struct TAPAnswer: Sendable {
     /// The table, refusing a truncated answer: a lock must never record part of a selection.
     public func completeTable(archive: String) throws(ArchiveError) -> VOTable {
         guard !isTruncated else {
-            throw .unsupportedRequest(archive: archive, reason: "the archive truncated the answer at \(table.rowCount) rows; narrow the query")
+            throw .truncated(archive: archive, rows: table.rowCount)
         }
         return table
     }
