@@ -58,31 +58,14 @@ struct ESOClientsTests {
     /// through its configuration file, in a scratch XDG home; the password goes through the
     /// environment. Its standard output.
     static func runCheck(_ archive: FakeESO, _ arguments: [String]) throws -> Data {
-        let home = try TestEnvironment.makeScratchDirectory("eso-clients")
-        defer { try? FileManager.default.removeItem(at: home) }
-        let config = home.appendingPathComponent("config/astropy")
-        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
-        try "[eso]\ntap_obs_url = \(archive.tapURL)\n".write(to: config.appendingPathComponent("astroquery.cfg"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(esoPython))
-        process.arguments = [TestEnvironment.packageRoot.appendingPathComponent("scripts/lib/eso_check.py").path, "--base", archive.baseURL,
-                             "--destination", home.appendingPathComponent("downloads").path] + arguments
-        process.environment = ["HOME": home.path, "XDG_CONFIG_HOME": home.appendingPathComponent("config").path,
-                               "XDG_CACHE_HOME": home.appendingPathComponent("cache").path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-                               "ESO_CHECK_PASSWORD": password]
-        let out = home.appendingPathComponent("answers.json"), err = home.appendingPathComponent("stderr.txt")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        let stderr = try String(contentsOf: err, encoding: .utf8)
-        try #require(process.terminationStatus == 0, "eso_check.py failed: \(stderr)")
-        let answers = try Data(contentsOf: out)
-        #expect(!String(decoding: answers, as: UTF8.self).contains(password) && !stderr.contains(password), "the password is never printed")
-        return answers
+        let downloads = try TestEnvironment.makeScratchDirectory("eso-downloads")
+        defer { try? FileManager.default.removeItem(at: downloads) }
+        let result = try PythonClientCheck.run(python: try #require(esoPython), script: "eso_check.py",
+                                               ["--base", archive.baseURL, "--destination", downloads.path] + arguments,
+                                               astroqueryConfig: "[eso]\ntap_obs_url = \(archive.tapURL)\n", environment: ["ESO_CHECK_PASSWORD": password])
+        try #require(result.status == 0, "eso_check.py failed: \(result.stderr)")
+        #expect(!result.stdout.contains(password) && !result.stderr.contains(password), "the password is never printed")
+        return Data(result.stdout.utf8)
     }
 
     static func askClients(_ archive: FakeESO) throws -> Answers {

@@ -80,27 +80,11 @@ struct MASTAstroqueryTests {
     /// Runs scripts/lib/astroquery_check.py with astroquery pointed at `archive` through its
     /// configuration file, in a scratch XDG home.
     static func askAstroquery(_ archive: FakeMAST) throws -> Answers {
-        let home = try TestEnvironment.makeScratchDirectory("astroquery")
-        let config = home.appendingPathComponent("config/astropy")
-        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
-        try "[mast]\nserver = \(archive.baseURL)\n".write(to: config.appendingPathComponent("astroquery.cfg"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(python))
-        process.arguments = [TestEnvironment.packageRoot.appendingPathComponent("scripts/lib/astroquery_check.py").path,
-                             "--mission", "jwst", "--program", "02734", "--obsid", associationObsid]
-        process.environment = ["HOME": home.path, "XDG_CONFIG_HOME": home.appendingPathComponent("config").path,
-                               "XDG_CACHE_HOME": home.appendingPathComponent("cache").path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
-        let out = home.appendingPathComponent("answers.json"), err = home.appendingPathComponent("stderr.txt")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        let stderr = try String(contentsOf: err, encoding: .utf8)
-        try #require(process.terminationStatus == 0, "astroquery_check.py failed: \(stderr)")
-        return try JSONDecoder().decode(Answers.self, from: Data(contentsOf: out))
+        let result = try PythonClientCheck.run(python: try #require(astroqueryPython), script: "astroquery_check.py",
+                                               ["--mission", "jwst", "--program", "02734", "--obsid", associationObsid],
+                                               astroqueryConfig: "[mast]\nserver = \(archive.baseURL)\n")
+        try #require(result.status == 0, "astroquery_check.py failed: \(result.stderr)")
+        return try JSONDecoder().decode(Answers.self, from: Data(result.stdout.utf8))
     }
 
     /// `datapin lock` of one entry (`datasets` is the entry's YAML) with `select`; the lock's files.

@@ -115,11 +115,20 @@ public enum Bash {
     /// `bash arguments…` in `directory` with only `environment` beside PATH, HOME and LANG, and
     /// stdin closed (not a terminal); output goes through files, so the script cannot block on a pipe.
     public static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CommandResult {
+        try ChildProcess.run("/usr/bin/env", ["bash"] + arguments, in: directory,
+                             environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path, "LANG": "C.UTF-8"].merging(environment) { _, new in new })
+    }
+}
+
+/// Runs a program to its end with exactly `environment`, stdin closed, and stdout and stderr
+/// through files in `directory` (`.script-out`, `.script-err`), so that it cannot block on a pipe.
+public enum ChildProcess {
+    public static func run(_ executable: String, _ arguments: [String], in directory: URL, environment: [String: String]) throws -> CommandResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["bash"] + arguments
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         process.currentDirectoryURL = directory
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": directory.path, "LANG": "C.UTF-8"].merging(environment) { _, new in new }
+        process.environment = environment
         let out = directory.appendingPathComponent(".script-out"), err = directory.appendingPathComponent(".script-err")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
@@ -129,6 +138,21 @@ public enum Bash {
         try process.run()
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+}
+
+/// A Python check of a loopback archive (scripts/lib/*_check.py) run in a scratch home whose
+/// astroquery reads `astroqueryConfig` as its astroquery.cfg when it is imported.
+public enum PythonClientCheck {
+    public static func run(python: String, script: String, _ arguments: [String], astroqueryConfig: String, environment: [String: String] = [:]) throws -> CommandResult {
+        let home = try TestEnvironment.makeScratchDirectory("python-client")
+        let config = home.appendingPathComponent("config/astropy")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        try astroqueryConfig.write(to: config.appendingPathComponent("astroquery.cfg"), atomically: true, encoding: .utf8)
+        let base = ["HOME": home.path, "XDG_CONFIG_HOME": home.appendingPathComponent("config").path,
+                    "XDG_CACHE_HOME": home.appendingPathComponent("cache").path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+        return try ChildProcess.run(python, [TestEnvironment.packageRoot.appendingPathComponent("scripts/lib/\(script)").path] + arguments,
+                                    in: home, environment: base.merging(environment) { _, new in new })
     }
 }
 
