@@ -69,6 +69,8 @@ import TestSupport
         #expect(resolved.hosts == ["127.0.0.1", "archive.eso.org", "dataportal.eso.org", "www.eso.org"])
         #expect(ESOKind.tokenURL(of: config) == "http://127.0.0.1:8/sso/oidc/token")
         #expect(ESOKind.tokenURL(of: ArchiveConfig(name: "eso", kind: .eso)) == "https://www.eso.org/sso/oidc/token")
+        let explicit = ArchiveConfig(name: "eso", kind: .eso, url: "http://127.0.0.1:8/", tokenURL: "http://127.0.0.1:9/token")
+        #expect(ESOKind.tokenURL(of: explicit) == "http://127.0.0.1:9/token")
         let missing = ArchiveCredentials.resolve(config, environment: ["ESO_USER": "ada"])
         #expect(missing.source == nil)
         #expect(missing.missingVariable == "ESO_PASSWORD")

@@ -13,8 +13,10 @@ enum ESOKind {
     /// ESO's single sign-on token service.
     static let defaultTokenURL = "https://www.eso.org/sso/oidc/token"
 
-    /// The token service of `config`: `<url>/sso/oidc/token` under the spec's `url:`, else ESO's.
+    /// The token service of `config`: its explicit token endpoint when the spec names one, else
+    /// `<url>/sso/oidc/token` under the spec's `url:`, else ESO's.
     static func tokenURL(of config: ArchiveConfig) -> String {
+        if let explicit = config.tokenURL { return explicit }
         guard var base = config.url else { return defaultTokenURL }
         while base.hasSuffix("/") { base.removeLast() }
         return "\(base)/sso/oidc/token"
