@@ -422,6 +422,34 @@ import TestSupport
         try Self.expectNoSecret([Self.password] + archive.issuedTokens, in: directory, outputs: [synced])
     }
 
+    @Test func authURLNamesTheTokenServiceAndOnlyItGetsThePassword() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let tokenService = archive.tokenURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+        let directory = try Self.proprietaryProject(archive, credentials: Self.credentialKeys + ", auth_url: \"\(tokenService)\"")
+        let environment = ["ESO_USER": Self.user, "ESO_PASSWORD": Self.password]
+        let locked = try Self.run(["lock"], in: directory, environment: environment)
+        #expect(locked.status == 0, "\(locked.stderr)")
+        let synced = try Self.run(["sync"], in: directory, environment: environment)
+        #expect(synced.status == 0, "\(synced.stderr)")
+        let grants = archive.requests.filter { $0.path == "/sso/oidc/token" }
+        #expect(!grants.isEmpty && grants.allSatisfy { $0.header("Host")?.hasPrefix("localhost:") == true }, "the grant went to auth_url's host")
+        #expect(archive.requests.filter { $0.path != "/sso/oidc/token" }.allSatisfy { $0.header("Host")?.hasPrefix("127.0.0.1:") == true })
+        #expect(archive.requests.filter { $0.path != "/sso/oidc/token" }.allSatisfy { !$0.uri.contains(ESOTestEncoding.encoded(Self.password)) && !$0.bodyText.contains(Self.password) })
+        #expect(archive.authorizedRequests.contains { $0.path == "/dataPortal/file/\(Self.proprietary)" })
+        try Self.expectNoSecret([Self.password, ESOTestEncoding.encoded(Self.password)] + archive.issuedTokens, in: directory, outputs: [locked, synced])
+    }
+
+    @Test func authURLMustBeAnHTTPURL() throws {
+        let archive = try Self.archive()
+        defer { archive.shutdown() }
+        let directory = try Self.proprietaryProject(archive, credentials: Self.credentialKeys + ", auth_url: ./token")
+        let locked = try Self.run(["lock"], in: directory)
+        #expect(locked.status == 2, "\(locked.stderr)")
+        #expect(locked.stderr.contains("datapin.yaml:4:") && locked.stderr.contains("'auth_url' of archive 'eso' must be a http:// or https:// URL"), "\(locked.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("datapin.lock").path))
+    }
+
     /// An id_token asked of the fake's token service with curl, as a user would get one.
     static func grantByHand(_ archive: FakeESO) throws -> String {
         let query = "response_type=id_token%20token&grant_type=password&client_id=clientid&username=\(ESOTestEncoding.encoded(user))&password=\(ESOTestEncoding.encoded(password))"

@@ -57,7 +57,8 @@ public struct ArchiveCredentials: Sendable {
     }
 
     /// The credentials of `config` from `environment`: its `token_env` token when set, else a
-    /// password grant at its `token_url` when `username_env` and `password_env` are set.
+    /// password grant when `username_env` and `password_env` are set: the kind's own grant
+    /// (ESO's at `auth_url`, SciCat's login), else RFC 6749's at `token_url`.
     public static func resolve(_ config: ArchiveConfig, environment: [String: String] = ProcessInfo.processInfo.environment, client: HTTPClient = HTTPClient()) -> ArchiveCredentials {
         let hosts = hosts(of: config)
         func value(_ variable: String) -> String? {
@@ -68,7 +69,7 @@ public struct ArchiveCredentials: Sendable {
             return ArchiveCredentials(source: StaticTokenSource(token: token, scheme: scheme(for: config.kind), variable: variable), hosts: hosts, origin: "the token in \(variable)")
         }
         if let usernameVariable = config.usernameEnv, let passwordVariable = config.passwordEnv,
-           let grant = config.tokenURL.map({ TokenGrant.oauth2Password(tokenURL: $0) }) ?? ArchiveRegistry.definition(of: config.kind)?.passwordGrant?(config) {
+           let grant = ArchiveRegistry.definition(of: config.kind)?.passwordGrant?(config) ?? config.tokenURL.map({ TokenGrant.oauth2Password(tokenURL: $0) }) {
             if let username = value(usernameVariable), let password = value(passwordVariable) {
                 let source = RenewingCredentialSource(grant: grant, username: username, password: password,
                                                       usernameVariable: usernameVariable, passwordVariable: passwordVariable, scheme: scheme(for: config.kind), client: client)

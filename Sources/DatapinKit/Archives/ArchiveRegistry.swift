@@ -22,7 +22,8 @@ public struct ArchiveDefinition: Sendable {
     public var makeArchive: @Sendable (ArchiveConfig, ArchiveContext) throws(ArchiveFactory.Failure) -> any Archive
     /// The user the credentials log in as, for the manifest; nil when the archive cannot say.
     public var loggedInUser: (@Sendable (ArchiveConfig, ArchiveCredentials, HTTPClient) -> String?)?
-    /// How `username_env`/`password_env` log in when the spec gives no `token_url`; nil: they need one.
+    /// How `username_env`/`password_env` log in to this kind (its own grant, taken before a
+    /// `token_url`); nil: they need a `token_url`.
     public var passwordGrant: (@Sendable (ArchiveConfig) -> TokenGrant?)?
 
     public init(grammar: ArchiveGrammar, defaultURL: String? = nil, hosts: Set<String> = [], tokenScheme: String = "Bearer", makeArchive: @escaping @Sendable (ArchiveConfig, ArchiveContext) throws(ArchiveFactory.Failure) -> any Archive, loggedInUser: (@Sendable (ArchiveConfig, ArchiveCredentials, HTTPClient) -> String?)? = nil, passwordGrant: (@Sendable (ArchiveConfig) -> TokenGrant?)? = nil) {

@@ -89,8 +89,8 @@ public struct ArchiveConfig: Sendable, Hashable {
     /// Where the archive's files are served from, when not from `url`: `https://host/prefix`,
     /// `sftp://host` or `file:///mount`.
     public var files: String?
-    /// An OAuth2 token endpoint (RFC 6749 §4.3, password grant) that `username_env` and
-    /// `password_env` log in at; nil when the archive takes no password grant.
+    /// The token endpoint that `username_env` and `password_env` log in at (`token_url`, an
+    /// RFC 6749 §4.3 password grant, or ESO's `auth_url`); nil: the kind's default, if any.
     public var tokenURL: String?
     /// Where the entry was written; nil for a built-in archive the spec did not configure.
     public var location: SourceLocation?
@@ -117,7 +117,7 @@ public struct ArchiveConfig: Sendable, Hashable {
         case "username_env": usernameEnv = value
         case "password_env": passwordEnv = value
         case "files": files = value
-        case "token_url": tokenURL = value
+        case "token_url", "auth_url": tokenURL = value
         default: preconditionFailure("ArchiveConfig has no field for the declared setting '\(key)'")
         }
     }

@@ -13,7 +13,7 @@ enum ESOKind {
     /// ESO's single sign-on token service.
     static let defaultTokenURL = "https://www.eso.org/sso/oidc/token"
 
-    /// The token service of `config`: its explicit token endpoint when the spec names one, else
+    /// The token service of `config`: its `auth_url:` when the spec names one, else
     /// `<url>/sso/oidc/token` under the spec's `url:`, else ESO's.
     static func tokenURL(of config: ArchiveConfig) -> String {
         if let explicit = config.tokenURL { return explicit }
@@ -38,6 +38,7 @@ enum ESOKind {
                 SpecKey("token_env", .variableName, "Variable holding an ESO token (sent as Bearer)."),
                 SpecKey("username_env", .variableName, "Variable holding the ESO user name, for proprietary data."),
                 SpecKey("password_env", .variableName, "Variable holding the ESO password."),
+                SpecKey("auth_url", .url(schemes: ["http", "https"], pathAllowed: false), "ESO's token service, the only place the user name and password go (default https://www.eso.org/sso/oidc/token)."),
             ],
             datasetKeys: [
                 SpecKey("ids", .list(numbersAllowed: true), "ESO dataset ids (DP.ID)."),
