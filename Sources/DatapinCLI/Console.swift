@@ -9,6 +9,8 @@ struct Console {
     let verbose: Bool
     let json: Bool
     let colorErrors: Bool
+    /// Every diagnostic the command has reported so far, for the `--json` document.
+    let reported = ReportedDiagnostics.ofThisCommand
 
     init(options: GlobalOptions) {
         quiet = options.quiet
@@ -23,6 +25,17 @@ struct Console {
         }
     }
 
+    /// The `--json` document of a command that ends with `status`: its `members` after the
+    /// envelope, with every diagnostic reported so far.
+    func document(_ members: OrderedJSON, status: ExitStatus = .ok) -> String {
+        JSONOutput.document(members, status: status, diagnostics: reported.all)
+    }
+
+    /// The `--json` document of a command whose own members are `record`'s.
+    func document<T: Encodable>(_ record: T, status: ExitStatus = .ok) -> String {
+        JSONOutput.document(record, status: status, diagnostics: reported.all)
+    }
+
     /// Data for the user or a program: tables, CSV, JSON.
     func data(_ text: String) {
         FileHandle.standardOutput.write(Data((text.utf8.last == UInt8(ascii: "\n") ? text : text + "\n").utf8))
@@ -34,9 +47,10 @@ struct Console {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    /// Diagnostics on stderr, always (errors are never silenced by --quiet).
+    /// Diagnostics on stderr, always (errors are never silenced by --quiet), each once however
+    /// often a step hands it on; they are also kept for the `--json` document's `diagnostics`.
     func report(_ diagnostics: [Diagnostic]) {
-        for diagnostic in diagnostics where !(quiet && diagnostic.severity == .warning) {
+        for diagnostic in reported.append(diagnostics) where !(quiet && diagnostic.severity == .warning) {
             var text = diagnostic.rendered()
             if colorErrors {
                 let label = diagnostic.severity.rawValue + ":"
@@ -53,14 +67,13 @@ struct Console {
     /// error that ends the command with `status`.
     func fail(_ diagnostics: [Diagnostic], status: ExitStatus) -> ExitCode {
         report(diagnostics)
-        if json {
-            data(JSONOutput.render(JSONOutput.Failure(exitCode: status.rawValue, diagnostics: diagnostics.map(JSONOutput.DiagnosticRecord.init))))
-        }
+        if json { data(JSONOutput.document(.null, status: status, diagnostics: reported.all)) }
         return ExitCode(status.rawValue)
     }
 }
 
-/// JSON documents printed by `--json`, with stable key order.
+/// The one shape of every `--json` document: `ok`, `exit_code` and `diagnostics` (warnings
+/// included) first, then the command's own members, all written by `OrderedJSON`.
 enum JSONOutput {
     struct DiagnosticRecord: Encodable {
         var severity: String
@@ -80,20 +93,45 @@ enum JSONOutput {
         }
     }
 
-    struct Failure: Encodable {
-        var ok = false
-        var exitCode: Int32
-        var diagnostics: [DiagnosticRecord]
+    /// The document for a command's `members`, ending with `status`, with `diagnostics`.
+    static func document(_ members: OrderedJSON, status: ExitStatus, diagnostics: [Diagnostic]) -> String {
+        let records = diagnostics.map { (try? OrderedJSONEncoder.encode(DiagnosticRecord($0))) ?? .null }
+        var envelope: [(String, OrderedJSON)] = [("ok", .bool(status == .ok)), ("exit_code", .integer(Int64(status.rawValue))), ("diagnostics", .array(records))]
+        switch members {
+        case .object(let own): envelope += own.filter { member in !["ok", "exit_code", "diagnostics"].contains(member.0) }
+        case .null: break
+        default: envelope.append(("result", members))
+        }
+        return OrderedJSON.object(envelope).document
+    }
 
-        enum CodingKeys: String, CodingKey {
-            case ok, diagnostics
-            case exitCode = "exit_code"
+    /// The document for an `Encodable` record of a command's own members.
+    static func document<T: Encodable>(_ record: T, status: ExitStatus, diagnostics: [Diagnostic]) -> String {
+        do {
+            return document(try OrderedJSONEncoder.encode(record), status: status, diagnostics: diagnostics)
+        } catch {
+            return document(.null, status: .badInput, diagnostics: diagnostics + [Diagnostic(.error, (error as? OrderedJSONEncoder.Failure)?.message ?? "the JSON document could not be written")])
+        }
+    }
+}
+
+/// The diagnostics the command has reported, in order. A process runs one command and makes a
+/// `Console` wherever it needs one, so there is one record per process.
+final class ReportedDiagnostics: @unchecked Sendable {
+    static let ofThisCommand = ReportedDiagnostics()
+
+    private let lock = NSLock()
+    private var diagnostics: [Diagnostic] = []
+    private var seen: Set<String> = []
+
+    /// Records `more` and returns those not reported before, in order.
+    func append(_ more: [Diagnostic]) -> [Diagnostic] {
+        lock.withLock {
+            let new = more.filter { seen.insert($0.rendered()).inserted }
+            diagnostics += new
+            return new
         }
     }
 
-    static func render<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
-    }
+    var all: [Diagnostic] { lock.withLock { diagnostics } }
 }

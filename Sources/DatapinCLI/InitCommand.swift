@@ -45,7 +45,7 @@ struct InitCommand: ParsableCommand {
             throw console.fail([Diagnostic(.error, "could not prepare \(paths.stateDirectory.path): \(error.localizedDescription)")], status: .badInput)
         }
         if global.json {
-            console.data(JSONOutput.render(["spec": paths.specDisplayName, "archive": archive.rawValue]))
+            console.data(console.document(OrderedJSON.object([("spec", .string(paths.specDisplayName)), ("archive", .string(archive.rawValue))])))
         } else {
             console.info("Wrote \(paths.specDisplayName) for \("aeiou".contains(archive.rawValue.prefix(1)) ? "an" : "a") \(archive.rawValue) archive. Edit it, then run `datapin lock`.")
         }

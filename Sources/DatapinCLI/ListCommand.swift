@@ -33,6 +33,10 @@ struct ListCommand: ParsableCommand {
             }
             throw console.fail(diagnostics, status: .badInput)
         }
-        console.data(LockListing.render(lock, datasets: Set(datasets), format: global.json ? .json : format))
+        if global.json || format == .json {
+            console.data(console.document(LockListing.jsonValue(lock, datasets: Set(datasets))))
+        } else {
+            console.data(LockListing.render(lock, datasets: Set(datasets), format: format))
+        }
     }
 }

@@ -57,7 +57,7 @@ struct LockCommand: ParsableCommand {
         let bytes = lock.files.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
         let datasetCount = Set(lock.files.map(\.dataset)).count
         if global.json {
-            console.data(JSONOutput.render(LockSummary(lockfile: paths.lockDisplayName, written: !unchanged, files: lock.files.count, bytes: bytes, datasets: datasetCount, added: resolution.diff.added.count, removed: resolution.diff.removed.count, changed: resolution.diff.changed.count, upstreamChanged: resolution.upstreamChanges)))
+            console.data(console.document(LockSummary(lockfile: paths.lockDisplayName, written: !unchanged, files: lock.files.count, bytes: bytes, datasets: datasetCount, added: resolution.diff.added.count, removed: resolution.diff.removed.count, changed: resolution.diff.changed.count, upstreamChanged: resolution.upstreamChanges)))
         } else if unchanged {
             console.info("\(paths.lockDisplayName) is up to date: \(Self.counted(lock.files.count, "file")) (\(ByteSize.format(bytes))) in \(Self.counted(datasetCount, "dataset"))")
         } else {
@@ -84,7 +84,7 @@ struct LockCommand: ParsableCommand {
         let exists = lockedDigest != nil
         let fresh = lockedDigest == loaded.spec.meaningDigest
         if global.json {
-            console.data(JSONOutput.render(CheckSummary(lockfile: paths.lockDisplayName, exists: exists, upToDate: fresh)))
+            console.data(console.document(CheckSummary(lockfile: paths.lockDisplayName, exists: exists, upToDate: fresh), status: fresh ? .ok : .different))
         } else if !exists {
             console.info("\(paths.lockDisplayName) does not exist; run `datapin lock`")
         } else if fresh {

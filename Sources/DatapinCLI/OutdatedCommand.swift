@@ -27,7 +27,11 @@ struct OutdatedCommand: ParsableCommand {
             global.console.report([Diagnostic(.warning, "\(global.paths.lockDisplayName) is stale against \(global.paths.specDisplayName): files of datasets the spec no longer selects show as no longer listed; `datapin plan` shows the change of selection")])
         }
         let report = try global.checkUpstream(loaded, lock: lock, listing: listing)
-        global.console.data(report.render(json: global.json))
+        if global.json {
+            global.console.data(global.console.document(report.jsonValue, status: report.isEmpty ? .ok : .different))
+        } else {
+            global.console.data(report.render(json: false))
+        }
         if !report.isEmpty { throw ExitCode(ExitStatus.different.rawValue) }
     }
 }

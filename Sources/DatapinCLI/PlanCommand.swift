@@ -37,9 +37,12 @@ struct PlanCommand: ParsableCommand {
         let scope = UpdateScope(update: update, datasets: datasets)
         let resolution = try global.resolve(loaded, previous: previous, update: scope, listing: listing)
         let specChanged = previous?.specDigest != resolution.lock.specDigest
-        global.console.data(PlanReport.render(resolution.diff, format: global.json ? .json : format, specChanged: specChanged))
-        if exitCode && (!resolution.diff.isEmpty || specChanged) {
-            throw ExitCode(ExitStatus.different.rawValue)
+        let different = exitCode && (!resolution.diff.isEmpty || specChanged)
+        if global.json || format == .json {
+            global.console.data(global.console.document(PlanReport.jsonValue(resolution.diff, specChanged: specChanged), status: different ? .different : .ok))
+        } else {
+            global.console.data(PlanReport.render(resolution.diff, format: format, specChanged: specChanged))
         }
+        if different { throw ExitCode(ExitStatus.different.rawValue) }
     }
 }

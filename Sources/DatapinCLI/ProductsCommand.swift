@@ -24,6 +24,10 @@ struct ProductsCommand: ParsableCommand {
         try global.checkNetworkLimits()
         let loaded = try global.loadSpec()
         let catalog = try global.listProducts(loaded, datasets: Set(datasets), listing: listing)
-        global.console.data(catalog.render(global.json ? .json : format))
+        if global.json || format == .json {
+            global.console.data(global.console.document(catalog.jsonValue))
+        } else {
+            global.console.data(catalog.render(format))
+        }
     }
 }

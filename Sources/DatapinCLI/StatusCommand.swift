@@ -21,7 +21,7 @@ struct StatusCommand: ParsableCommand {
         let outcome = StatusRun(lock: context.lock, tree: context.tree, spec: context.loaded.spec, paths: context.paths, check: check).run()
         let status = outcome.status
         if global.json {
-            console.data(JSONOutput.render(Record(status)))
+            console.data(console.document(Record(status), status: outcome.exitStatus))
         } else {
             var lines: [String] = []
             lines += status.missing.map { "missing   \(PathSafety.escaped($0.path))" }

@@ -123,7 +123,7 @@ struct SyncCommand: ParsableCommand {
 
     private func printDryRun(_ summary: PlanSummary, console: Console) {
         if global.json {
-            console.data(JSONOutput.render(summary.record))
+            console.data(console.document(summary.record))
             return
         }
         var lines: [String] = []

@@ -17,7 +17,7 @@ struct VerifyCommand: ParsableCommand {
         let outcome = VerifyRun(lock: context.lock, tree: context.tree).run()
         let problems = outcome.problems
         if global.json {
-            console.data(JSONOutput.render(Record(checked: outcome.checked, problems: problems.map(\.message), unpinned: outcome.unpinned)))
+            console.data(console.document(Record(checked: outcome.checked, problems: problems.map(\.message), unpinned: outcome.unpinned), status: outcome.exitStatus))
         } else {
             var lines = problems.map(\.message)
             if !outcome.unpinned.isEmpty {

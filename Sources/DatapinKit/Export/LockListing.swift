@@ -16,7 +16,7 @@ public enum LockListing {
 
     /// `lock` rendered in `format`; `datasets` (when not empty) keeps only files those datasets list.
     public static func render(_ lock: Lockfile, datasets: Set<String>, format: Format) -> String {
-        let files = lock.files.filter { datasets.isEmpty || datasets.contains($0.dataset) || !datasets.isDisjoint(with: $0.also) }
+        let files = listed(lock, datasets: datasets)
         switch format {
         case .table: return table(files, datasets: datasets)
         case .csv: return csv(files)
@@ -83,12 +83,24 @@ public enum LockListing {
     }
 
     private static func json(_ files: [LockEntry]) -> String {
+        jsonValue(files).document
+    }
+
+    /// The files of `lock` that `datasets` (when not empty) list.
+    private static func listed(_ lock: Lockfile, datasets: Set<String>) -> [LockEntry] {
+        lock.files.filter { datasets.isEmpty || datasets.contains($0.dataset) || !datasets.isDisjoint(with: $0.also) }
+    }
+
+    /// The JSON form's members (`files`), for a document of the caller's (the CLI's envelope).
+    package static func jsonValue(_ lock: Lockfile, datasets: Set<String>) -> OrderedJSON {
+        jsonValue(listed(lock, datasets: datasets))
+    }
+
+    private static func jsonValue(_ files: [LockEntry]) -> OrderedJSON {
         let records = files.map {
             Record(path: $0.path, archive: $0.archive, dataset: $0.dataset, uri: $0.uri, url: $0.url, size: $0.size, sha256: $0.sha256, checksum: $0.checksum?.description,
                    level: $0.level, suffix: $0.suffix, type: $0.type?.rawValue, access: $0.access.rawValue, instrument: $0.instrument, filters: $0.filters, also: $0.also)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(["files": records])) ?? Data(), as: UTF8.self) + "\n"
+        return .object([("files", .array(records.map { (try? OrderedJSONEncoder.encode($0)) ?? .null }))])
     }
 }

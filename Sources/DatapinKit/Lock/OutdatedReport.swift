@@ -55,7 +55,10 @@ public struct OutdatedReport: Sendable, Hashable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private var jsonDocument: String {
+    private var jsonDocument: String { jsonValue.document }
+
+    /// The JSON form's members, for a document of the caller's (the CLI's `--json` envelope).
+    package var jsonValue: OrderedJSON {
         OrderedJSON.object([
             ("outdated", .bool(!files.isEmpty)),
             ("checked", .integer(Int64(checked))),
@@ -77,6 +80,6 @@ public struct OutdatedReport: Sendable, Hashable {
                 ])
             })),
             ("unchecked", .array(unchecked.map { .string($0.path) })),
-        ]).document
+        ])
     }
 }

@@ -113,8 +113,13 @@ public enum PlanReport {
     // MARK: - JSON
 
     private static func json(_ diff: LockDiff, specChanged: Bool) -> String {
+        jsonValue(diff, specChanged: specChanged).document
+    }
+
+    /// The JSON form's members, for a document of the caller's (the CLI's `--json` envelope).
+    package static func jsonValue(_ diff: LockDiff, specChanged: Bool) -> OrderedJSON {
         let totals = diff.totals
-        let document = OrderedJSON.object([
+        return OrderedJSON.object([
             ("changes", .bool(!diff.isEmpty)),
             ("spec_changed", .bool(specChanged)),
             ("added", .array(diff.added.map(fileObject))),
@@ -129,7 +134,6 @@ public enum PlanReport {
             ("datasets", .array(diff.datasets.map { .object([("dataset", .string($0.dataset))] + countMembers($0)) })),
             ("totals", .object(countMembers(totals))),
         ])
-        return document.rendered(indent: "") + "\n"
     }
 
     private static func fileObject(_ entry: LockEntry) -> OrderedJSON {

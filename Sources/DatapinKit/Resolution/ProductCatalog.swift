@@ -90,7 +90,10 @@ public struct ProductCatalog: Sendable {
         return out
     }
 
-    private var json: String {
+    private var json: String { jsonValue.document }
+
+    /// The JSON form's members, for a document of the caller's (the CLI's `--json` envelope).
+    package var jsonValue: OrderedJSON {
         OrderedJSON.object([
             ("products", .array(rows.map { row in
                 let product = row.product
@@ -109,6 +112,6 @@ public struct ProductCatalog: Sendable {
                     ("uri", .string(product.uri)),
                 ])
             })),
-        ]).document
+        ])
     }
 }
