@@ -19,47 +19,50 @@ package enum OrderedJSONEncoder {
         return try root.json()
     }
 
-    /// A value being built: unset until a container or a scalar is stored in it.
+    /// A value being built: unset until a container or a scalar is stored in it. Members and
+    /// items are appended in place, so a long array or a large object is built in linear time.
     final class Node {
-        enum Content {
+        enum Kind {
             case unset
             case scalar(OrderedJSON)
-            case object([(String, Node)])
-            case array([Node])
+            case object
+            case array
         }
 
-        var content = Content.unset
+        var kind = Kind.unset
+        private var keys: [String] = []
+        private var members: [String: Node] = [:]
+        private var items: [Node] = []
+
+        var count: Int { items.count }
 
         func json() throws -> OrderedJSON {
-            switch content {
+            switch kind {
             case .unset: return .null
             case .scalar(let value): return value
-            case .object(let members): return .object(try members.map { ($0.0, try $0.1.json()) })
-            case .array(let items): return .array(try items.map { try $0.json() })
+            case .object: return .object(try keys.map { ($0, try members[$0]!.json()) })
+            case .array: return .array(try items.map { try $0.json() })
             }
         }
 
         func member(_ key: String) -> Node {
-            guard case .object(var members) = content else {
-                let node = Node()
-                content = .object([(key, node)])
-                return node
-            }
-            if let existing = members.first(where: { $0.0 == key }) { return existing.1 }
+            makeObject()
+            if let existing = members[key] { return existing }
             let node = Node()
-            members.append((key, node))
-            content = .object(members)
+            keys.append(key)
+            members[key] = node
             return node
         }
 
         func appended() -> Node {
+            makeArray()
             let node = Node()
-            if case .array(let items) = content { content = .array(items + [node]) } else { content = .array([node]) }
+            items.append(node)
             return node
         }
 
-        func makeObject() { if case .object = content {} else { content = .object([]) } }
-        func makeArray() { if case .array = content {} else { content = .array([]) } }
+        func makeObject() { if case .object = kind {} else { kind = .object } }
+        func makeArray() { if case .array = kind {} else { kind = .array } }
     }
 
     struct NodeEncoder: Encoder {
@@ -85,12 +88,12 @@ package enum OrderedJSONEncoder {
     /// Stores scalars and nested values into one node.
     static func store<T: Encodable>(_ value: T, in node: Node, codingPath: [any CodingKey]) throws {
         switch value {
-        case let text as String: node.content = .scalar(.string(text))
-        case let flag as Bool: node.content = .scalar(.bool(flag))
-        case let number as Int: node.content = .scalar(.integer(Int64(number)))
-        case let number as Int32: node.content = .scalar(.integer(Int64(number)))
-        case let number as Int64: node.content = .scalar(.integer(number))
-        case let number as UInt32: node.content = .scalar(.integer(Int64(number)))
+        case let text as String: node.kind = .scalar(.string(text))
+        case let flag as Bool: node.kind = .scalar(.bool(flag))
+        case let number as Int: node.kind = .scalar(.integer(Int64(number)))
+        case let number as Int32: node.kind = .scalar(.integer(Int64(number)))
+        case let number as Int64: node.kind = .scalar(.integer(number))
+        case let number as UInt32: node.kind = .scalar(.integer(Int64(number)))
         case is Double, is Float:
             throw Failure.notRepresentable("the fraction at \(codingPath.map(\.stringValue).joined(separator: "."))")
         default: try value.encode(to: NodeEncoder(node: node, codingPath: codingPath))
@@ -101,7 +104,7 @@ package enum OrderedJSONEncoder {
         let node: Node
         var codingPath: [any CodingKey]
 
-        mutating func encodeNil(forKey key: Key) throws { node.member(key.stringValue).content = .scalar(.null) }
+        mutating func encodeNil(forKey key: Key) throws { node.member(key.stringValue).kind = .scalar(.null) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             try OrderedJSONEncoder.store(value, in: node.member(key.stringValue), codingPath: codingPath + [key])
         }
@@ -122,12 +125,9 @@ package enum OrderedJSONEncoder {
     struct Unkeyed: UnkeyedEncodingContainer {
         let node: Node
         var codingPath: [any CodingKey]
-        var count: Int {
-            if case .array(let items) = node.content { return items.count }
-            return 0
-        }
+        var count: Int { node.count }
 
-        mutating func encodeNil() throws { node.appended().content = .scalar(.null) }
+        mutating func encodeNil() throws { node.appended().kind = .scalar(.null) }
         mutating func encode<T: Encodable>(_ value: T) throws {
             try OrderedJSONEncoder.store(value, in: node.appended(), codingPath: codingPath)
         }
@@ -148,7 +148,7 @@ package enum OrderedJSONEncoder {
         let node: Node
         var codingPath: [any CodingKey]
 
-        mutating func encodeNil() throws { node.content = .scalar(.null) }
+        mutating func encodeNil() throws { node.kind = .scalar(.null) }
         mutating func encode<T: Encodable>(_ value: T) throws {
             try OrderedJSONEncoder.store(value, in: node, codingPath: codingPath)
         }
