@@ -43,9 +43,27 @@ import TestSupport
         try fixture.journal.recordFetches(lock.files)
         #expect(fixture.journal.awaitingPins(in: lock).map(\.path) == ["ds1/a.bin", "ds1/missing.bin"])
         let folded = fixture.journal.fold(into: lock, tree: fixture.tree)
-        #expect(folded.pinned == 1)
+        #expect(folded.pinned.entries == 1)
         #expect(folded.lock.files[0].sha256 == Self.sha256(bytes))
         #expect(folded.lock.files[1].sha256 == nil, "a file that never arrived is not pinned")
+    }
+
+    @Test func anEntryWithoutASizeGetsTheObservedSizeAndChecksum() throws {
+        let bytes = Data("a registry gives no size".utf8)
+        let fixture = try Fixture(files: ["ds1/a.bin": bytes, "ds1/b.bin": bytes, "ds1/c.bin": bytes])
+        var pinnedOnly = Self.entry("ds1/b.bin", size: nil)
+        pinnedOnly.sha256 = Self.sha256(bytes)
+        var otherBytes = Self.entry("ds1/c.bin", size: nil)
+        otherBytes.sha256 = String(repeating: "c", count: 64)
+        let lock = Lockfile(specDigest: "sha256:x", files: [Self.entry("ds1/a.bin", size: nil), pinnedOnly, otherBytes])
+        #expect(lock.files.map(\.needsPin) == [true, true, true])
+        try fixture.journal.recordFetches(lock.files)
+        fixture.journal.recordPin(for: lock.files[0], size: Int64(bytes.count), sha256: Self.sha256(bytes))
+        let folded = fixture.journal.fold(into: lock, tree: fixture.tree)
+        #expect(folded.pinned == PinJournal.Pinned(entries: 2, checksums: 1, sizes: 2))
+        #expect(folded.lock.files.map(\.size) == [Int64(bytes.count), Int64(bytes.count), nil], "bytes other than the locked sha256 give no size")
+        #expect(folded.lock.files[0].sha256 == Self.sha256(bytes))
+        #expect(!folded.lock.files[0].needsPin && !folded.lock.files[1].needsPin)
     }
 
     @Test func aPinCountsOnlyForTheSameEntryWithItsFileInPlaceAtThatSize() throws {
@@ -60,13 +78,13 @@ import TestSupport
         otherC.uri = "index:lab/ds2/c.bin"
         let lock = Lockfile(specDigest: "sha256:x", files: [a, b, otherC])
         let folded = fixture.journal.fold(into: lock, tree: fixture.tree)
-        #expect(folded.pinned == 1)
+        #expect(folded.pinned.entries == 1)
         #expect(folded.lock.files.map(\.sha256) == [String(repeating: "a", count: 64), nil, nil])
         // A new URL for the same file (a mirror, after `lock --update`) keeps the pin.
         let moved = Lockfile(specDigest: "sha256:x", files: [Self.entry("ds1/a.bin", size: nil, url: "https://mirror.example.org/a.bin")])
-        #expect(fixture.journal.fold(into: moved, tree: fixture.tree).pinned == 1)
+        #expect(fixture.journal.fold(into: moved, tree: fixture.tree).pinned.entries == 1)
         fixture.journal.clear()
-        #expect(fixture.journal.fold(into: lock, tree: fixture.tree).pinned == 0)
+        #expect(fixture.journal.fold(into: lock, tree: fixture.tree).pinned.entries == 0)
         #expect(fixture.journal.awaitingPins(in: lock).isEmpty)
     }
 
@@ -115,7 +133,7 @@ import TestSupport
 
         let lockFile = fixture.tree.stateDirectory.deletingLastPathComponent().appendingPathComponent("datapin.lock")
         let folded = try fixture.journal.foldIntoLockFile(lock, tree: fixture.tree, lockFile: lockFile)
-        #expect(folded.pinned == 1)
+        #expect(folded.pinned.entries == 1)
         #expect(try LockReader.read(contentsOf: lockFile.path).files.map(\.sha256) == [Self.sha256(bytes)])
         #expect(fixture.journal.isEmpty)
     }

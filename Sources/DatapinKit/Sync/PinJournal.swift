@@ -2,8 +2,9 @@ import DatapinLock
 import DatapinSupport
 import Foundation
 
-/// Checksums observed for files locked without a sha256, kept in `.datapin/pins.journal` until
-/// they are in datapin.lock, so that a sync killed at any point (kill -9, a power cut) loses no pin.
+/// Checksums and sizes observed for files locked without a sha256 or without a size
+/// (`LockEntry.needsPin`), kept in `.datapin/pins.journal` until they are in datapin.lock, so that
+/// a sync killed at any point (kill -9, a power cut) loses no pin.
 ///
 /// Pins come only from bytes datapin itself verified and placed. Before the transfers start, a
 /// sync records every unpinned file it is about to fetch (`fetch` lines, flushed to disk once);
@@ -63,7 +64,7 @@ public final class PinJournal: @unchecked Sendable {
 
     /// Records that these unpinned entries are about to be fetched, on disk before this returns.
     public func recordFetches(_ entries: [LockEntry]) throws(WriteError) {
-        let lines = entries.filter { $0.sha256 == nil }.map { "fetch\t\(Self.key(for: $0))\t\($0.path)\n" }
+        let lines = entries.filter(\.needsPin).map { "fetch\t\(Self.key(for: $0))\t\($0.path)\n" }
         guard !lines.isEmpty else { return }
         lock.lock()
         defer { lock.unlock() }
@@ -76,12 +77,19 @@ public final class PinJournal: @unchecked Sendable {
     /// when it placed the file, unchanged since. So a lock that lost its pins (a checkout of an
     /// older datapin.lock, a re-lock) gets them back without a download. Returns the entries it
     /// could not pin: files datapin did not place in this tree, or that changed since (a file
-    /// damaged in place at the same size among them), which stay kept by size and unpinned.
+    /// damaged in place at the same size among them), which stay kept by size and unpinned. An
+    /// entry with a sha256 but no size is kept only when its bytes match that sha256 (the planner
+    /// checked them), so its size is the size in place.
     public func recordKept(_ entries: [LockEntry], tree: SyncTree, cache: StateCache) -> [LockEntry] {
         var unpinnable: [LockEntry] = []
-        for entry in entries where entry.sha256 == nil {
-            if let stat = FileStat(lstatAt: tree.finalURL(for: entry.path).path),
-               let digest = cache.trustedDigest(for: entry.path, stat: stat) {
+        for entry in entries where entry.needsPin {
+            guard let stat = FileStat(lstatAt: tree.finalURL(for: entry.path).path), stat.isRegular else {
+                unpinnable.append(entry)
+                continue
+            }
+            if let sha256 = entry.sha256 {
+                recordPin(for: entry, size: stat.size, sha256: sha256)
+            } else if let digest = cache.trustedDigest(for: entry.path, stat: stat) {
                 recordPin(for: entry, size: stat.size, sha256: digest)
             } else {
                 unpinnable.append(entry)
@@ -162,36 +170,57 @@ public final class PinJournal: @unchecked Sendable {
 
     /// Folds the journal into `lock` (`fold(into:tree:)`), writes the result to `lockFile`
     /// atomically when anything was pinned, then empties the journal. Returns the lock as it now
-    /// is and how many entries were pinned; when the lockfile cannot be written the journal is
-    /// kept, so the next sync writes the pins.
-    public func foldIntoLockFile(_ lock: Lockfile, tree: SyncTree, lockFile: URL) throws(AtomicFile.WriteError) -> (lock: Lockfile, pinned: Int) {
+    /// is and what was pinned; when the lockfile cannot be written the journal is kept, so the
+    /// next sync writes the pins.
+    public func foldIntoLockFile(_ lock: Lockfile, tree: SyncTree, lockFile: URL) throws(AtomicFile.WriteError) -> (lock: Lockfile, pinned: Pinned) {
         let folded = fold(into: lock, tree: tree)
-        if folded.pinned > 0 {
+        if folded.pinned.entries > 0 {
             try AtomicFile.write(LockWriter.render(folded.lock), to: lockFile)
         }
         clear()
         return folded
     }
 
-    /// Entries of `lock` without a sha256 that a sync already fetched or began to fetch, by the
-    /// journal: they need pinning, which `sync --frozen` refuses.
+    /// Entries of `lock` without a sha256 or size that a sync already fetched or began to fetch,
+    /// by the journal: they need pinning, which `sync --frozen` refuses.
     public func awaitingPins(in lock: Lockfile) -> [LockEntry] {
         guard !isEmpty else { return [] }
         let records = records()
-        return lock.files.filter { $0.sha256 == nil && records[Self.key(for: $0)]?.path == $0.path }
+        return lock.files.filter { $0.needsPin && records[Self.key(for: $0)]?.path == $0.path }
     }
 
-    /// `lock` with the journal's pins for files still in place under `tree`, and how many entries
-    /// were pinned. Files recorded only as about to be fetched (a sync killed between placing a
-    /// download and writing its `pin`) are hashed when they are in place at the locked size.
-    public func fold(into lock: Lockfile, tree: SyncTree) -> (lock: Lockfile, pinned: Int) {
-        guard !isEmpty else { return (lock, 0) }
+    /// What a fold wrote into the lock: entries that got a pin, of them how many got a sha256
+    /// and how many a size.
+    public struct Pinned: Sendable, Equatable {
+        public var entries = 0
+        public var checksums = 0
+        public var sizes = 0
+
+        public init(entries: Int = 0, checksums: Int = 0, sizes: Int = 0) {
+            self.entries = entries
+            self.checksums = checksums
+            self.sizes = sizes
+        }
+
+        public static func += (total: inout Pinned, more: Pinned) {
+            total.entries += more.entries
+            total.checksums += more.checksums
+            total.sizes += more.sizes
+        }
+    }
+
+    /// `lock` with the journal's pins (sha256 and size) for files still in place under `tree`,
+    /// and what was pinned. Files recorded only as about to be fetched (a sync killed between
+    /// placing a download and writing its `pin`) are hashed when they are in place at the locked
+    /// size (any size when none is locked) and, when a sha256 is locked, hold those bytes.
+    public func fold(into lock: Lockfile, tree: SyncTree) -> (lock: Lockfile, pinned: Pinned) {
+        guard !isEmpty else { return (lock, Pinned()) }
         let records = records()
-        guard !records.isEmpty else { return (lock, 0) }
+        guard !records.isEmpty else { return (lock, Pinned()) }
         var updated = lock
-        var pinned = 0
+        var pinned = Pinned()
         var toHash: [(index: Int, path: String)] = []
-        for index in updated.files.indices where updated.files[index].sha256 == nil {
+        for index in updated.files.indices where updated.files[index].needsPin {
             let entry = updated.files[index]
             guard let record = records[Self.key(for: entry)], record.path == entry.path,
                   let stat = FileStat(lstatAt: tree.finalURL(for: entry.path).path), stat.isRegular,
@@ -199,8 +228,7 @@ public final class PinJournal: @unchecked Sendable {
             else { continue }
             if let observed = record.observed {
                 guard observed.size == stat.size else { continue }
-                updated.files[index].sha256 = observed.sha256
-                pinned += 1
+                Self.pin(&updated.files[index], size: observed.size, sha256: observed.sha256, into: &pinned)
             } else {
                 toHash.append((index, tree.finalURL(for: entry.path).path))
             }
@@ -209,9 +237,23 @@ public final class PinJournal: @unchecked Sendable {
         for (item, result) in zip(toHash, digests) {
             guard case .success(let digested) = result, let sha256 = digested.digests[.sha256] else { continue }
             if let size = updated.files[item.index].size, size != digested.stat.size { continue }
-            updated.files[item.index].sha256 = sha256
-            pinned += 1
+            Self.pin(&updated.files[item.index], size: digested.stat.size, sha256: sha256, into: &pinned)
         }
         return (updated, pinned)
+    }
+
+    /// Writes the observed size and sha256 into an entry where it has none; nothing when the
+    /// entry pins another sha256 (those bytes are not the locked file).
+    private static func pin(_ entry: inout LockEntry, size: Int64, sha256: String, into pinned: inout Pinned) {
+        if let locked = entry.sha256, locked.lowercased() != sha256.lowercased() { return }
+        pinned.entries += 1
+        if entry.sha256 == nil {
+            entry.sha256 = sha256.lowercased()
+            pinned.checksums += 1
+        }
+        if entry.size == nil {
+            entry.size = size
+            pinned.sizes += 1
+        }
     }
 }

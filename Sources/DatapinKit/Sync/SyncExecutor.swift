@@ -140,7 +140,7 @@ public struct SyncExecutor {
             case .retrying(let id, let attempt, let reason, let delay):
                 events(.retrying(path: lookup[id].path, attempt: attempt, reason: reason.message, delay: delay))
             case .finished(let result):
-                if case .placed(let sha256, let size) = result.outcome, lookup[result.id].sha256 == nil {
+                if case .placed(let sha256, let size) = result.outcome, lookup[result.id].needsPin {
                     journal?.recordPin(for: lookup[result.id], size: size, sha256: sha256)
                 }
                 events(.transferFinished(path: lookup[result.id].path, result: result))

@@ -47,11 +47,11 @@ public struct SyncPlan: Sendable {
     /// (entries of unknown size count 0).
     public var bytesToTransfer: Int64
     public var counts: Counts
-    /// Entries to download, resume or replace that have no sha256 pin: the ones this sync pins
+    /// Entries to download, resume or replace without a sha256 or size pin: the ones this sync pins
     /// from the bytes it verifies. (`--frozen` refuses every unpinned entry of the lock, whether
     /// it is transferred or kept.)
     public var unpinnedTransfers: [LockEntry]
-    /// Entries kept as they are (in place at the locked size) that have no sha256 pin yet; a sync
+    /// Entries kept as they are (in place at the locked size) without a sha256 or size pin yet; a sync
     /// pins those whose bytes the state cache vouches for (`PinJournal.recordKept`).
     public var unpinnedKeeps: [LockEntry]
     /// Files under destination that the lock does not list, sorted; empty when pruning (they are prune actions then).
@@ -83,19 +83,19 @@ public struct SyncPlan: Sendable {
             switch action {
             case .keep(let entry):
                 counts.keep += 1
-                if entry.sha256 == nil { unpinnedKeeps.append(entry) }
+                if entry.needsPin { unpinnedKeeps.append(entry) }
             case .download(let entry):
                 counts.download += 1
                 bytes += entry.size ?? 0
-                if entry.sha256 == nil { unpinned.append(entry) }
+                if entry.needsPin { unpinned.append(entry) }
             case .resume(let entry, let partialBytes):
                 counts.resume += 1
                 bytes += max(0, (entry.size ?? partialBytes) - partialBytes)
-                if entry.sha256 == nil { unpinned.append(entry) }
+                if entry.needsPin { unpinned.append(entry) }
             case .replace(let entry, _):
                 counts.replace += 1
                 bytes += entry.size ?? 0
-                if entry.sha256 == nil { unpinned.append(entry) }
+                if entry.needsPin { unpinned.append(entry) }
             case .move: counts.move += 1
             case .place: counts.place += 1
             case .prune: counts.prune += 1

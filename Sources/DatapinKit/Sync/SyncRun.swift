@@ -243,29 +243,47 @@ public final class SyncRun: @unchecked Sendable {
     /// Folds the journal's pins into datapin.lock (`PinJournal.foldIntoLockFile`) and says what
     /// it did; returns the error to end the run with when the lock could not be written.
     private func foldPins(from journal: PinJournal, into outcome: inout SyncOutcome, notify: (Notice) -> Void) -> [Diagnostic]? {
-        let folded: (lock: Lockfile, pinned: Int)
+        let folded: (lock: Lockfile, pinned: PinJournal.Pinned)
         do {
             folded = try journal.foldIntoLockFile(outcome.lock, tree: tree, lockFile: paths.lock)
         } catch {
-            return [Diagnostic(.error, "the files are in place, but \(paths.lockDisplayName) could not be updated with their checksums: \(error.message)", notes: ["the checksums are kept in \(journal.url.path); the next `datapin sync` writes them"])]
+            return [Diagnostic(.error, "the files are in place, but \(paths.lockDisplayName) could not be updated with their checksums and sizes: \(error.message)", notes: ["they are kept in \(journal.url.path); the next `datapin sync` writes them"])]
         }
         outcome.lock = folded.lock
-        outcome.pinned += folded.pinned
-        if folded.pinned > 0 {
-            notify(.info("pinned \(folded.pinned) checksum\(folded.pinned == 1 ? "" : "s"); commit \(paths.lockDisplayName)"))
+        outcome.pinned += folded.pinned.entries
+        if folded.pinned.entries > 0 {
+            notify(.info("\(Self.pinnedPhrase(folded.pinned)); commit \(paths.lockDisplayName)"))
         }
         return nil
     }
 
-    /// For --frozen: an error when the lock has a file without a checksum, whether this tree
+    /// "pinned 3 checksums", "pinned 2 checksums and 2 sizes", "pinned 1 size".
+    static func pinnedPhrase(_ pinned: PinJournal.Pinned) -> String {
+        func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+        var parts: [String] = []
+        if pinned.checksums > 0 { parts.append(counted(pinned.checksums, "checksum")) }
+        if pinned.sizes > 0 { parts.append(counted(pinned.sizes, "size")) }
+        return "pinned " + parts.joined(separator: " and ")
+    }
+
+    /// For --frozen: an error when the lock has a file without a checksum or a size, whether this tree
     /// would fetch it, keeps it, or an earlier sync fetched it: decided from the lock alone, so a
     /// tree and a fresh clone of the same lock agree. A plain `datapin sync` pins every one of them.
     private func refuseUnpinned(fetchedEarlier: [LockEntry]) -> [Diagnostic]? {
-        let unpinned = lock.files.filter { $0.sha256 == nil }
+        let unpinned = lock.files.filter(\.needsPin)
         guard !unpinned.isEmpty else { return nil }
         let count = unpinned.count
-        let earlier = fetchedEarlier.isEmpty ? "" : " (\(fetchedEarlier.count) of them fetched by an earlier sync that stopped before writing \(fetchedEarlier.count == 1 ? "its checksum" : "their checksums"))"
-        return [Diagnostic(.error, "\(count) file\(count == 1 ? " is" : "s are") locked without a checksum and need\(count == 1 ? "s" : "") pinning\(earlier), which --frozen does not allow; run `datapin sync` without --frozen once and commit \(paths.lockDisplayName)", notes: unpinned.prefix(5).map { "unpinned: \(PathSafety.escaped($0.path))" })]
+        let missing: String
+        switch (unpinned.contains { $0.sha256 == nil }, unpinned.contains { $0.size == nil }) {
+        case (true, true): missing = "a checksum or a size"
+        case (false, true): missing = "a size"
+        default: missing = "a checksum"
+        }
+        let earlier = fetchedEarlier.isEmpty ? "" : " (\(fetchedEarlier.count) of them fetched by an earlier sync that stopped before writing " + (fetchedEarlier.count == 1 ? "its " : "their ") + (missing == "a checksum" ? (fetchedEarlier.count == 1 ? "checksum" : "checksums") : (fetchedEarlier.count == 1 ? "pin" : "pins")) + ")"
+        return [Diagnostic(.error, "\(count) file\(count == 1 ? " is" : "s are") locked without \(missing) and need\(count == 1 ? "s" : "") pinning\(earlier), which --frozen does not allow; run `datapin sync` without --frozen once and commit \(paths.lockDisplayName)", notes: unpinned.prefix(5).map { entry in
+            let lacking = [entry.sha256 == nil ? "sha256" : nil, entry.size == nil ? "size" : nil].compactMap { $0 }.joined(separator: " and ")
+            return "unpinned: \(PathSafety.escaped(entry.path)) (no \(lacking))"
+        })]
     }
 
     /// The diagnostics, the closing lines, the summary values and the exit status of a run that
