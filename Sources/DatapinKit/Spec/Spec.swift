@@ -92,6 +92,9 @@ public struct ArchiveConfig: Sendable, Hashable {
     /// The token endpoint that `username_env` and `password_env` log in at (`token_url`, an
     /// RFC 6749 §4.3 password grant, or ESO's `auth_url`); nil: the kind's default, if any.
     public var tokenURL: String?
+    /// The SSH private key file (`ssh_key:`, `~` expanded by the transfer) for `sftp://` files;
+    /// nil: the SSH agent, then `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
+    public var sshKey: String?
     /// Where the entry was written; nil for a built-in archive the spec did not configure.
     public var location: SourceLocation?
 
@@ -118,6 +121,7 @@ public struct ArchiveConfig: Sendable, Hashable {
         case "password_env": passwordEnv = value
         case "files": files = value
         case "token_url", "auth_url": tokenURL = value
+        case "ssh_key": sshKey = value
         default: preconditionFailure("ArchiveConfig has no field for the declared setting '\(key)'")
         }
     }
