@@ -18,7 +18,7 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print only errors.")
     var quiet = false
 
-    @Flag(name: .shortAndLong, help: "Print more detail.")
+    @Flag(name: .shortAndLong, help: "Print more detail: changed values (plan), changed files (lock), every fetched file (sync).")
     var verbose = false
 
     @Flag(help: "Print one JSON document instead of text.")

@@ -63,6 +63,7 @@ struct LockCommand: ParsableCommand {
         } else {
             let diff = resolution.diff
             console.info("Locked \(Self.counted(lock.files.count, "file")) (\(ByteSize.format(bytes))) in \(Self.counted(datasetCount, "dataset")): \(diff.added.count) added, \(diff.removed.count) removed, \(diff.changed.count) changed → \(paths.lockDisplayName)")
+            if global.verbose { PlanReport.fileLines(diff, detailed: true).forEach(console.info) }
         }
     }
 

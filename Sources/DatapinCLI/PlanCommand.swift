@@ -41,7 +41,7 @@ struct PlanCommand: ParsableCommand {
         if global.json || format == .json {
             global.console.data(global.console.document(PlanReport.jsonValue(resolution.diff, specChanged: specChanged), status: different ? .different : .ok))
         } else {
-            global.console.data(PlanReport.render(resolution.diff, format: format, specChanged: specChanged))
+            global.console.data(PlanReport.render(resolution.diff, format: format, specChanged: specChanged, detailed: global.verbose))
         }
         if different { throw ExitCode(ExitStatus.different.rawValue) }
     }

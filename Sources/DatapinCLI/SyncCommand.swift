@@ -72,7 +72,7 @@ struct SyncCommand: ParsableCommand {
             guard context.loaded.spec.manifest else { return [] }
             return writeManifest(context: context, lock: lock, report: report, credentials: credentials, users: { loggedInUsers(context: context, lock: lock, credentials: credentials) })
         }, source: source)
-        let progress = SyncProgress(style: SyncProgress.style(for: global))
+        let progress = SyncProgress(style: SyncProgress.style(for: global), verbose: global.verbose)
         var interruption: Interruption?
         let outcome = sync.run(notify: { notice in
             switch notice {

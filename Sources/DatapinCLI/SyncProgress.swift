@@ -18,6 +18,9 @@ final class SyncProgress: @unchecked Sendable {
     static let fastestRedraw: TimeInterval = 0.1
 
     private let style: Style
+    /// `-v`: every fetched, linked or copied file gets a line, above the block on a terminal
+    /// too, with its SHA-256 and the attempts it took.
+    private let verbose: Bool
     private let lock = NSLock()
     private let now: @Sendable () -> Date
     private let writeStandardOutput: (String) -> Void
@@ -30,10 +33,11 @@ final class SyncProgress: @unchecked Sendable {
 
     /// `columns` and the writers are the terminal's width and stdout and stderr unless a test
     /// gives its own.
-    init(style: Style, now: @escaping @Sendable () -> Date = { Date() }, columns: @escaping () -> Int = { TerminalWidth.columns() },
+    init(style: Style, verbose: Bool = false, now: @escaping @Sendable () -> Date = { Date() }, columns: @escaping () -> Int = { TerminalWidth.columns() },
          standardOutput: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
          standardError: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
         self.style = style
+        self.verbose = verbose
         self.now = now
         writeStandardOutput = standardOutput
         writeStandardError = standardError
@@ -89,7 +93,12 @@ final class SyncProgress: @unchecked Sendable {
                 var record: [String: Any] = ["event": "placed", "path": path, "size": size, "sha256": sha256, "attempts": result.attempts]
                 if let resumed = result.resumedFrom { record["resumed_from"] = resumed }
                 emit(record)
-                if style == .lines { line("fetched \(path) (\(ByteSize.format(size))\(result.resumedFrom.map { ", resumed at \(ByteSize.format($0))" } ?? ""))") }
+                if style == .lines || verbose {
+                    var details = [ByteSize.format(size)]
+                    if let resumed = result.resumedFrom { details.append("resumed at \(ByteSize.format(resumed))") }
+                    if verbose { details += ["sha256 \(sha256.prefix(16))…"] + (result.attempts > 1 ? ["\(result.attempts) attempts"] : []) }
+                    line("fetched \(PathSafety.escaped(path)) (\(details.joined(separator: ", ")))")
+                }
             case .failed(let failure):
                 // The failure itself is reported once, with the others, when the run ends.
                 emit(["event": failure == .cancelled ? "cancelled" : "failed", "path": path, "reason": failure.message, "attempts": result.attempts])
@@ -97,7 +106,7 @@ final class SyncProgress: @unchecked Sendable {
             draw(force: true)
         case .placedDuplicate(let path, let owner, let mode):
             emit(["event": "duplicate", "path": path, "of": owner, "mode": mode.rawValue])
-            if style == .lines { line("\(mode == .link ? "linked" : "copied") \(path) from \(owner)") }
+            if style == .lines || verbose { line("\(mode == .link ? "linked" : "copied") \(PathSafety.escaped(path)) from \(PathSafety.escaped(owner))") }
         case .pruned(let path, let size):
             emit(["event": "pruned", "path": path, "size": size])
             line("removed \(path) (not in the lock)")

@@ -1,3 +1,5 @@
+import DatapinSupport
+
 /// What changes between two lockfiles, file by file (matched by path) and per dataset:
 /// the substance of `datapin plan` and of a reviewer's reading of a lockfile diff.
 public struct LockDiff: Sendable, Hashable {
@@ -90,28 +92,43 @@ public struct LockChange: Sendable, Hashable {
         return after - before
     }
 
+    /// Each changed key with its value before and after, as `datapin plan -v` shows them.
+    public var fieldChanges: [FieldChange] {
+        Self.keyedValues.filter { fields.contains($0.key) }.map { FieldChange(field: $0.key, old: $0.value(old), new: $0.value(new)) }
+    }
+
     /// The lock keys whose values differ between two entries, in the lockfile's key order.
     static func differingKeys(_ a: LockEntry, _ b: LockEntry) -> [String] {
-        let comparisons: [(key: String, differs: Bool)] = [
-            ("archive", a.archive != b.archive),
-            ("dataset", a.dataset != b.dataset),
-            ("uri", a.uri != b.uri),
-            ("url", a.url != b.url),
-            ("size", a.size != b.size),
-            ("sha256", a.sha256 != b.sha256),
-            ("checksum", a.checksum != b.checksum),
-            ("modified", a.modified != b.modified),
-            ("level", a.level != b.level),
-            ("suffix", a.suffix != b.suffix),
-            ("type", a.type != b.type),
-            ("access", a.access != b.access),
-            ("instrument", a.instrument != b.instrument),
-            ("filters", a.filters != b.filters),
-            ("also", a.also != b.also),
-            ("also_paths", a.alsoPaths != b.alsoPaths),
-        ]
-        return comparisons.filter(\.differs).map(\.key)
+        keyedValues.filter { $0.value(a) != $0.value(b) }.map(\.key)
     }
+
+    /// Every lock key an entry's change can be in, in the lockfile's key order, with its value
+    /// as text (nil when the entry has none; lists as JSON arrays, so no two lists read alike).
+    private static let keyedValues: [(key: String, value: @Sendable (LockEntry) -> String?)] = [
+        ("archive", { $0.archive }),
+        ("dataset", { $0.dataset }),
+        ("uri", { $0.uri }),
+        ("url", { $0.url }),
+        ("size", { $0.size.map(String.init) }),
+        ("sha256", { $0.sha256 }),
+        ("checksum", { $0.checksum?.description }),
+        ("modified", { $0.modified }),
+        ("level", { $0.level }),
+        ("suffix", { $0.suffix }),
+        ("type", { $0.type?.rawValue }),
+        ("access", { $0.access.rawValue }),
+        ("instrument", { $0.instrument }),
+        ("filters", { $0.filters }),
+        ("also", { "[" + $0.also.map(JSONString.quoted).joined(separator: ", ") + "]" }),
+        ("also_paths", { "[" + $0.alsoPaths.map(JSONString.quoted).joined(separator: ", ") + "]" }),
+    ]
+}
+
+/// One lock key of a changed file, with its value before and after (nil: none).
+public struct FieldChange: Sendable, Hashable {
+    public var field: String
+    public var old: String?
+    public var new: String?
 }
 
 /// How one dataset's files change between two locks: counts and bytes.

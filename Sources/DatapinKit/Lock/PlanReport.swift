@@ -12,26 +12,45 @@ public enum PlanReport {
     }
 
     /// The report, ending with a newline. `specChanged` says the spec's digest differs from the
-    /// lock's, which `lock` records even when no file changes.
-    public static func render(_ diff: LockDiff, format: Format, specChanged: Bool) -> String {
+    /// lock's, which `lock` records even when no file changes. `detailed` (`-v`) adds, under each
+    /// changed file of the text and Markdown forms, every changed key's old and new value.
+    public static func render(_ diff: LockDiff, format: Format, specChanged: Bool, detailed: Bool = false) -> String {
         switch format {
-        case .text: return text(diff, specChanged: specChanged)
-        case .markdown: return markdown(diff, specChanged: specChanged)
+        case .text: return ([headline(diff, specChanged: specChanged)] + fileLines(diff, detailed: detailed)).joined(separator: "\n") + "\n"
+        case .markdown: return markdown(diff, specChanged: specChanged, detailed: detailed)
         case .json: return json(diff, specChanged: specChanged)
         }
     }
 
     // MARK: - Text
 
-    private static func text(_ diff: LockDiff, specChanged: Bool) -> String {
-        var lines = [headline(diff, specChanged: specChanged)]
+    /// The text form's lines below its headline: per dataset, its counts, then `+ path (size)`,
+    /// `- path (size)` and `~ path (fields: …)`, each changed key's values under the last when
+    /// `detailed` (also what `datapin lock -v` prints of the change it wrote).
+    public static func fileLines(_ diff: LockDiff, detailed: Bool) -> [String] {
+        var lines: [String] = []
         for group in groups(diff) {
             lines.append("\(group.summary.dataset): \(counts(group.summary))")
             lines += group.added.map { "  + \($0.path) (\(size($0)))" }
             lines += group.removed.map { "  - \($0.path) (\(size($0)))" }
-            lines += group.changed.map { "  ~ \($0.new.path) (fields: \($0.fields.joined(separator: ", ")))" }
+            for change in group.changed {
+                lines.append("  ~ \(change.new.path) (fields: \(change.fields.joined(separator: ", ")))")
+                if detailed { lines += change.fieldChanges.map { "      " + shown($0) } }
+            }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines
+    }
+
+    /// "size: 2934 → 3101 bytes", "sha256: 5e0b2c6a4d1f3e9b… → none".
+    private static func shown(_ change: FieldChange) -> String {
+        func value(_ text: String?) -> String {
+            guard let text else { return "none" }
+            switch change.field {
+            case "sha256" where text.count > 16: return text.prefix(16) + "…"
+            default: return text
+            }
+        }
+        return "\(change.field): \(value(change.old)) → \(value(change.new))" + (change.field == "size" ? " bytes" : "")
     }
 
     /// "3 files to add (12.4 MB), 1 to remove (2.0 MB), 1 to change", or what holds when nothing does.
@@ -68,7 +87,7 @@ public enum PlanReport {
 
     // MARK: - Markdown
 
-    private static func markdown(_ diff: LockDiff, specChanged: Bool) -> String {
+    private static func markdown(_ diff: LockDiff, specChanged: Bool, detailed: Bool) -> String {
         var lines = ["### datapin plan", "", headline(diff, specChanged: specChanged)]
         guard !diff.isEmpty else { return lines.joined(separator: "\n") + "\n" }
         lines += ["", "| Dataset | Added | Removed | Changed | Bytes ± |", "|---|---:|---:|---:|---:|"]
@@ -84,7 +103,10 @@ public enum PlanReport {
         }
         details("Added", diff.added.map { "\(codeSpan($0.path)) (\(size($0)))" })
         details("Removed", diff.removed.map { "\(codeSpan($0.path)) (\(size($0)))" })
-        details("Changed", diff.changed.map { "\(codeSpan($0.new.path)) (\($0.fields.joined(separator: ", ")))" })
+        details("Changed", diff.changed.map { change in
+            "\(codeSpan(change.new.path)) (\(change.fields.joined(separator: ", ")))"
+                + (detailed ? change.fieldChanges.map { "\n  - " + codeSpan(shown($0)) }.joined() : "")
+        })
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -129,6 +151,9 @@ public enum PlanReport {
                     ("path", .string(change.new.path)),
                     ("dataset", .string(change.new.dataset)),
                     ("fields", .array(change.fields.map(OrderedJSON.string))),
+                    ("values", .array(change.fieldChanges.map { field in
+                        .object([("field", .string(field.field)), ("old", field.old.map(OrderedJSON.string) ?? .null), ("new", field.new.map(OrderedJSON.string) ?? .null)])
+                    })),
                 ])
             })),
             ("datasets", .array(diff.datasets.map { .object([("dataset", .string($0.dataset))] + countMembers($0)) })),
