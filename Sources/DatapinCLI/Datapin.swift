@@ -35,7 +35,8 @@ public struct Datapin: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                let message = UsageSuggestion.improved(fullMessage(for: error), commands: configuration.subcommands.map { $0._commandName }, globalOptions: GlobalOptions.longNames)
+                FileHandle.standardError.write(Data((message + "\n").utf8))
                 Foundation.exit(ExitStatus.badInput.rawValue)
             }
             exit(withError: error)

@@ -38,6 +38,9 @@ struct GlobalOptions: ParsableArguments {
     private static let valued: Set<String> = ["-C", "--spec", "--color"]
     private static let flags: Set<String> = ["-q", "--quiet", "-v", "--verbose", "--json", "--no-progress"]
 
+    /// The global options' long names, for a suggestion when one is mistyped.
+    static var longNames: [String] { (valued.union(flags)).filter { $0.hasPrefix("--") }.sorted() }
+
     /// Moves global options written before the subcommand's name to just after it, so that
     /// `datapin --json ls` and `datapin ls --json` mean the same.
     static func movedAfterSubcommand(_ arguments: [String], subcommands: [String]) -> [String] {

@@ -17,6 +17,23 @@ import TestSupport
         #expect(initialised.stderr.contains("for an index archive"), "\(initialised.stderr)")
     }
 
+    @Test func aMistypedOptionOrCommandSuggestsTheNearestCountingASwapAsOneEdit() throws {
+        let project = try LockCommandTests.quickstartCopy()
+        let expected = [
+            (["sync", "--jbos", "4"], "Error: Unknown option '--jbos'. Did you mean '--jobs'?"),
+            (["--jsno", "ls"], "Error: Unknown option '--jsno'. Did you mean '--json'?"),
+            (["ls", "--formt", "csv"], "Error: Unknown option '--formt'. Did you mean '--format'?"),
+            (["snyc"], "Error: Unknown command 'snyc'. Did you mean 'sync'?"),
+            (["sync", "--zzzzzz"], "Error: Unknown option '--zzzzzz'\n"),
+        ]
+        for (arguments, message) in expected {
+            let result = try Datapin.run(arguments, in: project)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.stderr.hasPrefix(message), "\(arguments): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent(".datapin").path), "a usage error changes nothing")
+    }
+
     @Test func verifySaysWhichFilesWereCheckedBySizeOnlyAndSyncLeavesNoEmptyPartialFolder() throws {
         let (project, catalog, server) = try OutdatedCommandTests.servedQuickstart()
         defer { server.shutdown() }
