@@ -35,6 +35,10 @@ struct LayoutCase: Sendable, CustomTestStringConvertible {
         LayoutCase(name: "{archive}", layout: .template("{archive}/{filename}"), product: S.cal, path: "mast/\(S.cal.filename)"),
         LayoutCase(name: "{mission}", layout: .template("{mission}/{filename}"), product: S.cal, path: "jwst/\(S.cal.filename)"),
         LayoutCase(name: "{dataset}", layout: .template("{dataset}/{filename}"), product: S.cal, path: "\(S.exposure)/\(S.cal.filename)"),
+        LayoutCase(name: "{dataset_name} is the archive's name for the dataset, '/' made '_'", layout: .template("{dataset_name}/{filename}"),
+                   product: named(scicat, "scan 1/calibration"), path: "scan 1_calibration/raw/scan_001.h5"),
+        LayoutCase(name: "{dataset_name} without a name is the dataset", layout: .template("{dataset_name}/{filename}"), product: S.cal,
+                   path: "\(S.exposure)/\(S.cal.filename)"),
         LayoutCase(name: "{filename} alone is flat", layout: .template("{filename}"), product: S.cal, path: S.cal.filename),
         LayoutCase(name: "{level}", layout: .template("L{level}/{filename}"), product: S.cal, path: "L2b/\(S.cal.filename)"),
         LayoutCase(name: "{suffix} from the product", layout: .template("{suffix}/{filename}"), product: S.cal, path: "_cal/\(S.cal.filename)"),
@@ -91,10 +95,16 @@ struct LayoutCase: Sendable, CustomTestStringConvertible {
     }
 
     @Test func templatePlaceholdersAreTheDocumentedOnes() {
-        #expect(Layout.placeholders.sorted() == ["archive", "dataset", "filename", "instrument", "level", "mission", "suffix"])
+        #expect(Layout.placeholders.sorted() == ["archive", "dataset", "dataset_name", "filename", "instrument", "level", "mission", "suffix"])
         let template = Layout.placeholders.map { "{\($0)}" }.joined(separator: "/")
         let path = LayoutEngine.path(for: S.cal, layout: .template(template))
         #expect(!path.contains("{") && !path.contains("}"), "\(path)")
+    }
+
+    static func named(_ product: Product, _ name: String) -> Product {
+        var named = product
+        named.datasetName = name
+        return named
     }
 
     static func product(dataset: String = "ds", filename: String, mission: String? = nil, level: String? = nil, suffix: String? = nil, instrument: String? = nil) -> Product {

@@ -47,6 +47,7 @@ import TestSupport
             #expect(product.checksum == Checksum(algorithm: "blake2b", hex: TestDigest.hex(.blake2b, of: bytes)))
         }
         #expect(LayoutEngine.path(for: products[1], layout: .nested) == "20.500.12269_72fe3ff6-105b-4c7f-b9d0-073b67c90ec3/logs/measurement.log")
+        #expect(LayoutEngine.path(for: products[1], layout: .template("{dataset_name}/{filename}")) == "Thaum flux/logs/measurement.log")
     }
 
     @Test func checksumsFollowTheBlocksAlgorithm() throws {

@@ -208,6 +208,7 @@ struct SpecVariant: Sendable, CustomTestStringConvertible {
         SpecVariant("one more id", replacing("    ids: [jw02734001001_02101_00001]", with: "    ids: [jw02734001001_02101_00001, jw02734001001_02101_00002]")),
         SpecVariant("another mission", replacing("    ids: [jw02734001001_02101_00001]", with: "    ids: [jw02734001001_02101_00001]", missionTo: "hst")),
         SpecVariant("another where value", replacing("    where: {program: \"02734\", instrument_name: NIRISS}", with: "    where: {program: \"02734\", instrument_name: NIRCAM}")),
+        SpecVariant("a where value written as a number, not text", replacing("    where: {program: \"02734\", instrument_name: NIRISS}", with: "    where: {program: 02734, instrument_name: NIRISS}")),
         SpecVariant("one more suffix", replacing("  suffixes: [_cal, _x1dints]", with: "  suffixes: [_cal, _x1dints, _rate]")),
         SpecVariant("one level less", replacing("  levels: [2b, 3]", with: "  levels: [3]")),
         SpecVariant("another extension", replacing("  extensions: [.fits]", with: "  extensions: [.fits, .asdf]")),

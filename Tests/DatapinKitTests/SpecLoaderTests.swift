@@ -546,7 +546,7 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         #expect(spec.select.types == [.preview])
         #expect(spec.select.include == [FilePattern("nis", location: spec.select.include?.first?.location)])
         #expect(spec.datasets[0].mission == "hst" && spec.datasets[0].ids == ["j8cw01010"])
-        #expect(spec.datasets[1].whereConditions == [WhereCondition(name: "program", values: ["02734"]), WhereCondition(name: "instrument_name", values: ["NIRISS"])])
+        #expect(spec.datasets[1].whereConditions == [WhereCondition(name: "program", values: ["02734"], kinds: [.number]), WhereCondition(name: "instrument_name", values: ["NIRISS"])])
     }
 
     @Test func overridesABuiltInArchiveAndKeepsItsDefaults() throws {
@@ -555,5 +555,15 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         #expect(spec.archive(named: "mast")?.url == "http://127.0.0.1:8080")
         #expect(spec.archive(named: "mast")?.tokenEnv == "MAST_API_TOKEN")
         #expect(spec.archive(named: "eso")?.tokenEnv == "ESO_TOKEN")
+    }
+}
+
+@Suite struct WhereValueKindTests {
+    @Test(arguments: [
+        ("true", true, WhereValueKind.boolean), ("False", true, .boolean), ("42", true, .number), ("-1.5e3", true, .number), (".5", true, .number),
+        ("616254", false, .text), ("true", false, .text), ("0x1F", true, .text), ("1.2.3", true, .text), ("yes", true, .text), ("", true, .text),
+    ])
+    func aValueIsTextUnlessWrittenPlainlyAsABooleanOrNumber(text: String, plain: Bool, kind: WhereValueKind) {
+        #expect(WhereValueKind.of(text, plain: plain) == kind)
     }
 }

@@ -136,7 +136,8 @@ import TestSupport
     @Test func anAsyncQueryRunsPollsWithBoundedWaitsReadsAndDeletesWithoutFollowingThe303() async throws {
         let fake = try FakeTAP(.init(answers: [Self.query: Self.fixture("vo/tap-obscore-image.xml")], executingPolls: 2))
         defer { fake.shutdown() }
-        let policy = UWSPolicy(budgetSeconds: 60, maximumWaitSeconds: 7, backoff: StillExecutingPolicy(initialDelaySeconds: 0.01, maximumAttempts: 100))
+        // A budget far beyond the test's run time, however starved the machine: WAIT is then always the maximum.
+        let policy = UWSPolicy(budgetSeconds: 3600, maximumWaitSeconds: 7, backoff: StillExecutingPolicy(initialDelaySeconds: 0.01, maximumAttempts: 100))
         let answer = try await Self.service(fake).queryAsync(Self.query, policy: policy)
         #expect(answer.table.rowCount == 10)
         #expect(answer.url == fake.tapURL + "/async/1/results/result")

@@ -214,6 +214,35 @@ import TestSupport
         #expect(plan.stdout.contains("added.dat"), "\(plan.stdout)\(plan.stderr)")
     }
 
+    @Test func whereValuesKeepTheirYAMLKindsAndAPlainNumberMatchesTextToo() throws {
+        let scicat = try Self.catalogue()
+        defer { scicat.shutdown() }
+        let typed = try Self.project(#"url: "\#(scicat.v3)", files: "\#(scicat.files)""#, "datasets:\n  - {archive: ess, where: {proposalId: 616254, isPublished: true}}")
+        let lock = try Datapin.run(["lock"], in: typed)
+        #expect(lock.status == 0, "\(lock.stderr)")
+        #expect(try Self.lockedPaths(typed).count == 10, "a plain 616254 matches the text proposalId and a plain true the boolean isPublished")
+        let filters = scicat.requests.filter { $0.path == "/api/v3/datasets" }.compactMap { $0.query["filter"] }
+        #expect(filters.contains { $0.contains(#""isPublished":true"#) && $0.contains(#""proposalId":{"inq":[616254,"616254"]}"#) }, "\(filters)")
+        let quoted = try Self.project(#"url: "\#(scicat.v3)", files: "\#(scicat.files)""#, "datasets:\n  - {archive: ess, where: {proposalId: \"616254\", isPublished: \"true\"}}")
+        let text = try Datapin.run(["lock"], in: quoted)
+        let quotedPaths = text.status == 0 ? try Self.lockedPaths(quoted) : []
+        #expect(quotedPaths.isEmpty, "a quoted \"true\" is text, which no boolean field equals: \(text.stdout)\(text.stderr)")
+        #expect(try Datapin.run(["plan", "--exit-code"], in: typed).status == 0, "the typed spec's lock is current")
+    }
+
+    @Test func datasetNameLayoutNamesEachFolderAfterItsDataset() throws {
+        let scicat = try Self.catalogue()
+        defer { scicat.shutdown() }
+        let directory = try Self.project(#"url: "\#(scicat.v3)", files: "\#(scicat.files)""#, "layout: \"{dataset_name}/{filename}\"\ndatasets:\n  - {archive: ess, pids: [\"\(Sample.thaum)\"]}")
+        let lock = try Datapin.run(["lock"], in: directory)
+        #expect(lock.status == 0, "\(lock.stderr)")
+        let paths = try Self.lockedPaths(directory)
+        #expect(!paths.isEmpty && paths.allSatisfy { $0.hasPrefix("Thaum flux/") } && paths.contains("Thaum flux/logs/measurement.log"), "\(paths)")
+        let sync = try Datapin.run(["sync"], in: directory)
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("data/Thaum flux/logs/measurement.log").path))
+    }
+
     @Test func hostilePathsAreRefusedAtLock() throws {
         var datasets = Sample.datasets()
         datasets[0].blocks = [FakeSciCat.Block(id: "b", chkAlg: "md5", files: [FakeSciCat.File("ok.dat"), FakeSciCat.File("../../escape.sh"), FakeSciCat.File("/etc/passwd")])]

@@ -233,8 +233,16 @@ public final class FakeSciCat: Sendable {
         return .json(Self.json(object))
     }
 
+    /// A field's value equals a filter's as MongoDB compares them: of the same JSON type and
+    /// equal (the text "true" is not the boolean, the number 616254 not the text "616254").
+    private static func equals(_ actual: Any, _ wanted: Any) -> Bool {
+        if let text = actual as? String { return (wanted as? String) == text }
+        if let flag = actual as? Bool { return !(wanted is String) && (wanted as? Bool) == flag }
+        return false
+    }
+
     /// v3's `filter={"where","fields","limits":{"limit","skip","order":"pid:asc"}}` and v4's
-    /// (`"sort":{"pid":"asc"}`); a `where` value is text to equal or `{"inq":[…]}`.
+    /// (`"sort":{"pid":"asc"}`); a `where` value is a JSON scalar to equal or `{"inq":[…]}`.
     private func search(_ request: LoopbackRequest, v4: Bool, authenticated: Bool, publicOnly: Bool) -> LoopbackResponse {
         let filter = request.query["filter"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
         if v4, let unknown = filter.keys.first(where: { !["where", "fields", "limits", "include"].contains($0) }) {
@@ -246,12 +254,14 @@ public final class FakeSciCat: Sendable {
         let limit = min(limits["limit"] as? Int ?? (v4 ? 10 : 100), searchPageLimit)
         let matching = published.withLock { $0 }.filter { dataset in
             guard dataset.isPublished || !publicOnly else { return false }
-            let fields = ["pid": dataset.pid, "proposalId": dataset.proposalId, "ownerGroup": dataset.ownerGroup, "datasetName": dataset.datasetName]
+            let fields: [String: Any] = ["pid": dataset.pid, "proposalId": dataset.proposalId, "ownerGroup": dataset.ownerGroup, "datasetName": dataset.datasetName,
+                                         "isPublished": dataset.isPublished]
             return conditions.allSatisfy { name, wanted in
                 guard let actual = fields[name] else { return false }
-                if let text = wanted as? String { return actual == text }
-                if let operators = wanted as? [String: Any], let values = operators["inq"] as? [String] { return values.contains(actual) }
-                return false
+                if let operators = wanted as? [String: Any] {
+                    return (operators["inq"] as? [Any])?.contains { Self.equals(actual, $0) } ?? false
+                }
+                return Self.equals(actual, wanted)
             }
         }
         let ascending = (limits["order"] as? String) == "pid:asc" || ((limits["sort"] as? [String: String])?["pid"] == "asc")

@@ -4,7 +4,9 @@ import Foundation
 /// Turns a product into its local path under `destination` according to the spec's layout.
 ///
 /// - `nested`: `<dataset>/<filename>`; `flat`: `<filename>`.
-/// - Templates substitute `{archive} {mission} {dataset} {filename} {level} {suffix} {instrument}`.
+/// - Templates substitute `{archive} {mission} {dataset} {dataset_name} {filename} {level} {suffix}
+///   {instrument}`. `{dataset_name}` is the archive's name for the dataset (SciCat's `datasetName`),
+///   or its id where the archive gives no name.
 ///   `{suffix}` is the product's suffix or, failing that, the one its file name carries (`_cal`).
 ///   An unknown placeholder is left as written (the spec loader rejects those).
 /// - Every value except the file name becomes exactly one path component: a `/` inside it becomes
@@ -49,6 +51,7 @@ public enum LayoutEngine {
         case "archive": return component(product.archive)
         case "mission": return component(product.mission)
         case "dataset": return component(product.dataset)
+        case "dataset_name": return component(product.datasetName ?? product.dataset)
         case "level": return component(product.level)
         case "suffix": return component(product.suffix ?? ProductFilter.suffix(ofFilename: product.filename))
         case "instrument": return component(product.instrument)

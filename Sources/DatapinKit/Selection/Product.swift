@@ -43,6 +43,9 @@ public struct Product: Sendable, Hashable {
     public var guidestar: Bool
     public var instrument: String?
     public var filters: String?
+    /// The dataset's human-readable name when the archive gives one besides its id (SciCat's
+    /// `datasetName`), for the `{dataset_name}` layout placeholder.
+    public var datasetName: String?
 
     public init(archive: String, mission: String? = nil, dataset: String, filename: String, uri: String, url: String, identity: String? = nil, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, modified: String? = nil, level: String? = nil, levelAliases: [String] = [], suffix: String? = nil, type: ProductType? = nil, access: Access = .public, recommended: Bool = false, ownedByDataset: Bool = false, guidestar: Bool = false, instrument: String? = nil, filters: String? = nil) {
         self.archive = archive

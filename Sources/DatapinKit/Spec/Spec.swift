@@ -59,11 +59,11 @@ public enum Layout: Sendable, Hashable {
     case nested
     /// `<filename>`
     case flat
-    /// A template using `{archive} {mission} {dataset} {filename} {level} {suffix} {instrument}`.
+    /// A template using `{archive} {mission} {dataset} {dataset_name} {filename} {level} {suffix} {instrument}`.
     case template(String)
 
     /// The placeholders a template may use.
-    public static let placeholders = ["archive", "mission", "dataset", "filename", "level", "suffix", "instrument"]
+    public static let placeholders = ["archive", "mission", "dataset", "dataset_name", "filename", "level", "suffix", "instrument"]
 }
 
 /// What to do with a file that several datasets list.
@@ -225,14 +225,37 @@ public struct SelectFilters: Sendable, Hashable {
     }
 }
 
-/// One Mission Search condition from `where:`; a list value is sent comma-joined.
+/// One condition from `where:`: a field and the values it may take (a list is any of them).
+/// MAST's Mission Search sends the values as text, comma-joined; SciCat's JSON filter sends
+/// each as the kind of scalar it was written as.
 public struct WhereCondition: Sendable, Hashable {
     public var name: String
+    /// The values as written.
     public var values: [String]
+    /// What each value was written as: a quoted or tagged value is text, a plain `true` or
+    /// `false` a boolean, a plain number a number.
+    public var kinds: [WhereValueKind]
 
-    public init(name: String, values: [String]) {
+    public init(name: String, values: [String], kinds: [WhereValueKind]? = nil) {
         self.name = name
         self.values = values
+        self.kinds = kinds ?? values.map { _ in .text }
+    }
+}
+
+/// The kind of scalar a `where:` value was written as.
+public enum WhereValueKind: String, Sendable, Hashable {
+    case text
+    case boolean
+    case number
+
+    /// The kind of a YAML scalar: text unless it is plain (unquoted, untagged) and spells a
+    /// YAML 1.2 core-schema boolean (`true`, `False`, …) or number (`42`, `-1.5e3`).
+    public static func of(_ text: String, plain: Bool) -> WhereValueKind {
+        guard plain else { return .text }
+        if ["true", "false"].contains(text.lowercased()) { return .boolean }
+        if text.wholeMatch(of: /[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?/) != nil { return .number }
+        return .text
     }
 }
 

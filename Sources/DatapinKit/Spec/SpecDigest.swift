@@ -35,7 +35,7 @@ extension Spec {
                     "archive": .string(entry.archive),
                     "mission": .optional(entry.mission),
                     "ids": .strings(entry.ids),
-                    "where": .list(entry.whereConditions.sorted { $0.name < $1.name }.map { .object(["name": .string($0.name), "values": .set($0.values)]) }),
+                    "where": .list(entry.whereConditions.sorted { $0.name < $1.name }.map(\.canonical)),
                     "obsids": .strings(entry.obsids),
                     "adql": .optional(entry.adql),
                     "pids": .strings(entry.pids),
@@ -54,6 +54,17 @@ extension Layout {
         case .flat: return .string("flat")
         case .template(let template): return .object(["template": .string(template)])
         }
+    }
+}
+
+extension WhereCondition {
+    /// Name and values; the values written as booleans or numbers are listed once more with
+    /// their kind (absent when all are text, so that older digests stay as they were).
+    fileprivate var canonical: CanonicalValue {
+        var members: [String: CanonicalValue] = ["name": .string(name), "values": .set(values)]
+        let typed = zip(kinds, values).filter { $0.0 != .text }.map { "\($0.0.rawValue):\($0.1)" }
+        if !typed.isEmpty { members["typed"] = .set(typed) }
+        return .object(members)
     }
 }
 

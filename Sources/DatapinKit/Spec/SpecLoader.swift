@@ -511,7 +511,11 @@ private struct SpecReader {
         for (name, pair) in namedPairs(pairs, context: "in where") {
             if let values = stringList(name, pair.value) {
                 if values.isEmpty { report(.emptySelectorList(key: name), at: pair.value.location) }
-                conditions.append(WhereCondition(name: name, values: values.map(\.text)))
+                let kinds = values.map { value -> WhereValueKind in
+                    guard value.node.tag == nil, case .scalar(_, let plain) = value.node.value else { return .text }
+                    return WhereValueKind.of(value.text, plain: plain)
+                }
+                conditions.append(WhereCondition(name: name, values: values.map(\.text), kinds: kinds))
             }
         }
         return conditions

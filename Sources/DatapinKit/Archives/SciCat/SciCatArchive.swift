@@ -193,7 +193,8 @@ public struct SciCatArchive: Archive {
     private func search(_ conditions: [WhereCondition]) async throws(ArchiveError) -> [String] {
         var filterWhere: [String: Any] = [:]
         for condition in conditions {
-            filterWhere[condition.name] = condition.values.count == 1 ? condition.values[0] : ["inq": condition.values]
+            let accepted = zip(condition.kinds, condition.values).flatMap(Self.filterValues)
+            filterWhere[condition.name] = accepted.count == 1 ? accepted[0] : ["inq": accepted]
         }
         let route = connection.version == .v4 && !connection.hasToken ? "/datasets/public" : "/datasets"
         var pids: [String] = []
@@ -221,6 +222,17 @@ public struct SciCatArchive: Archive {
             }
         }
         throw .malformedAnswer(url: connection.url(route), reason: "it kept answering pages of datasets after \(limits.maximumPages) pages")
+    }
+
+    /// The JSON values a `where:` value matches: text as written; a plain `true`/`false` the
+    /// boolean; a plain number both the number and its text, since facilities store fields
+    /// such as `proposalId` as either.
+    private static func filterValues(kind: WhereValueKind, text: String) -> [Any] {
+        switch kind {
+        case .text: return [text]
+        case .boolean: return [text.lowercased() == "true"]
+        case .number: return [(Int64(text).map { $0 as Any } ?? Double(text) ?? text), text]
+        }
     }
 
     /// `object` as compact JSON with sorted keys.

@@ -21,7 +21,7 @@ enum SciCatKind {
             ],
             datasetKeys: [
                 SpecKey("pids", .list(numbersAllowed: false), "SciCat dataset PIDs, prefix included (20.500.12269/…)."),
-                SpecKey("where", .conditions, "A filter on dataset fields, such as {proposalId: \"616254\"}; a list value is any of its values."),
+                SpecKey("where", .conditions, "A filter on dataset fields, such as {proposalId: \"616254\", isPublished: true}; a list value is any of its values; a plain true or false is a boolean, a plain number matches the number or its text, a quoted value is text."),
             ],
             selectorKeys: ["pids", "where"],
             requiredURL: "the archive's base URL",

@@ -42,6 +42,7 @@ enum SciCatProducts {
                 let filename = relativePath(of: file.path, in: folder)
                 var product = Product(archive: archive, dataset: dataset.pid, filename: filename, uri: "scicat:\(dataset.pid)/\(filename)",
                                       url: filesBase + encodedPath(sourcePath), size: file.size, modified: file.time, ownedByDataset: true)
+                product.datasetName = dataset.datasetName
                 try setChecksum(of: &product, chk: file.chk, algorithm: block.chkAlg, pid: dataset.pid)
                 if let earlier = seen[product.uri] {
                     guard products[earlier].size == product.size, products[earlier].sha256 == product.sha256, products[earlier].checksum == product.checksum else {
