@@ -134,13 +134,21 @@ import TestSupport
         #expect(sync.stderr.contains("`datapin lock --update \(Self.exposure)` takes the new version"), "\(sync.stderr)")
         #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("data/\(Self.cal)").path), "a mismatching download is never placed")
         let status = try Datapin.run(["status"], in: project)
-        #expect(!status.stdout.contains("fixes all"), "\(status.stdout)")
+        #expect(status.stdout.contains("missing   \(Self.cal) (the archive served other bytes at the last sync)"), "\(status.stdout)")
+        #expect(status.stdout.contains("1 file the archive now serves changed, which `datapin sync` cannot place as locked: `datapin outdated` shows what changed, `datapin lock --update \(Self.exposure)` takes the new version"), "\(status.stdout)")
+        #expect(!status.stdout.contains("`datapin sync` fetches"), "status promises nothing sync cannot do: \(status.stdout)")
+        let statusJSON = try JSONSerialization.jsonObject(with: Data(try Datapin.run(["status", "--json"], in: project).stdout.utf8)) as? [String: Any]
+        #expect(statusJSON?["changed_upstream"] as? [String] == [Self.cal])
 
         #expect(try Datapin.run(["outdated"], in: project).status == 1)
         #expect(try Datapin.run(["lock", "--update", Self.exposure], in: project).status == 0)
+        let updated = try Datapin.run(["status"], in: project)
+        #expect(updated.stdout.contains("`datapin sync` fetches the missing") && !updated.stdout.contains("the archive served other bytes"),
+                "after lock --update the file is one sync can fetch: \(updated.stdout)")
         let again = try Datapin.run(["sync"], in: project)
         #expect(again.status == 0, "stderr: \(again.stderr)")
         #expect(try Data(contentsOf: project.appendingPathComponent("data/\(Self.cal)")) == reprocessed)
+        #expect(try Datapin.run(["status", "--check"], in: project).status == 0)
     }
 
     @Test func outdatedWithoutALockSaysToLockFirst() throws {

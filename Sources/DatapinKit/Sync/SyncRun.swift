@@ -182,6 +182,7 @@ public final class SyncRun: @unchecked Sendable {
         relay.finish()
         notify(.transfersEnded)
         outcome.result = .synced(report)
+        UpstreamMismatches.update(failed: report.integrityFailures, attempted: transfers, of: outcome.lock, in: tree)
 
         if !options.frozen {
             if let failure = foldPins(from: journal, into: &outcome, notify: notify) { return outcome.refused(failure, .transferFailed) }
@@ -327,7 +328,9 @@ public final class SyncRun: @unchecked Sendable {
             outcome.messages.append("Up to date: \(report.kept) file\(report.kept == 1 ? "" : "s") in place, nothing to fetch")
         } else {
             // The size is that of the files placed; the rate is of every byte received, failed downloads included.
-            var line = "Synced \(report.placed.count) file\(report.placed.count == 1 ? "" : "s") (\(ByteSize.format(report.bytesPlaced)) in \(String(format: "%.1f", report.seconds)) s, \(String(format: "%.1f", megabytesPerSecond)) MB/s); \(report.kept) already in place"
+            var line = report.placed.isEmpty && report.bytesTransferred == 0
+                ? "Synced without downloading; \(report.kept) already in place"
+                : "Synced \(report.placed.count) file\(report.placed.count == 1 ? "" : "s") (\(ByteSize.format(report.bytesPlaced)) in \(String(format: "%.1f", report.seconds)) s, \(String(format: "%.1f", megabytesPerSecond)) MB/s); \(report.kept) already in place"
             if !report.moved.isEmpty { line += ", \(report.moved.count) moved from where an earlier sync put \(report.moved.count == 1 ? "it" : "them")" }
             if !report.duplicatesPlaced.isEmpty { line += ", \(report.duplicatesPlaced.count) duplicates placed" }
             if outcome.pinned > 0 { line += ", \(outcome.pinned) pinned" }

@@ -32,13 +32,18 @@ public struct StatusRun {
         if lock.specDigest != spec.meaningDigest {
             diagnostics.append(Diagnostic(.warning, "\(paths.lockDisplayName) is stale against \(paths.specDisplayName); run `datapin lock`"))
         }
-        return StatusOutcome(status: status, diagnostics: diagnostics, exitStatus: check && !status.isClean ? .different : .ok)
+        let notClean = Set(status.missing.map(\.path) + status.partial.map(\.path) + status.modified.map(\.path))
+        let changedUpstream = UpstreamMismatches.load(from: tree).paths(in: lock).intersection(notClean)
+        return StatusOutcome(status: status, changedUpstream: changedUpstream, diagnostics: diagnostics, exitStatus: check && !status.isClean ? .different : .ok)
     }
 }
 
 /// What one `StatusRun` found, for the caller to print.
 public struct StatusOutcome: Sendable {
     public var status: TreeStatus
+    /// The missing, partial or modified files whose download at the last sync did not match the
+    /// lock: `sync` cannot place them until `lock --update` takes what the archive serves now.
+    public var changedUpstream: Set<String>
     /// Warnings to show after the status.
     public var diagnostics: [Diagnostic]
     public var exitStatus: ExitStatus
