@@ -31,9 +31,9 @@ struct ProgressState: Sendable, Hashable {
 /// Draws progress as lines no wider than a given width, and the escapes that redraw them in
 /// place. Pure: the same state and width always give the same lines, so tests pin them exactly.
 ///
-/// A sync draws one status line (bar, percentage, bytes of total, rate, ETA, files) and up to
-/// `shownFiles` lines of files in flight, names shortened in the middle; when the width does not
-/// hold everything, the files count goes first, then the rate, the ETA, the bar, the total.
+/// A sync draws its status (bar, percentage, bytes of total, rate, ETA, files: on one line, or
+/// on two where the width does not hold them) and up to `shownFiles` lines of files in flight,
+/// names shortened in the middle.
 enum ProgressRenderer {
     /// Files in flight drawn by name; more are counted on one line ("… and 3 more").
     static let shownFiles = 4
@@ -46,7 +46,7 @@ enum ProgressRenderer {
     /// The lines of a sync's progress, none wider than `width` columns.
     static func lines(_ state: ProgressState, width: Int) -> [String] {
         guard width > 0 else { return [] }
-        var lines = [statusLine(state, width: width)]
+        var lines = statusLines(state, width: width)
         let shown = Array(state.inFlight.prefix(shownFiles))
         lines += fileLines(shown, width: width)
         let more = state.inFlight.count - shown.count
@@ -67,29 +67,30 @@ enum ProgressRenderer {
         return [fit(layouts, done: Int64(listed), total: Int64(total), width: width)]
     }
 
-    /// The status line: the first of these layouts that fits.
-    static func statusLine(_ state: ProgressState, width: Int) -> String {
+    /// The status: one line (bar, percentage, bytes of total, rate, ETA, files) where it fits
+    /// with a bar of at least `narrowestBar` cells; else the bar, percentage and bytes on one
+    /// line and the rate, ETA and files under it, the files count dropped first, then the rate.
+    static func statusLines(_ state: ProgressState, width: Int) -> [String] {
         let done = ByteSize.format(state.bytesDone)
         let rate = state.bytesPerSecond.map { "\(ByteSize.format(Int64($0)))/s" }
         let eta = state.etaSeconds.map { "ETA \(duration($0))" }
         let files = "\(state.filesDone)/\(state.filesTotal) file\(state.filesTotal == 1 ? "" : "s")"
-        let layouts: [(bar: Bool, segments: [String?])]
-        if state.bytesTotal > 0 {
-            let percent = percentText(state.bytesDone, of: state.bytesTotal)
-            let bytes = "\(done) of \(ByteSize.format(state.bytesTotal))"
-            layouts = [
-                (true, [percent, bytes, rate, eta, files]),
-                (true, [percent, bytes, rate, eta]),
-                (true, [percent, bytes, eta]),
-                (true, [percent, bytes]),
-                (false, [percent, bytes, eta]),
-                (false, [percent, bytes]),
-                (false, [percent]),
-            ]
-        } else {
-            layouts = [(false, [done, rate, files]), (false, [done, rate]), (false, [done])]
+        guard state.bytesTotal > 0 else {
+            let layouts: [[String?]] = [[done, rate, files], [done, rate], [done]]
+            return [fit(layouts.map { (false, $0.compactMap { $0 }) }, done: state.bytesDone, total: 0, width: width)]
         }
-        return fit(layouts.map { ($0.bar, $0.segments.compactMap { $0 }) }, done: state.bytesDone, total: state.bytesTotal, width: width)
+        let percent = percentText(state.bytesDone, of: state.bytesTotal)
+        let bytes = "\(done) of \(ByteSize.format(state.bytesTotal))"
+        let whole = [percent, bytes, rate, eta, files].compactMap { $0 }.joined(separator: "  ")
+        if width - TerminalText.width(whole) - 3 >= narrowestBar {
+            return [fit([(true, [whole])], done: state.bytesDone, total: state.bytesTotal, width: width)]
+        }
+        let first = fit([(true, [percent, bytes]), (false, [percent, bytes]), (false, [percent])], done: state.bytesDone, total: state.bytesTotal, width: width)
+        let second = [[rate, eta, files], [rate, eta], [eta]].map { $0.compactMap { $0 } }.first { segments in
+            TerminalText.width("  " + segments.joined(separator: "  ")) <= width
+        }
+        guard let second, !second.isEmpty else { return [first] }
+        return [first, "  " + second.joined(separator: "  ")]
     }
 
     /// The first layout that fits in `width`, with a bar as wide as the room left allows (at most

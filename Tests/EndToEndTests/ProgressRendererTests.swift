@@ -24,6 +24,7 @@ import Testing
     @Test func at40Columns() {
         #expect(ProgressRenderer.lines(Self.busy, width: 40) == [
             "[=======>       ]  49%  1.2 GB of 2.5 GB",
+            "  12.3 MB/s  ETA 1m43s  3/9 files",
             "  jw01234-o…1_cal.fits   46% of 260.0 MB",
             "  jw01234-o…2_cal.fits   10% of 260.0 MB",
             "  ds1/small.txt                    500 B",
