@@ -114,7 +114,7 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         SpecErrorCase("types misspelt", ["version: 1", "select:", "  types: [science, previw]"] + ok, at: (3, 20), "invalid value 'previw' for 'types'; valid values are science, exposure, auxiliary, preview, info, reference, association, calibration; did you mean 'preview'?"),
         SpecErrorCase("access unknown", ["version: 1", "select:", "  access: [private]"] + ok, at: (3, 12), "invalid value 'private' for 'access'; valid values are public, exclusive"),
         SpecErrorCase("calibrations misspelt", ["version: 1", "datasets:", "  - archive: eso", "    ids: [X]", "    calibrations: raw2mastr"], at: (5, 19), "invalid value 'raw2mastr' for 'calibrations'; valid values are none, raw2raw, raw2master; did you mean 'raw2master'?"),
-        SpecErrorCase("archive type misspelt", ["version: 1", "archives:", "  lab:", "    type: indx", "    url: ./catalog.json"] + ok, at: (4, 11), "invalid value 'indx' for 'type'; valid values are index, mast, eso, scicat; did you mean 'index'?"),
+        SpecErrorCase("archive type misspelt", ["version: 1", "archives:", "  lab:", "    type: indx", "    url: ./catalog.json"] + ok, at: (4, 11), "invalid value 'indx' for 'type'; valid values are index, mast, eso, scicat, vo; did you mean 'index'?"),
     ]
 
     static let layoutCases: [SpecErrorCase] = [
@@ -145,7 +145,7 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
         SpecErrorCase("unknown archive, misspelt", ["version: 1", "datasets:", "  - archive: mats", "    obsids: [\"1\"]"], at: (3, 14), "unknown archive 'mats'; did you mean 'mast'?"),
         SpecErrorCase("unknown archive, nothing close", ["version: 1", "archives:", "  lab:", "    type: index", "    url: ./catalog.json", "datasets:", "  - archive: zenodo", "    ids: [x]"], at: (7, 14), "unknown archive 'zenodo'; known archives are mast, eso, lab"),
         SpecErrorCase("no archive in an entry", ["version: 1", "datasets:", "  - obsids: [\"1\"]"], at: (3, 5), "missing key 'archive' in dataset entry 1; name the archive to ask (mast, eso)"),
-        SpecErrorCase("archive without type", ["version: 1", "archives:", "  lab:", "    url: ./catalog.json"] + ok, at: (3, 3), "archive 'lab' needs 'type:' (index, mast, eso or scicat); only mast and eso are built in"),
+        SpecErrorCase("archive without type", ["version: 1", "archives:", "  lab:", "    url: ./catalog.json"] + ok, at: (3, 3), "archive 'lab' needs 'type:' (index, mast, eso, scicat or vo); only mast and eso are built in"),
         SpecErrorCase("scicat without url", ["version: 1", "archives:", "  ess:", "    type: scicat"] + ok, at: (3, 3), "archive 'ess' (type scicat) needs 'url:', the archive's base URL"),
         SpecErrorCase("index without url", ["version: 1", "archives:", "  lab: {type: index}"] + ok, at: (3, 3), "archive 'lab' (type index) needs 'url:', the catalog's path or URL"),
         SpecErrorCase("url with a wrong scheme", ["version: 1", "archives:", "  mast:", "    url: ftp://mirror.example.org"] + ok, at: (4, 10), "'url' of archive 'mast' must be a http:// or https:// URL"),
@@ -157,7 +157,7 @@ struct SpecErrorCase: Sendable, CustomTestStringConvertible {
     ]
 
     static let datasetCases: [SpecErrorCase] = [
-        SpecErrorCase("adql on mast", ["version: 1", "datasets:", "  - archive: mast", "    obsids: [\"1\"]", "    adql: SELECT 1"], at: (5, 5), "'adql' does not apply to archive 'mast' (type mast), which takes archive, mission, ids, where, obsids and select; only eso archives accept it"),
+        SpecErrorCase("adql on mast", ["version: 1", "datasets:", "  - archive: mast", "    obsids: [\"1\"]", "    adql: SELECT 1"], at: (5, 5), "'adql' does not apply to archive 'mast' (type mast), which takes archive, mission, ids, where, obsids and select; only eso and vo archives accept it"),
         SpecErrorCase("pids on eso", ["version: 1", "datasets:", "  - archive: eso", "    ids: [X]", "    pids: [p]"], at: (5, 5), "'pids' does not apply to archive 'eso' (type eso), which takes archive, ids, adql, calibrations and select; only scicat archives accept it"),
         SpecErrorCase("nothing to take", ["version: 1", "datasets:", "  - archive: eso", "    calibrations: none"], at: (3, 5), "this entry does not say which datasets to take from 'eso'; a eso entry needs ids or adql"),
         SpecErrorCase("ids without mission", ["version: 1", "datasets:", "  - archive: mast", "    ids: [jw02734001001_02101_00001]"], at: (4, 5), "'ids' on a mast archive needs 'mission:'"),

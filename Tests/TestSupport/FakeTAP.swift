@@ -4,8 +4,9 @@ import Synchronization
 /// A loopback IVOA service for tests: TAP sync (`POST /tap/sync`), TAP async as UWS
 /// (`POST /tap/async` → 303 to `/tap/async/N`, `POST …/phase`, `GET …?WAIT=`, `GET
 /// …/results/result`, `DELETE` → 303 to the job list) and DataLink (`POST /datalink/links`
-/// with repeated `ID`s, capped per answer with OVERFLOW). Answers at once: `WAIT` is recorded,
-/// not honoured.
+/// with repeated `ID`s, capped per answer with OVERFLOW), and files at any other path it is
+/// told to serve (GET with `Range`, HEAD, `Content-Disposition`, a Bearer token). Answers at
+/// once: `WAIT` is recorded, not honoured.
 public final class FakeTAP: Sendable {
     /// One DataLink row of an ID: exactly one of `accessURL`, `serviceDef`, `errorMessage`
     /// should be set (a test may set more, to see it refused).
@@ -29,6 +30,28 @@ public final class FakeTAP: Sendable {
             self.origfile = origfile
         }
     }
+
+    /// A file the fake serves (GET with `Range`, and HEAD) at its path.
+    public struct ServedFile: Sendable {
+        public var bytes: Data
+        /// The `Content-Disposition` header, when the service sends one.
+        public var contentDisposition: String?
+        /// Served only to a request with `Authorization: Bearer <token>`; 401 otherwise.
+        public var token: String?
+        /// HEAD answers 405, as some services' file endpoints do.
+        public var refusesHEAD: Bool
+
+        public init(_ bytes: Data, contentDisposition: String? = nil, token: String? = nil, refusesHEAD: Bool = false) {
+            self.bytes = bytes
+            self.contentDisposition = contentDisposition
+            self.token = token
+            self.refusesHEAD = refusesHEAD
+        }
+    }
+
+    /// Written in answers and links where the fake's own base URL (`http://127.0.0.1:PORT`)
+    /// belongs, and replaced by it when they are sent.
+    public static let basePlaceholder = "{base}"
 
     /// How the fake behaves.
     public struct Options: Sendable {
@@ -69,6 +92,8 @@ public final class FakeTAP: Sendable {
 
     private struct State {
         var baseURL = ""
+        var answers: [String: String] = [:]
+        var files: [String: ServedFile] = [:]
         var jobs: [Int: Job] = [:]
         var waits: [String] = []
         var jobListRequests = 0
@@ -89,7 +114,20 @@ public final class FakeTAP: Sendable {
         self.state = state
         server = try LoopbackServer { request in FakeTAP.answer(request, options: options, state: state) }
         let base = server.baseURL
-        state.withLock { $0.baseURL = base }
+        state.withLock {
+            $0.baseURL = base
+            $0.answers = options.answers
+        }
+    }
+
+    /// Answers `query` with `votable` from now on (`{base}` replaced by the fake's base URL).
+    public func answer(_ query: String, with votable: String) {
+        state.withLock { $0.answers[query] = votable }
+    }
+
+    /// Serves `file` at `path` (`/files/a.fits`) from now on.
+    public func serve(_ file: ServedFile, at path: String) {
+        state.withLock { $0.files[path] = file }
     }
 
     deinit { server.shutdown() }
@@ -122,7 +160,7 @@ public final class FakeTAP: Sendable {
         let base = state.withLock { $0.baseURL }
         switch (request.method, path) {
         case ("POST", "/tap/sync"):
-            return queryAnswer(form.last { $0.name == "QUERY" }?.value ?? "", options: options)
+            return queryAnswer(form.last { $0.name == "QUERY" }?.value ?? "", state: state)
         case ("POST", "/tap/async"):
             let query = form.last { $0.name == "QUERY" }?.value ?? ""
             let id = state.withLock { state in
@@ -135,10 +173,11 @@ public final class FakeTAP: Sendable {
             state.withLock { $0.jobListRequests += 1 }
             return .text("<uws:jobs xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\"/>", contentType: "text/xml")
         case ("POST", "/datalink/links"):
-            return links(form.filter { $0.name == "ID" }.map(\.value), options: options)
+            return links(form.filter { $0.name == "ID" }.map(\.value), options: options, base: base)
         default:
             break
         }
+        if let file = state.withLock({ $0.files[path] }) { return serve(file, request) }
         let parts = path.split(separator: "/").map(String.init)
         guard parts.count >= 3, parts[0] == "tap", parts[1] == "async", let id = Int(parts[2]) else { return .status(404) }
         let jobURL = "\(base)/tap/async/\(id)"
@@ -163,7 +202,7 @@ public final class FakeTAP: Sendable {
                 }
                 return .text(jobDocument(id: id, phase: phase, query: job.query, resultURL: "\(jobURL)/results/result", error: options.jobError), contentType: "text/xml")
             case ("GET", ["results", "result"]):
-                return queryAnswer(job.query, options: options)
+                return queryAnswer(job.query, answers: state.answers, base: base)
             case ("DELETE", []):
                 job.deleted = true
                 return .redirect(to: "\(base)/tap/async", status: 303)
@@ -173,11 +212,29 @@ public final class FakeTAP: Sendable {
         }
     }
 
-    private static func queryAnswer(_ query: String, options: Options) -> LoopbackResponse {
-        guard let answer = options.answers[query] else {
+    private static func queryAnswer(_ query: String, state: Book) -> LoopbackResponse {
+        let (answers, base) = state.withLock { ($0.answers, $0.baseURL) }
+        return queryAnswer(query, answers: answers, base: base)
+    }
+
+    private static func queryAnswer(_ query: String, answers: [String: String], base: String) -> LoopbackResponse {
+        guard let answer = answers[query] else {
             return .votable(errorVOTable("Query syntax error: no such query in this fake: \(query)"), status: 400)
         }
-        return .votable(answer)
+        return .votable(answer.replacingOccurrences(of: basePlaceholder, with: base))
+    }
+
+    /// A served file: 401 without its token, 405 for a HEAD it refuses, else its bytes (ranges
+    /// honoured) with its `Content-Disposition`.
+    private static func serve(_ file: ServedFile, _ request: LoopbackRequest) -> LoopbackResponse {
+        guard request.method == "GET" || request.method == "HEAD" else { return .status(405, headers: [("Allow", "GET, HEAD")]) }
+        if let token = file.token, request.header("Authorization") != "Bearer \(token)" {
+            return .status(401, body: "this file is proprietary", headers: [("WWW-Authenticate", "Bearer")])
+        }
+        if request.method == "HEAD" && file.refusesHEAD { return .status(405, headers: [("Allow", "GET")]) }
+        var response = LoopbackResponse.serving(file.bytes, for: request)
+        if let disposition = file.contentDisposition { response.headers.append(("Content-Disposition", disposition)) }
+        return response
     }
 
     /// A VOTable whose only content is an ERROR status with `message`, as a TAP service answers a bad query.
@@ -203,13 +260,13 @@ public final class FakeTAP: Sendable {
         """
     }
 
-    private static func links(_ ids: [String], options: Options) -> LoopbackResponse {
+    private static func links(_ ids: [String], options: Options, base: String) -> LoopbackResponse {
         let answered = options.linkCap.map { Array(ids.prefix($0)) } ?? ids
         var rows = ""
         var descriptors: Set<String> = []
         for id in answered {
             for link in options.links[id] ?? [.init(errorMessage: "NotFoundFault: \(id) is not known here")] {
-                let cells = [id, link.accessURL, link.serviceDef, link.errorMessage, link.semantics, link.contentType, link.contentLength.map(String.init), link.origfile]
+                let cells = [id, link.accessURL?.replacingOccurrences(of: basePlaceholder, with: base), link.serviceDef, link.errorMessage, link.semantics, link.contentType, link.contentLength.map(String.init), link.origfile]
                 rows += "<TR>" + cells.map { $0.map { "<TD>\(escaped($0))</TD>" } ?? "<TD/>" }.joined() + "</TR>\n"
                 if let service = link.serviceDef { descriptors.insert(service) }
             }

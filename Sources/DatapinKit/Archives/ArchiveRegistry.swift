@@ -65,6 +65,7 @@ public enum ArchiveRegistry {
         MASTKind.definition,
         ESOKind.definition,
         SciCatKind.definition,
+        VOKind.definition,
     ]
 
     /// The spec grammar of every registered kind, for `SpecLoader` and the JSON Schema.
