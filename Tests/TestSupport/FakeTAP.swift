@@ -3,8 +3,8 @@ import Synchronization
 
 /// A loopback IVOA service for tests: TAP sync (`POST /tap/sync`), TAP async as UWS
 /// (`POST /tap/async` → 303 to `/tap/async/N`, `POST …/phase`, `GET …?WAIT=`, `GET
-/// …/results/result`, `DELETE` → 303 to the job list) and DataLink (`POST /datalink/links`
-/// with repeated `ID`s, capped per answer with OVERFLOW), and files at any other path it is
+/// …/results/result`, `DELETE` → 303 to the job list) and DataLink (`GET` or `POST
+/// /datalink/links` with repeated `ID`s, capped per answer with OVERFLOW), and files at any other path it is
 /// told to serve (GET with `Range`, HEAD, `Content-Disposition`, a Bearer token). Answers at
 /// once: `WAIT` is recorded, not honoured.
 public final class FakeTAP: Sendable {
@@ -174,6 +174,8 @@ public final class FakeTAP: Sendable {
             return .text("<uws:jobs xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\"/>", contentType: "text/xml")
         case ("POST", "/datalink/links"):
             return links(form.filter { $0.name == "ID" }.map(\.value), options: options, base: base)
+        case ("GET", "/datalink/links"):
+            return links(request.queryItems.filter { $0.name == "ID" }.map(\.value), options: options, base: base)
         default:
             break
         }
