@@ -79,6 +79,11 @@ let package = Package(
             dependencies: ["TestSupport"],
             path: "Tests/LoopbackMAST"
         ),
+        .executableTarget(
+            name: "loopback-eso",
+            dependencies: ["TestSupport"],
+            path: "Tests/LoopbackESO"
+        ),
         .testTarget(
             name: "DatapinKitTests",
             dependencies: ["DatapinKit", "TestSupport"],

@@ -4,7 +4,7 @@
 Usage: report.py RESULTS.tsv [--describe CASE=TEXT ...] [--listing-delay-ms MS] [--listing-jobs N]
 
 results.tsv has one line per timed run: case, tool, run, seconds, peak RSS KiB, status, and for
-the listing case the number of requests the loopback MAST answered.
+the listing and eso cases the number of requests the loopback MAST or ESO answered.
 status is "ok", "n/a <reason>" (the tool could not run; seconds and RSS are "-") or any other
 text, which is a warning about that run (wrong file count or bytes, non-zero exit).
 """
@@ -12,11 +12,11 @@ text, which is a warning about that run (wrong file count or bytes, non-zero exi
 import argparse
 import statistics
 
-CASES = ["small", "large", "noop", "listing"]
+CASES = ["small", "large", "noop", "listing", "eso"]
 BASELINE = {"small": "curl --parallel", "large": "curl --parallel", "noop": "find | wc -l",
-            "listing": "astroquery, one dataset at a time"}
+            "listing": "astroquery, one dataset at a time", "eso": "astroquery.eso query_tap + retrieve_data(with_calib='raw')"}
 DATAPIN = {"small": "datapin sync", "large": "datapin sync", "noop": "datapin sync (no-op)",
-           "listing": "datapin lock, one entry per dataset"}
+           "listing": "datapin lock, one entry per dataset", "eso": "datapin sync"}
 RSS_LIMIT_MB = 100.0
 
 
