@@ -90,8 +90,10 @@ public struct ESOArchive: Archive {
         let members = try await files(Array(Set(associations.flatMap { $0.members.map(\.dpID) })).sorted())
         let byID = Dictionary(members.map { ($0.dpID, $0) }, uniquingKeysWith: { first, _ in first })
         for association in associations {
+            let state = CalibrationAssociation(mode: association.requestedMode, executed: association.executedMode, certified: association.certified,
+                                               complete: association.complete, files: association.members.count)
             products.append(Product(archive: name, dataset: association.frame, filename: association.treeFilename, uri: "eso:\(association.frame)/\(association.treeFilename)",
-                                    url: association.treeURL, size: association.treeSize, type: .association, ownedByDataset: true))
+                                    url: association.treeURL, size: association.treeSize, type: .association, ownedByDataset: true, association: state))
             for member in association.members {
                 guard let file = byID[member.dpID] else { continue }
                 products.append(product(file, dataset: association.frame, type: member.sibling ? .science : .calibration, owned: false))
@@ -124,9 +126,11 @@ public struct ESOArchive: Archive {
     }
 
     /// ESO publishes a file's size, its `last_mod_date` and its release (a proprietary frame
-    /// turns public), but no checksum.
+    /// turns public), but no checksum; on a frame's association tree, calSelector's executed
+    /// mode, certification, completeness and the number of files it names.
     public func upstreamChanges(of locked: LockEntry, listed: Product?) -> [UpstreamChange] {
         UpstreamChange.differences(locked, listed, comparing: [.size, .modified, .access])
+            + UpstreamChange.associationChanges(locked.association, listed?.association)
     }
 
     private func product(_ file: ESOFile, dataset: String, type: ProductType, owned: Bool) -> Product {
