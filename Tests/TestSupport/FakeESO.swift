@@ -57,13 +57,21 @@ public final class FakeESO: Sendable {
         public var rewritesHeaders: Set<String>
         /// dp_ids whose first whole download (a GET without Range) is cut after this many bytes.
         public var cutFirstDownload: [String: Int]
+        /// dp_ids whose next whole download, whenever it comes, is cut after this many bytes
+        /// (once: the cut is then forgotten).
+        public var cutNextDownload: [String: Int]
+        /// dp_ids whose header ESO corrects on the fly for whole downloads only: a Range request
+        /// serves the uncorrected file's bytes (same size, another header), so a resumed
+        /// download mixes two versions.
+        public var rangesServeUncorrectedHeader: Set<String>
         /// The data portal's base in DataLink's and calSelector's `access_url` (another host, say);
         /// nil for `baseURL`.
         public var portalURL: String?
 
         public init(frames: [Frame], proprietary: Set<String> = [], username: String = "ada", password: String = "correct horse",
                     tokenLifetime: Int = 28800, answerDelayMilliseconds: Int = 0, defaultMaxrec: Int = 10000, maxrecLimit: Int = 1_000_000, executingPolls: Int = 1,
-                    datalinkIDLimit: Int? = nil, loginPageInsteadOf: Set<String> = [], rewritesHeaders: Set<String> = [], cutFirstDownload: [String: Int] = [:], portalURL: String? = nil) {
+                    datalinkIDLimit: Int? = nil, loginPageInsteadOf: Set<String> = [], rewritesHeaders: Set<String> = [], cutFirstDownload: [String: Int] = [:], cutNextDownload: [String: Int] = [:],
+                    rangesServeUncorrectedHeader: Set<String> = [], portalURL: String? = nil) {
             self.frames = frames
             self.proprietary = proprietary
             self.username = username
@@ -77,6 +85,8 @@ public final class FakeESO: Sendable {
             self.loginPageInsteadOf = loginPageInsteadOf
             self.rewritesHeaders = rewritesHeaders
             self.cutFirstDownload = cutFirstDownload
+            self.cutNextDownload = cutNextDownload
+            self.rangesServeUncorrectedHeader = rangesServeUncorrectedHeader
             self.portalURL = portalURL
         }
 
@@ -645,25 +655,28 @@ public final class FakeESO: Sendable {
             guard state.withLock({ $0.files[frame] }) != nil else { return .status(404) }
             return .text("Night log for \(frame): photometric, seeing 0.8\"\n")
         }
-        let lookup = state.withLock { state -> (CatalogueFile, Configuration, Int)? in
+        let whole = request.method == "GET" && request.header("Range") == nil
+        let lookup = state.withLock { state -> (CatalogueFile, Configuration, Int, Int?)? in
             guard let file = state.files[dpID] else { return nil }
             let earlier = state.downloads[dpID, default: 0]
             if request.method == "GET" { state.downloads[dpID] = earlier + 1 }
-            return (file, state.configuration, earlier)
+            let cut = whole ? state.configuration.cutNextDownload.removeValue(forKey: dpID) : nil
+            return (file, state.configuration, earlier, cut)
         }
-        guard let (file, configuration, earlier) = lookup else { return .status(404, body: "no such file: \(dpID)") }
+        guard let (file, configuration, earlier, nextCut) = lookup else { return .status(404, body: "no such file: \(dpID)") }
         if configuration.proprietary.contains(dpID), !authorised(request) {
             return .status(401, body: "Access denied: \(dpID) is proprietary", headers: [("WWW-Authenticate", "Bearer realm=\"ESO\"")])
         }
         if configuration.loginPageInsteadOf.contains(dpID) {
             return .htmlPage("<!DOCTYPE html>\n<html><head><title>ESO Single Sign On</title></head><body><form method=\"post\" action=\"/sso/login\"><input name=\"username\"/><input name=\"password\" type=\"password\"/></form></body></html>\n")
         }
-        let variant = configuration.rewritesHeaders.contains(dpID) ? earlier : 0
+        var variant = configuration.rewritesHeaders.contains(dpID) ? earlier : 0
+        if request.header("Range") != nil, configuration.rangesServeUncorrectedHeader.contains(dpID) { variant += 1 }
         let bytes = file.bytes ?? Self.fileBytes(dpID: dpID, filename: file.filename, variant: variant)
         var response = LoopbackResponse.serving(bytes, for: request)
         response.headers = response.headers.map { $0.0 == "Content-Type" ? ($0.0, Self.contentType(of: file.filename)) : $0 }
         response.headers.append(("Content-Disposition", "attachment; filename=\"\(file.filename)\""))
-        if request.method == "GET", request.header("Range") == nil, earlier == 0, let cut = configuration.cutFirstDownload[dpID] {
+        if whole, let cut = nextCut ?? (earlier == 0 ? configuration.cutFirstDownload[dpID] : nil) {
             return response.with(fault: .truncateAfter(bytes: cut))
         }
         return response
