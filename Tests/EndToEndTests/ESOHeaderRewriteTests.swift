@@ -76,4 +76,22 @@ import TestSupport
         let outdated = try ESOCommandTests.run(["outdated"], in: directory)
         #expect(outdated.status == 0, "the archive lists the same date and size: \(outdated.stdout)\(outdated.stderr)")
     }
+
+    /// Needs `lock --update` to drop a pin the archive did not publish (Locking.merge).
+    @Test func theRemedyLockUpdateRePinsToTheBytesServedNow() throws {
+        let archive = try ESOCommandTests.archive { $0.rewritesHeaders = [ESOCommandTests.frame] }
+        defer { archive.shutdown() }
+        let directory = try Self.pinnedProject(archive)
+        #expect(try ESOCommandTests.run(["sync"], in: directory).status == 4)
+        let pinned = try ESOCommandTests.lock(directory)
+        let updated = try ESOCommandTests.run(["lock", "--update", Self.frame], in: directory)
+        #expect(updated.status == 0, "\(updated.stderr)")
+        let synced = try ESOCommandTests.run(["sync"], in: directory)
+        #expect(synced.status == 0, "\(synced.stderr)")
+        let served = FakeESO.fileBytes(dpID: Self.frame, filename: "\(Self.frame).fits.Z", variant: 2)
+        #expect(try Data(contentsOf: Self.placed(directory)) == served, "the third download's bytes")
+        let repinned = try ESOCommandTests.lock(directory)
+        #expect(repinned != pinned && repinned.contains("sha256: "), "pinned again, to other bytes")
+        #expect(try ESOCommandTests.run(["verify"], in: directory).status == 0)
+    }
 }
