@@ -13,7 +13,9 @@ import Synchronization
 /// - DataLink at `/datalink/links` (GET with repeated `ID`, or POST): per ID the `#this` row
 ///   (`eso_origfile`, exact `content_length`, `access_url`, `last_mod_date`), the calSelector
 ///   Raw2Raw and Raw2Master rows and the night log of a science frame; a `NotFoundFault` row
-///   for an unknown ID; more IDs than `datalinkIDLimit` are cut at a whole ID with OVERFLOW.
+///   for an unknown ID; more IDs than `datalinkIDLimit` are cut at a whole ID with OVERFLOW;
+///   with `datalinkRefusesProprietary`, a 401 for a request naming a proprietary dp_id
+///   without a valid token.
 /// - calSelector at `/calselector/v1/associations` (GET or POST, repeated `dp_id`,
 ///   `mode=Raw2Raw|Raw2Master` in any case): with `responseformat=votable` a DataLink-shaped
 ///   VOTable (`#this` with `category certified complete mode type messages` in its description,
@@ -64,6 +66,9 @@ public final class FakeESO: Sendable {
         /// serves the uncorrected file's bytes (same size, another header), so a resumed
         /// download mixes two versions.
         public var rangesServeUncorrectedHeader: Set<String>
+        /// DataLink refuses (401) a request naming a proprietary dp_id without a valid token, as
+        /// the portal does, instead of listing it.
+        public var datalinkRefusesProprietary: Bool
         /// The data portal's base in DataLink's and calSelector's `access_url` (another host, say);
         /// nil for `baseURL`.
         public var portalURL: String?
@@ -71,7 +76,7 @@ public final class FakeESO: Sendable {
         public init(frames: [Frame], proprietary: Set<String> = [], username: String = "ada", password: String = "correct horse",
                     tokenLifetime: Int = 28800, answerDelayMilliseconds: Int = 0, defaultMaxrec: Int = 10000, maxrecLimit: Int = 1_000_000, executingPolls: Int = 1,
                     datalinkIDLimit: Int? = nil, loginPageInsteadOf: Set<String> = [], rewritesHeaders: Set<String> = [], cutFirstDownload: [String: Int] = [:], cutNextDownload: [String: Int] = [:],
-                    rangesServeUncorrectedHeader: Set<String> = [], portalURL: String? = nil) {
+                    rangesServeUncorrectedHeader: Set<String> = [], datalinkRefusesProprietary: Bool = false, portalURL: String? = nil) {
             self.frames = frames
             self.proprietary = proprietary
             self.username = username
@@ -87,6 +92,7 @@ public final class FakeESO: Sendable {
             self.cutFirstDownload = cutFirstDownload
             self.cutNextDownload = cutNextDownload
             self.rangesServeUncorrectedHeader = rangesServeUncorrectedHeader
+            self.datalinkRefusesProprietary = datalinkRefusesProprietary
             self.portalURL = portalURL
         }
 
@@ -232,7 +238,7 @@ public final class FakeESO: Sendable {
         case "/tap_obs/sync": return sync(parameters, method: request.method)
         case "/tap_obs/async": return asyncList(request, parameters)
         case "/tap_obs/capabilities": return capabilities()
-        case "/datalink/links": return datalink(parameters)
+        case "/datalink/links": return datalink(parameters, authorised: authorised(request))
         case "/calselector/v1/associations": return calSelector(parameters)
         case "/sso/oidc/token": return token(parameters)
         default: break
@@ -506,10 +512,13 @@ public final class FakeESO: Sendable {
 
     // MARK: DataLink
 
-    private func datalink(_ parameters: [(name: String, value: String)]) -> LoopbackResponse {
+    private func datalink(_ parameters: [(name: String, value: String)], authorised: Bool) -> LoopbackResponse {
         let ids = parameters.filter { $0.name.caseInsensitiveCompare("ID") == .orderedSame }.map(\.value)
         guard !ids.isEmpty else { return .votable(Self.votable(fields: [], rows: [], status: .error("UsageFault: ID is required")), status: 400) }
         let (configuration, files) = state.withLock { ($0.configuration, $0.files) }
+        if configuration.datalinkRefusesProprietary, !authorised, ids.contains(where: { configuration.proprietary.contains($0.hasPrefix("ivo://eso.org/ID?") ? String($0.dropFirst("ivo://eso.org/ID?".count)) : $0) }) {
+            return .status(401, body: "Access denied: proprietary data", headers: [("WWW-Authenticate", "Bearer realm=\"ESO\"")])
+        }
         let answered = configuration.datalinkIDLimit.map { Array(ids.prefix($0)) } ?? ids
         var rows: [[String?]] = []
         for id in answered {
