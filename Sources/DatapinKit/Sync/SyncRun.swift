@@ -293,8 +293,8 @@ public final class SyncRun: @unchecked Sendable {
     static func rewrittenInPlace(_ entries: [LockEntry]) -> Diagnostic {
         let count = entries.count
         let datasets = Set(entries.map(\.dataset)).sorted().map(PathSafety.escaped).joined(separator: " ")
-        let message = "\(count) download\(count == 1 ? "" : "s") kept the locked size but not the locked bytes, so \(count == 1 ? "it was" : "they were") not placed, "
-            + "and the lock records the archive's modification date of \(count == 1 ? "it" : "each"): unless `datapin outdated` shows a new date, "
+        let message = "\(count) download\(count == 1 ? "" : "s") had the locked size but other bytes, so \(count == 1 ? "it was" : "they were") not placed; "
+            + "\(count == 1 ? "its lock entry carries" : "their lock entries carry") the archive's modification date: unless `datapin outdated` shows a new date, "
             + "the archive served different bytes for a file whose modification date did not change (ESO rewrites FITS headers on the fly); "
             + "`datapin lock --update \(datasets)` re-pins \(count == 1 ? "it" : "them") to the bytes served now"
         return Diagnostic(.error, message, notes: entries.prefix(5).map { "modified \($0.modified ?? "") and different bytes: \(PathSafety.escaped($0.path))" })
