@@ -167,22 +167,22 @@ public struct ESOArchive: Archive {
         let (linksResult, cataloguedResult) = await (links, catalogued)
         var this: [String: DataLinkRow] = [:]
         var refused: Set<String> = []
+        var refusal: ArchiveError?
         switch linksResult {
         case .success(let answer):
             for id in ids { this[id] = answer.this(for: id) }
         case .failure(.unknownDataset(let archive, let dataset)):
             throw .unknownDataset(archive: archive, dataset: ESOFile.dpID(of: dataset))
-        case .failure(.notAuthorised) where !connection.credentials.hasToken:
+        case .failure(let failure):
+            guard case .notAuthorised = failure, !connection.credentials.hasToken else { throw failure }
+            refusal = failure
             (this, refused) = try await linksRefusedOneByOne(ids)
-        case .failure(let other):
-            throw other
         }
         let facts = try cataloguedResult.get()
         return try dpIDs.map { (dpID: String) throws(ArchiveError) -> ESOFile in
-            if refused.contains(dpID) {
-                guard let url = facts[dpID]?.accessURL else {
-                    throw .notAuthorised(url: HTTPClient.redactingUserInfo(datalink.url), status: 401, advice: connection.refusalAdvice)
-                }
+            if refused.contains(dpID), let refusal {
+                // Only a raw frame has a portal URL in dbo.raw; anything else stays a refusal.
+                guard let url = facts[dpID]?.accessURL else { throw refusal }
                 return ESOFile(dpID: dpID, filename: "\(dpID).fits.Z", url: url, size: nil, modified: facts[dpID]?.modified, category: nil,
                                releaseDate: facts[dpID]?.release, instrument: facts[dpID]?.instrument, refused: true)
             }
