@@ -33,10 +33,16 @@ struct ListCommand: ParsableCommand {
             }
             throw console.fail(diagnostics, status: .badInput)
         }
+        let selected = Set(datasets)
         if global.json || format == .json {
-            console.data(console.document(LockListing.jsonValue(lock, datasets: Set(datasets))))
+            var members: [(String, OrderedJSON)] = []
+            if case .object(let own) = LockListing.jsonValue(lock, datasets: selected) { members = own }
+            members.append(("associations", LockListing.associationsJSON(lock, datasets: selected)))
+            console.data(console.document(.object(members)))
         } else {
-            console.data(LockListing.render(lock, datasets: Set(datasets), format: format))
+            var text = LockListing.render(lock, datasets: selected, format: format)
+            if format == .table { text += LockListing.renderAssociations(lock, datasets: selected) }
+            console.data(text)
         }
     }
 }

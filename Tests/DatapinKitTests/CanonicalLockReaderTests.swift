@@ -22,7 +22,9 @@ import Testing
                   modified: index % 4 == 1 ? "2021-01-02T00:59:12.533" : index % 4 == 3 && !value.isEmpty ? value : nil,
                   level: value, suffix: index % 4 == 0 ? nil : "_cal", type: index % 5 == 0 ? .association : .science,
                   access: index % 2 == 0 ? .public : .exclusive, instrument: value.isEmpty ? nil : value, filters: value,
-                  also: index % 2 == 0 ? ["other", "third-ds"] : [], alsoPaths: index % 6 == 0 ? ["other/x_\(index).fits"] : [])
+                  also: index % 2 == 0 ? ["other", "third-ds"] : [], alsoPaths: index % 6 == 0 ? ["other/x_\(index).fits"] : [],
+                  association: index % 3 == 1 ? CalibrationAssociation(mode: index % 2 == 0 ? .raw2raw : .raw2master, executed: value.isEmpty ? nil : value,
+                                                                       certified: index % 4 == 1, complete: index % 5 != 1, files: index % 2 == 0 ? nil : index) : nil)
     }
 
     static var lock: Lockfile {
@@ -39,7 +41,12 @@ import Testing
 
     @Test func printableASCIIValuesTakeTheFastPathPlainOrQuoted() throws {
         let values = ["3", "2b", "null", "yes", "1e5", "a: b", "a #b", "trailing:", "[x]", "*ref", "CLEAR;GR700XD", "F150W/CLEAR", "100%", "a,b", "?q=1&r=2", "", "'single'", " lead"]
-        let lock = Lockfile(specDigest: LockSamples.specDigest, files: values.enumerated().map { Self.entry($0.offset, value: $0.element) })
+        // An association's executed mode takes the fast path only when plain (ESO's are words).
+        let lock = Lockfile(specDigest: LockSamples.specDigest, files: values.enumerated().map { index, value in
+            var entry = Self.entry(index, value: value)
+            if let executed = entry.association?.executed, !YAMLScalar.isSafePlain(executed, inFlow: true) { entry.association?.executed = "Raw2Raw" }
+            return entry
+        })
         let text = LockWriter.render(lock)
         let fast = try #require(CanonicalLockReader.read(text))
         #expect(fast == lock)
@@ -91,6 +98,32 @@ import Testing
         #expect(Self.clean.contains(original))
         let text = Self.clean.replacingOccurrences(of: original, with: damaged)
         #expect(text != Self.clean)
+        #expect(CanonicalLockReader.read(text) == nil)
+    }
+
+    static let associated = LockWriter.render(Lockfile(specDigest: LockSamples.specDigest, files: [
+        LockEntry(path: "a/a_raw2raw.xml", archive: "eso", dataset: "a", uri: "eso:a/a_raw2raw.xml", url: "https://x/tree", size: 10, type: .association,
+                  association: CalibrationAssociation(mode: .raw2master, executed: "Raw2Raw", certified: false, complete: true, files: 50)),
+    ]))
+
+    @Test func anAssociationAsWrittenTakesTheFastPath() throws {
+        #expect(Self.associated.contains("\n  association: {mode: Raw2Master, executed: Raw2Raw, certified: false, complete: true, files: 50}\n"))
+        let fast = try #require(CanonicalLockReader.read(Self.associated))
+        #expect(fast == (try LockReader.read(text: Self.associated, file: "datapin.lock")))
+        #expect(fast.files.first?.association == CalibrationAssociation(mode: .raw2master, executed: "Raw2Raw", certified: false, complete: true, files: 50))
+    }
+
+    @Test(arguments: [
+        ("mode: Raw2Master", "mode: raw2master"),
+        ("certified: false, complete: true", "complete: true, certified: false"),
+        ("certified: false", "certified: no"),
+        ("files: 50", "files: \"50\""),
+        ("files: 50}", "files: 50, colour: red}"),
+        ("executed: Raw2Raw", "executed: null"),
+    ])
+    func anUnusualAssociationIsLeftToTheLibYAMLReader(original: String, damaged: String) {
+        let text = Self.associated.replacingOccurrences(of: original, with: damaged)
+        #expect(text != Self.associated)
         #expect(CanonicalLockReader.read(text) == nil)
     }
 

@@ -119,6 +119,12 @@ struct LockErrorCase: Sendable, CustomTestStringConvertible {
         LockErrorCase("entry is a scalar", lines: Array(base[..<12]) + ["- ds1/b.fits"], at: (13, 3), "each file must be a mapping with path, archive, dataset, uri and url, found a scalar"),
         LockErrorCase("duplicate path", [13: "- path: ds1/a.fits"], at: (13, 9), "duplicate path 'ds1/a.fits'"),
         LockErrorCase("unsorted", [13: "- path: ds0/b.fits"], at: (13, 9), "files are not sorted by path; re-run `datapin lock`"),
+        LockErrorCase("association key misspelt", [12: "  association: {mode: Raw2Raw, certifed: true, complete: true}"], at: (12, 32), "unknown key 'certifed' in an association; did you mean 'certified'?"),
+        LockErrorCase("association mode in another case", [12: "  association: {mode: raw2raw, certified: true, complete: true}"], at: (12, 23), "unknown association mode 'raw2raw'; did you mean 'Raw2Raw'?"),
+        LockErrorCase("association certified quoted", [12: "  association: {mode: Raw2Raw, certified: \"yes\", complete: true}"], at: (12, 43), "'certified' must be true or false, found quoted 'yes'"),
+        LockErrorCase("association without complete", [12: "  association: {mode: Raw2Raw, certified: true}"], at: (12, 16), "this association has no 'complete'"),
+        LockErrorCase("association is a scalar", [12: "  association: certified"], at: (12, 16), "'association' must be a mapping with mode, certified and complete, found a scalar"),
+        LockErrorCase("association files negative", [12: "  association: {mode: Raw2Raw, certified: true, complete: true, files: -3}"], at: (12, 72), "'files' must be a whole number of files, found '-3'"),
     ]
 
     @Test(arguments: topLevelCases + entryCases)

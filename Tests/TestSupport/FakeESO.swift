@@ -13,7 +13,9 @@ import Synchronization
 /// - DataLink at `/datalink/links` (GET with repeated `ID`, or POST): per ID the `#this` row
 ///   (`eso_origfile`, exact `content_length`, `access_url`, `last_mod_date`), the calSelector
 ///   Raw2Raw and Raw2Master rows and the night log of a science frame; a `NotFoundFault` row
-///   for an unknown ID; more IDs than `datalinkIDLimit` are cut at a whole ID with OVERFLOW.
+///   for an unknown ID; more IDs than `datalinkIDLimit` are cut at a whole ID with OVERFLOW;
+///   with `datalinkRefusesProprietary`, a 401 for a request naming a proprietary dp_id
+///   without a valid token.
 /// - calSelector at `/calselector/v1/associations` (GET or POST, repeated `dp_id`,
 ///   `mode=Raw2Raw|Raw2Master` in any case): with `responseformat=votable` a DataLink-shaped
 ///   VOTable (`#this` with `category certified complete mode type messages` in its description,
@@ -57,13 +59,24 @@ public final class FakeESO: Sendable {
         public var rewritesHeaders: Set<String>
         /// dp_ids whose first whole download (a GET without Range) is cut after this many bytes.
         public var cutFirstDownload: [String: Int]
+        /// dp_ids whose next whole download, whenever it comes, is cut after this many bytes
+        /// (once: the cut is then forgotten).
+        public var cutNextDownload: [String: Int]
+        /// dp_ids whose header ESO corrects on the fly for whole downloads only: a Range request
+        /// serves the uncorrected file's bytes (same size, another header), so a resumed
+        /// download mixes two versions.
+        public var rangesServeUncorrectedHeader: Set<String>
+        /// DataLink refuses (401) a request naming a proprietary dp_id without a valid token, as
+        /// the portal does, instead of listing it.
+        public var datalinkRefusesProprietary: Bool
         /// The data portal's base in DataLink's and calSelector's `access_url` (another host, say);
         /// nil for `baseURL`.
         public var portalURL: String?
 
         public init(frames: [Frame], proprietary: Set<String> = [], username: String = "ada", password: String = "correct horse",
                     tokenLifetime: Int = 28800, answerDelayMilliseconds: Int = 0, defaultMaxrec: Int = 10000, maxrecLimit: Int = 1_000_000, executingPolls: Int = 1,
-                    datalinkIDLimit: Int? = nil, loginPageInsteadOf: Set<String> = [], rewritesHeaders: Set<String> = [], cutFirstDownload: [String: Int] = [:], portalURL: String? = nil) {
+                    datalinkIDLimit: Int? = nil, loginPageInsteadOf: Set<String> = [], rewritesHeaders: Set<String> = [], cutFirstDownload: [String: Int] = [:], cutNextDownload: [String: Int] = [:],
+                    rangesServeUncorrectedHeader: Set<String> = [], datalinkRefusesProprietary: Bool = false, portalURL: String? = nil) {
             self.frames = frames
             self.proprietary = proprietary
             self.username = username
@@ -77,6 +90,9 @@ public final class FakeESO: Sendable {
             self.loginPageInsteadOf = loginPageInsteadOf
             self.rewritesHeaders = rewritesHeaders
             self.cutFirstDownload = cutFirstDownload
+            self.cutNextDownload = cutNextDownload
+            self.rangesServeUncorrectedHeader = rangesServeUncorrectedHeader
+            self.datalinkRefusesProprietary = datalinkRefusesProprietary
             self.portalURL = portalURL
         }
 
@@ -222,7 +238,7 @@ public final class FakeESO: Sendable {
         case "/tap_obs/sync": return sync(parameters, method: request.method)
         case "/tap_obs/async": return asyncList(request, parameters)
         case "/tap_obs/capabilities": return capabilities()
-        case "/datalink/links": return datalink(parameters)
+        case "/datalink/links": return datalink(parameters, authorised: authorised(request))
         case "/calselector/v1/associations": return calSelector(parameters)
         case "/sso/oidc/token": return token(parameters)
         default: break
@@ -496,10 +512,13 @@ public final class FakeESO: Sendable {
 
     // MARK: DataLink
 
-    private func datalink(_ parameters: [(name: String, value: String)]) -> LoopbackResponse {
+    private func datalink(_ parameters: [(name: String, value: String)], authorised: Bool) -> LoopbackResponse {
         let ids = parameters.filter { $0.name.caseInsensitiveCompare("ID") == .orderedSame }.map(\.value)
         guard !ids.isEmpty else { return .votable(Self.votable(fields: [], rows: [], status: .error("UsageFault: ID is required")), status: 400) }
         let (configuration, files) = state.withLock { ($0.configuration, $0.files) }
+        if configuration.datalinkRefusesProprietary, !authorised, ids.contains(where: { configuration.proprietary.contains($0.hasPrefix("ivo://eso.org/ID?") ? String($0.dropFirst("ivo://eso.org/ID?".count)) : $0) }) {
+            return .status(401, body: "Access denied: proprietary data", headers: [("WWW-Authenticate", "Bearer realm=\"ESO\"")])
+        }
         let answered = configuration.datalinkIDLimit.map { Array(ids.prefix($0)) } ?? ids
         var rows: [[String?]] = []
         for id in answered {
@@ -645,25 +664,28 @@ public final class FakeESO: Sendable {
             guard state.withLock({ $0.files[frame] }) != nil else { return .status(404) }
             return .text("Night log for \(frame): photometric, seeing 0.8\"\n")
         }
-        let lookup = state.withLock { state -> (CatalogueFile, Configuration, Int)? in
+        let whole = request.method == "GET" && request.header("Range") == nil
+        let lookup = state.withLock { state -> (CatalogueFile, Configuration, Int, Int?)? in
             guard let file = state.files[dpID] else { return nil }
             let earlier = state.downloads[dpID, default: 0]
             if request.method == "GET" { state.downloads[dpID] = earlier + 1 }
-            return (file, state.configuration, earlier)
+            let cut = whole ? state.configuration.cutNextDownload.removeValue(forKey: dpID) : nil
+            return (file, state.configuration, earlier, cut)
         }
-        guard let (file, configuration, earlier) = lookup else { return .status(404, body: "no such file: \(dpID)") }
+        guard let (file, configuration, earlier, nextCut) = lookup else { return .status(404, body: "no such file: \(dpID)") }
         if configuration.proprietary.contains(dpID), !authorised(request) {
             return .status(401, body: "Access denied: \(dpID) is proprietary", headers: [("WWW-Authenticate", "Bearer realm=\"ESO\"")])
         }
         if configuration.loginPageInsteadOf.contains(dpID) {
             return .htmlPage("<!DOCTYPE html>\n<html><head><title>ESO Single Sign On</title></head><body><form method=\"post\" action=\"/sso/login\"><input name=\"username\"/><input name=\"password\" type=\"password\"/></form></body></html>\n")
         }
-        let variant = configuration.rewritesHeaders.contains(dpID) ? earlier : 0
+        var variant = configuration.rewritesHeaders.contains(dpID) ? earlier : 0
+        if request.header("Range") != nil, configuration.rangesServeUncorrectedHeader.contains(dpID) { variant += 1 }
         let bytes = file.bytes ?? Self.fileBytes(dpID: dpID, filename: file.filename, variant: variant)
         var response = LoopbackResponse.serving(bytes, for: request)
         response.headers = response.headers.map { $0.0 == "Content-Type" ? ($0.0, Self.contentType(of: file.filename)) : $0 }
         response.headers.append(("Content-Disposition", "attachment; filename=\"\(file.filename)\""))
-        if request.method == "GET", request.header("Range") == nil, earlier == 0, let cut = configuration.cutFirstDownload[dpID] {
+        if whole, let cut = nextCut ?? (earlier == 0 ? configuration.cutFirstDownload[dpID] : nil) {
             return response.with(fault: .truncateAfter(bytes: cut))
         }
         return response

@@ -138,10 +138,14 @@ enum CanonicalLockReader {
             entry.instrument = instrument
             entry.filters = filters
             if let raw = fields[15] {
+                guard let association = association(raw) else { return nil }
+                entry.association = association
+            }
+            if let raw = fields[16] {
                 guard let items = flowList(raw) else { return nil }
                 entry.also = items
             }
-            if let raw = fields[16] {
+            if let raw = fields[17] {
                 guard let items = flowList(raw), items.allSatisfy({ PathSafety.problem(with: $0) == nil }) else { return nil }
                 entry.alsoPaths = items
             }
@@ -179,6 +183,44 @@ enum CanonicalLockReader {
                 items.append(text)
             }
             return items
+        }
+
+        /// `{mode: Raw2Raw, executed: Raw2Raw, certified: true, complete: true, files: 50}` exactly
+        /// as the writer writes it: keys in its order, plain values.
+        static func association(_ raw: Bytes) -> CalibrationAssociation? {
+            guard raw.count >= 2, raw.first == 0x7B, raw.last == 0x7D else { return nil }
+            var values: [String: String] = [:]
+            var lastKey = -1
+            for (index, member) in raw.dropFirst().dropLast().split(separator: 0x2C, omittingEmptySubsequences: false).enumerated() {
+                guard index == 0 || member.first == 0x20 else { return nil }
+                let trimmed = index == 0 ? member : member.dropFirst()
+                guard let colon = trimmed.firstIndex(of: 0x3A), trimmed.index(after: colon) < trimmed.endIndex, trimmed[trimmed.index(after: colon)] == 0x20 else { return nil }
+                let key = String(decoding: trimmed[..<colon], as: UTF8.self)
+                let value = trimmed[trimmed.index(colon, offsetBy: 2)...]
+                guard let position = CalibrationAssociation.keys.firstIndex(of: key), position > lastKey,
+                      let first = value.first, isPlainStart(first), value.last != 0x3A,
+                      value.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !flowIndicators.contains($0) })
+                else { return nil }
+                lastKey = position
+                values[key] = String(decoding: value, as: UTF8.self)
+            }
+            func boolean(_ key: String) -> Bool? {
+                switch values[key] {
+                case "true": return true
+                case "false": return false
+                default: return nil
+                }
+            }
+            guard let modeName = values["mode"], let mode = CalibrationAssociation.mode(named: modeName),
+                  let certified = boolean("certified"), let complete = boolean("complete")
+            else { return nil }
+            var files: Int?
+            if let text = values["files"] {
+                guard text.utf8.count <= 9, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let count = Int(text) else { return nil }
+                files = count
+            }
+            if let executed = values["executed"], nullWords.contains(executed) { return nil }
+            return CalibrationAssociation(mode: mode, executed: values["executed"], certified: certified, complete: complete, files: files)
         }
 
         /// Characters a plain scalar may start with here: letters, digits, `_`, `.`, `/`.

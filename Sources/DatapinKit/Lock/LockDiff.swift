@@ -119,6 +119,7 @@ public struct LockChange: Sendable, Hashable {
         ("access", { $0.access.rawValue }),
         ("instrument", { $0.instrument }),
         ("filters", { $0.filters }),
+        ("association", { $0.association.map(LockWriter.flowMapping) }),
         ("also", { "[" + $0.also.map(JSONString.quoted).joined(separator: ", ") + "]" }),
         ("also_paths", { "[" + $0.alsoPaths.map(JSONString.quoted).joined(separator: ", ") + "]" }),
     ]

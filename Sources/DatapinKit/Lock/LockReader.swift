@@ -234,6 +234,7 @@ private struct Validator {
         entry.access = optional(fields["access"]) { $0.readEnumeration($1, key: "access", as: Access.self) } ?? .public
         entry.instrument = optional(fields["instrument"]) { $0.text($1, key: "instrument", allowEmpty: true) }
         entry.filters = optional(fields["filters"]) { $0.text($1, key: "filters", allowEmpty: true) }
+        entry.association = optional(fields["association"]) { $0.readAssociation($1) }
         entry.also = optional(fields["also"]) { $0.list($1, key: "also") } ?? []
         entry.alsoPaths = optional(fields["also_paths"]) { validator, node in
             let paths = validator.list(node, key: "also_paths")
@@ -274,6 +275,52 @@ private struct Validator {
             return nil
         }
         return checksum
+    }
+
+    /// `{mode: Raw2Raw, executed: Raw2Raw, certified: true, complete: true, files: 50}`.
+    private mutating func readAssociation(_ node: YAMLNode) -> CalibrationAssociation? {
+        guard let pairs = node.pairs else {
+            error("'association' must be a mapping with mode, certified and complete, found \(node.kindDescription)", at: node.location)
+            return nil
+        }
+        let fields = mapping(pairs, allowed: CalibrationAssociation.keys, context: "in an association")
+        let before = diagnostics.count
+        for key in CalibrationAssociation.requiredKeys where fields[key].map(\.isNull) ?? true {
+            error("this association has no '\(key)'", at: node.location)
+        }
+        var mode: CalibrationMode?
+        if let node = fields["mode"], !node.isNull, let text = text(node, key: "mode") {
+            mode = CalibrationAssociation.mode(named: text)
+            if mode == nil {
+                let names = CalibrationAssociation.modeNames.map(\.1)
+                var message = "unknown association mode '\(text)'; expected one of \(names.joined(separator: ", "))"
+                if let near = Suggestion.nearest(to: text, in: names) { message = "unknown association mode '\(text)'; did you mean '\(near)'?" }
+                error(message, at: node.location)
+            }
+        }
+        let executed = optional(fields["executed"]) { $0.text($1, key: "executed") }
+        let certified = optional(fields["certified"]) { $0.readBoolean($1, key: "certified") }
+        let complete = optional(fields["complete"]) { $0.readBoolean($1, key: "complete") }
+        let files = optional(fields["files"]) { validator, node -> Int? in
+            guard let text = validator.plainScalar(node), let count = Int(text), count >= 0 else {
+                validator.error("'files' must be a whole number of files, found \(validator.describe(node))", at: node.location)
+                return nil
+            }
+            return count
+        }
+        guard diagnostics.count == before, let mode, let certified, let complete else { return nil }
+        return CalibrationAssociation(mode: mode, executed: executed, certified: certified, complete: complete, files: files)
+    }
+
+    /// An unquoted `true` or `false`.
+    private mutating func readBoolean(_ node: YAMLNode, key: String) -> Bool? {
+        switch plainScalar(node) {
+        case "true": return true
+        case "false": return false
+        default:
+            error("'\(key)' must be true or false, found \(describe(node))", at: node.location)
+            return nil
+        }
     }
 
     private mutating func readEnumeration<T: RawRepresentable & CaseIterable>(_ node: YAMLNode, key: String, as _: T.Type) -> T? where T.RawValue == String {

@@ -42,11 +42,23 @@ public enum LockWriter {
         fields.append(("access", YAMLScalar.block(entry.access.rawValue)))
         if let instrument = entry.instrument { fields.append(("instrument", YAMLScalar.block(instrument))) }
         if let filters = entry.filters { fields.append(("filters", YAMLScalar.block(filters))) }
+        if let association = entry.association { fields.append(("association", flowMapping(association))) }
         if !entry.also.isEmpty { fields.append(("also", YAMLScalar.flowList(entry.also))) }
         if !entry.alsoPaths.isEmpty { fields.append(("also_paths", YAMLScalar.flowList(entry.alsoPaths))) }
         return fields.enumerated().map { index, field in
             (index == 0 ? "- " : "  ") + field.0 + ": " + field.1
         }
+    }
+
+    /// `{mode: Raw2Raw, executed: Raw2Raw, certified: true, complete: true, files: 50}`, keys in
+    /// the order of `CalibrationAssociation.keys`, absent ones omitted.
+    static func flowMapping(_ association: CalibrationAssociation) -> String {
+        var members = [("mode", association.modeName)]
+        if let executed = association.executed { members.append(("executed", YAMLScalar.flowItem(executed))) }
+        members.append(("certified", String(association.certified)))
+        members.append(("complete", String(association.complete)))
+        if let files = association.files { members.append(("files", String(files))) }
+        return "{" + members.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + "}"
     }
 }
 
@@ -55,7 +67,7 @@ enum LockKey {
     static let topLevel = ["version", "spec", "files"]
     static let entryKeys = [
         "path", "archive", "dataset", "uri", "url", "size", "sha256", "checksum", "modified", "level",
-        "suffix", "type", "access", "instrument", "filters", "also", "also_paths",
+        "suffix", "type", "access", "instrument", "filters", "association", "also", "also_paths",
     ]
     static let requiredEntryKeys = ["path", "archive", "dataset", "uri", "url"]
 }
@@ -68,9 +80,14 @@ enum YAMLScalar {
         isSafePlain(text, inFlow: false) ? text : doubleQuoted(text)
     }
 
+    /// One item of a flow collection, quoted by the stricter rule of flow context.
+    static func flowItem(_ text: String) -> String {
+        isSafePlain(text, inFlow: true) ? text : doubleQuoted(text)
+    }
+
     /// A flow sequence `[a, b]` whose items are quoted by the same rule, stricter for flow context.
     static func flowList(_ items: [String]) -> String {
-        "[" + items.map { isSafePlain($0, inFlow: true) ? $0 : doubleQuoted($0) }.joined(separator: ", ") + "]"
+        "[" + items.map(flowItem).joined(separator: ", ") + "]"
     }
 
     /// True when `text` can be written without quotes and still reads back as this very string

@@ -40,12 +40,14 @@ public struct LockEntry: Sendable, Hashable {
     public var access: Access
     public var instrument: String?
     public var filters: String?
+    /// On a frame's association-tree file: how the archive associated its calibrations.
+    public var association: CalibrationAssociation?
     /// Other datasets that list the same file.
     public var also: [String]
     /// Where else the file is placed, with `duplicates: link` or `copy` (relative paths).
     public var alsoPaths: [String]
 
-    public init(path: String, archive: String, dataset: String, uri: String, url: String, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, modified: String? = nil, level: String? = nil, suffix: String? = nil, type: ProductType? = nil, access: Access = .public, instrument: String? = nil, filters: String? = nil, also: [String] = [], alsoPaths: [String] = []) {
+    public init(path: String, archive: String, dataset: String, uri: String, url: String, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, modified: String? = nil, level: String? = nil, suffix: String? = nil, type: ProductType? = nil, access: Access = .public, instrument: String? = nil, filters: String? = nil, also: [String] = [], alsoPaths: [String] = [], association: CalibrationAssociation? = nil) {
         self.path = path
         self.archive = archive
         self.dataset = dataset
@@ -63,5 +65,6 @@ public struct LockEntry: Sendable, Hashable {
         self.filters = filters
         self.also = also
         self.alsoPaths = alsoPaths
+        self.association = association
     }
 }

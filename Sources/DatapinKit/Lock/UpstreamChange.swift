@@ -16,6 +16,9 @@ public enum UpstreamChange: Sendable, Hashable {
     case url(locked: String, listed: String)
     /// The file became public, or exclusive.
     case access(locked: Access, listed: Access)
+    /// One value of a frame's calibration association changed (`certified`, `complete`,
+    /// `executed`, `mode`, `files`), given as the lock writes it.
+    case association(key: String, locked: String?, listed: String?)
     /// The archive no longer lists the file for any dataset entry of the spec.
     case notListed
     /// Something the archive itself tracks changed (a calibration tree, a certification),
@@ -32,6 +35,7 @@ public enum UpstreamChange: Sendable, Hashable {
         case .modified: return "modified"
         case .url: return "url"
         case .access: return "access"
+        case .association(let key, _, _): return "association.\(key)"
         case .notListed: return "listing"
         case .archiveReason: return "archive"
         }
@@ -46,6 +50,7 @@ public enum UpstreamChange: Sendable, Hashable {
         case .modified(let locked, let listed): return (locked, listed)
         case .url(let locked, let listed): return (locked, listed)
         case .access(let locked, let listed): return (locked.rawValue, listed.rawValue)
+        case .association(_, let locked, let listed): return (locked, listed)
         case .notListed, .archiveReason: return (nil, nil)
         }
     }
@@ -55,6 +60,15 @@ public enum UpstreamChange: Sendable, Hashable {
         switch self {
         case .notListed: return "no longer listed by the archive"
         case .archiveReason(let reason): return reason
+        case .association(let key, let locked, let listed):
+            switch key {
+            case "certified", "complete":
+                func word(_ value: String?) -> String { value == "true" ? "yes" : value == "false" ? "no" : "unknown" }
+                return "\(key): \(word(locked)) → \(word(listed))"
+            case "executed": return "executed mode: \(locked ?? "unknown") → \(listed ?? "unknown")"
+            case "files": return "calibration tree: \(locked ?? "?") → \(listed ?? "?") files"
+            default: return "association \(key): \(locked ?? "none") → \(listed ?? "none")"
+            }
         default:
             let (locked, listed) = values
             return "\(field) \(locked ?? "none") → \(listed ?? "none")"

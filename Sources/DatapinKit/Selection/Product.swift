@@ -1,3 +1,4 @@
+import DatapinLock
 import DatapinSpec
 import DatapinSupport
 
@@ -46,8 +47,10 @@ public struct Product: Sendable, Hashable {
     /// The dataset's human-readable name when the archive gives one besides its id (SciCat's
     /// `datasetName`), for the `{dataset_name}` layout placeholder.
     public var datasetName: String?
+    /// On a science frame's association-tree file: how the archive associated its calibrations.
+    public var association: CalibrationAssociation?
 
-    public init(archive: String, mission: String? = nil, dataset: String, filename: String, uri: String, url: String, identity: String? = nil, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, modified: String? = nil, level: String? = nil, levelAliases: [String] = [], suffix: String? = nil, type: ProductType? = nil, access: Access = .public, recommended: Bool = false, ownedByDataset: Bool = false, guidestar: Bool = false, instrument: String? = nil, filters: String? = nil) {
+    public init(archive: String, mission: String? = nil, dataset: String, filename: String, uri: String, url: String, identity: String? = nil, size: Int64? = nil, sha256: String? = nil, checksum: Checksum? = nil, modified: String? = nil, level: String? = nil, levelAliases: [String] = [], suffix: String? = nil, type: ProductType? = nil, access: Access = .public, recommended: Bool = false, ownedByDataset: Bool = false, guidestar: Bool = false, instrument: String? = nil, filters: String? = nil, association: CalibrationAssociation? = nil) {
         self.archive = archive
         self.mission = mission
         self.dataset = dataset
@@ -69,6 +72,7 @@ public struct Product: Sendable, Hashable {
         self.guidestar = guidestar
         self.instrument = instrument
         self.filters = filters
+        self.association = association
     }
 
     /// A pipeline calibration-reference file (excluded unless asked for).

@@ -287,6 +287,20 @@ public final class SyncRun: @unchecked Sendable {
         })]
     }
 
+    /// Downloads of the locked size whose bytes differ from the lock, of files the lock dates
+    /// with the archive's modification date: unless `outdated` shows a new date, the archive
+    /// changed the bytes without changing the date, as ESO does when it rewrites FITS headers
+    /// on the fly. One error naming the files, with the remedy.
+    static func rewrittenInPlace(_ entries: [LockEntry]) -> Diagnostic {
+        let count = entries.count
+        let datasets = Set(entries.map(\.dataset)).sorted().map(PathSafety.escaped).joined(separator: " ")
+        let message = "\(count) download\(count == 1 ? "" : "s") had the locked size but other bytes, so \(count == 1 ? "it was" : "they were") not placed; "
+            + "\(count == 1 ? "its lock entry carries" : "their lock entries carry") the archive's modification date: unless `datapin outdated` shows a new date, "
+            + "the archive served different bytes for a file whose modification date did not change (ESO rewrites FITS headers on the fly); "
+            + "`datapin lock --update \(datasets)` re-pins \(count == 1 ? "it" : "them") to the bytes served now"
+        return Diagnostic(.error, message, notes: entries.prefix(5).map { "modified \($0.modified ?? "") and different bytes: \(PathSafety.escaped($0.path))" })
+    }
+
     /// The diagnostics, the closing lines, the summary values and the exit status of a run that
     /// transferred.
     private func conclude(_ report: SyncReport, plannedPrunes: Int, into outcome: inout SyncOutcome) {
@@ -308,9 +322,20 @@ public final class SyncRun: @unchecked Sendable {
         }
         let mismatched = Set(report.integrityFailures)
         if !mismatched.isEmpty {
-            let datasets = Set(outcome.lock.files.filter { mismatched.contains($0.path) }.map(\.dataset)).sorted()
-            let count = mismatched.count
-            diagnostics.append(Diagnostic(.error, "\(count) download\(count == 1 ? "" : "s") did not match the lock, so \(count == 1 ? "it was" : "they were") not placed: the archive now serves other bytes than it did when the file\(count == 1 ? " was" : "s were") locked (reprocessed or replaced upstream); `datapin outdated` shows what the archive says changed, and `datapin lock --update \(datasets.map(PathSafety.escaped).joined(separator: " "))` takes the new version\(count == 1 ? "" : "s") for the next `datapin sync`"))
+            // A file the lock dates (the archive's `modified`) that kept its size but not its
+            // bytes was most likely rewritten in place, not replaced: say so apart.
+            let entries = outcome.lock.files.filter { mismatched.contains($0.path) }
+            let sizeMismatches = Set(report.failed.filter { if case .sizeMismatch = $0.failure { return true }; return false }.map(\.path))
+            let rewritten = entries.filter { $0.modified != nil && !sizeMismatches.contains($0.path) }
+            let replaced = entries.filter { entry in !rewritten.contains { $0.path == entry.path } }
+            if !replaced.isEmpty {
+                let datasets = Set(replaced.map(\.dataset)).sorted()
+                let count = replaced.count
+                diagnostics.append(Diagnostic(.error, "\(count) download\(count == 1 ? "" : "s") did not match the lock, so \(count == 1 ? "it was" : "they were") not placed: the archive now serves other bytes than it did when the file\(count == 1 ? " was" : "s were") locked (reprocessed or replaced upstream); `datapin outdated` shows what the archive says changed, and `datapin lock --update \(datasets.map(PathSafety.escaped).joined(separator: " "))` takes the new version\(count == 1 ? "" : "s") for the next `datapin sync`"))
+            }
+            if !rewritten.isEmpty {
+                diagnostics.append(Self.rewrittenInPlace(rewritten))
+            }
         }
         if !report.skippedForCredentials.isEmpty {
             let hint = advice.missingCredentialHint(report.skippedForCredentials)

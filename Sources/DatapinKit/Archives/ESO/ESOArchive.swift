@@ -9,7 +9,8 @@ import Foundation
 /// become each dataset's file through DataLink's `#this` row (the exact name ESO serves,
 /// `eso_origfile`, `.fits.Z` and colons kept; the exact size; `last_mod_date`), and with
 /// `calibrations:` the files calSelector associates with it. ESO publishes no checksums. A
-/// frame whose `release_date` is in the future is exclusive. Credentials (an id_token as
+/// frame whose `release_date` is in the future, or which DataLink refuses without
+/// credentials, is exclusive. Credentials (an id_token as
 /// Bearer) go to the archive's own hosts only.
 public struct ESOArchive: Archive {
     public let name: String
@@ -90,8 +91,10 @@ public struct ESOArchive: Archive {
         let members = try await files(Array(Set(associations.flatMap { $0.members.map(\.dpID) })).sorted())
         let byID = Dictionary(members.map { ($0.dpID, $0) }, uniquingKeysWith: { first, _ in first })
         for association in associations {
+            let state = CalibrationAssociation(mode: association.requestedMode, executed: association.executedMode, certified: association.certified,
+                                               complete: association.complete, files: association.members.count)
             products.append(Product(archive: name, dataset: association.frame, filename: association.treeFilename, uri: "eso:\(association.frame)/\(association.treeFilename)",
-                                    url: association.treeURL, size: association.treeSize, type: .association, ownedByDataset: true))
+                                    url: association.treeURL, size: association.treeSize, type: .association, ownedByDataset: true, association: state))
             for member in association.members {
                 guard let file = byID[member.dpID] else { continue }
                 products.append(product(file, dataset: association.frame, type: member.sibling ? .science : .calibration, owned: false))
@@ -124,13 +127,15 @@ public struct ESOArchive: Archive {
     }
 
     /// ESO publishes a file's size, its `last_mod_date` and its release (a proprietary frame
-    /// turns public), but no checksum.
+    /// turns public), but no checksum; on a frame's association tree, calSelector's executed
+    /// mode, certification, completeness and the number of files it names.
     public func upstreamChanges(of locked: LockEntry, listed: Product?) -> [UpstreamChange] {
         UpstreamChange.differences(locked, listed, comparing: [.size, .modified, .access])
+            + UpstreamChange.associationChanges(locked.association, listed?.association)
     }
 
     private func product(_ file: ESOFile, dataset: String, type: ProductType, owned: Bool) -> Product {
-        let exclusive = file.releaseDate.map { $0 > now() } ?? false
+        let exclusive = file.refused || (file.releaseDate.map { $0 > now() } ?? false)
         return Product(archive: name, mission: file.instrument, dataset: dataset, filename: file.filename, uri: "eso:\(file.dpID)", url: file.url,
                        size: file.size, modified: file.modified, level: file.category, type: type, access: exclusive ? .exclusive : .public,
                        ownedByDataset: owned, instrument: file.instrument)
@@ -149,45 +154,101 @@ public struct ESOArchive: Archive {
     }
 
     /// Each dp_id's file from DataLink's `#this` row, with its `release_date` from `dbo.raw`
-    /// (or `ivoa.ObsCore` for products), asked at the same time.
+    /// (or `ivoa.ObsCore` for products), asked at the same time. Without credentials, a
+    /// DataLink refusal (HTTP 401/403) is narrowed down ID by ID: a raw frame DataLink refuses
+    /// is proprietary and becomes an exclusive file named as the portal serves raw frames
+    /// (`<dp_id>.fits.Z`, from `dbo.raw`'s `access_url`), without a size until its first
+    /// download; locking with credentials gives it DataLink's exact name and size.
     func files(_ dpIDs: [String]) async throws(ArchiveError) -> [ESOFile] {
         guard !dpIDs.isEmpty else { return [] }
-        async let links = Result.of { () async throws(ArchiveError) -> DataLinkAnswer in try await datalink.links(for: dpIDs.map(ESOFile.publisherDID)) }
-        async let released = Result.of { () async throws(ArchiveError) -> [String: (release: Date?, instrument: String?)] in try await releaseDates(dpIDs) }
-        let (linksResult, releasedResult) = await (links, released)
-        let answer: DataLinkAnswer
-        do throws(ArchiveError) {
-            answer = try linksResult.get()
-        } catch .unknownDataset(let archive, let dataset) {
+        let ids = dpIDs.map(ESOFile.publisherDID)
+        async let links = Result.of { () async throws(ArchiveError) -> DataLinkAnswer in try await datalink.links(for: ids) }
+        async let catalogued = Result.of { () async throws(ArchiveError) -> [String: TAPFacts] in try await tapFacts(dpIDs) }
+        let (linksResult, cataloguedResult) = await (links, catalogued)
+        var this: [String: DataLinkRow] = [:]
+        var refused: Set<String> = []
+        var refusal: ArchiveError?
+        switch linksResult {
+        case .success(let answer):
+            for id in ids { this[id] = answer.this(for: id) }
+        case .failure(.unknownDataset(let archive, let dataset)):
             throw .unknownDataset(archive: archive, dataset: ESOFile.dpID(of: dataset))
+        case .failure(let failure):
+            guard case .notAuthorised = failure, !connection.credentials.hasToken else { throw failure }
+            refusal = failure
+            (this, refused) = try await linksRefusedOneByOne(ids)
         }
-        let dates = try releasedResult.get()
+        let facts = try cataloguedResult.get()
         return try dpIDs.map { (dpID: String) throws(ArchiveError) -> ESOFile in
-            guard let this = answer.this(for: ESOFile.publisherDID(dpID)), let url = this.accessURL else {
+            if refused.contains(dpID), let refusal {
+                // Only a raw frame has a portal URL in dbo.raw; anything else stays a refusal.
+                guard let url = facts[dpID]?.accessURL else { throw refusal }
+                return ESOFile(dpID: dpID, filename: "\(dpID).fits.Z", url: url, size: nil, modified: facts[dpID]?.modified, category: nil,
+                               releaseDate: facts[dpID]?.release, instrument: facts[dpID]?.instrument, refused: true)
+            }
+            guard let this = this[ESOFile.publisherDID(dpID)], let url = this.accessURL else {
                 throw .unknownDataset(archive: name, dataset: dpID)
             }
             let filename = this.row.string("eso_origfile") ?? ESOFile.lastPathComponent(of: url) ?? dpID
             return ESOFile(dpID: dpID, filename: filename, url: url, size: this.contentLength, modified: this.row.string("last_mod_date"),
-                           category: this.row.string("eso_category"), releaseDate: dates[dpID]?.release, instrument: dates[dpID]?.instrument)
+                           category: this.row.string("eso_category"), releaseDate: facts[dpID]?.release, instrument: facts[dpID]?.instrument)
         }
     }
 
-    /// `release_date` and `instrument` by dp_id from `dbo.raw`, then `ivoa.ObsCore`'s
-    /// `obs_release_date` and `instrument_name` for the rest;
-    /// a dp_id in neither (a master calibration) has none.
-    private func releaseDates(_ dpIDs: [String]) async throws(ArchiveError) -> [String: (release: Date?, instrument: String?)] {
-        var found: [String: (release: Date?, instrument: String?)] = [:]
+    /// After DataLink refused a batch without credentials: every ID asked alone, at once. The
+    /// `#this` rows of the IDs it answers, and the dp_ids it refuses (401/403); any other
+    /// failure is thrown.
+    private func linksRefusedOneByOne(_ ids: [String]) async throws(ArchiveError) -> (this: [String: DataLinkRow], refused: Set<String>) {
+        let single = DataLinkService(url: datalink.url, connection: connection, batchSize: 1)
+        let outcomes = await withTaskGroup(of: (String, Result<DataLinkAnswer, ArchiveError>).self) { group in
+            for id in ids {
+                group.addTask { (id, await Result.of { () async throws(ArchiveError) -> DataLinkAnswer in try await single.links(for: [id]) }) }
+            }
+            var outcomes: [(String, Result<DataLinkAnswer, ArchiveError>)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.0 < $1.0 }
+        }
+        var this: [String: DataLinkRow] = [:]
+        var refused: Set<String> = []
+        for (id, outcome) in outcomes {
+            switch outcome {
+            case .success(let answer): this[id] = answer.this(for: id)
+            case .failure(.notAuthorised): refused.insert(ESOFile.dpID(of: id))
+            case .failure(.unknownDataset(let archive, let dataset)): throw .unknownDataset(archive: archive, dataset: ESOFile.dpID(of: dataset))
+            case .failure(let other): throw other
+            }
+        }
+        return (this, refused)
+    }
+
+    /// What `dbo.raw` (then `ivoa.ObsCore`, for products) says of a dp_id.
+    struct TAPFacts: Sendable {
+        var release: Date?
+        var instrument: String?
+        /// `dbo.raw`'s data-portal URL of a raw frame.
+        var accessURL: String?
+        var modified: String?
+    }
+
+    /// `release_date`, `instrument`, `access_url` and `last_mod_date` by dp_id from `dbo.raw`,
+    /// then `ivoa.ObsCore`'s `obs_release_date` and `instrument_name` for the rest; a dp_id in
+    /// neither (a master calibration) has none.
+    private func tapFacts(_ dpIDs: [String]) async throws(ArchiveError) -> [String: TAPFacts] {
+        var found: [String: TAPFacts] = [:]
         for table in ["dbo.raw", "ivoa.ObsCore"] {
             let rest = dpIDs.filter { found[$0] == nil }
-            let (releaseColumn, instrumentColumn) = table == "dbo.raw" ? ("release_date", "instrument") : ("obs_release_date", "instrument_name")
+            let raw = table == "dbo.raw"
+            let (releaseColumn, instrumentColumn) = raw ? ("release_date", "instrument") : ("obs_release_date", "instrument_name")
+            let columns = raw ? "dp_id, release_date, instrument, access_url, last_mod_date" : "dp_id, obs_release_date, instrument_name"
             for start in stride(from: 0, to: rest.count, by: limits.queryBatchSize) {
                 let batch = rest[start..<min(rest.count, start + limits.queryBatchSize)]
                 let list = batch.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")
-                let adql = "SELECT dp_id, \(releaseColumn), \(instrumentColumn) FROM \(table) WHERE dp_id IN (\(list))"
+                let adql = "SELECT \(columns) FROM \(table) WHERE dp_id IN (\(list))"
                 let answer = connection.credentials.hasToken ? try await tap.queryAsync(adql, maxRecords: batch.count) : try await tap.querySync(adql, maxRecords: batch.count)
                 for row in try answer.completeTable(archive: name).rows {
                     guard let dpID = row.string("dp_id") else { continue }
-                    found[dpID] = (row.string(releaseColumn).flatMap(ESOFile.date), row.string(instrumentColumn))
+                    found[dpID] = TAPFacts(release: row.string(releaseColumn).flatMap(ESOFile.date), instrument: row.string(instrumentColumn),
+                                           accessURL: raw ? row.string("access_url") : nil, modified: raw ? row.string("last_mod_date") : nil)
                 }
             }
         }
@@ -206,6 +267,8 @@ struct ESOFile: Sendable, Hashable {
     var category: String?
     var releaseDate: Date?
     var instrument: String?
+    /// DataLink refused it without credentials: proprietary, named by the portal's rule.
+    var refused = false
 
     /// `ivo://eso.org/ID?<dp_id>`, the DataLink ID of a dp_id.
     static func publisherDID(_ dpID: String) -> String { publisherPrefix + dpID }
