@@ -57,8 +57,9 @@ extension GlobalOptions {
     /// Resolves the spec against its archives, at most `listing.jobs` requests to one host at
     /// a time, showing how far listing got on a terminal; errors end the command with exit 2, 5 or 6.
     func resolve(_ loaded: LoadedSpec, previous: Lockfile?, update: UpdateScope, listing: ListingOptions) throws -> LockResolution {
+        let distrusted = previous.map { UpstreamMismatches.load(stateDirectory: paths.stateDirectory).paths(in: $0) } ?? []
         let resolution = try listArchives(loaded, listing: listing) { locker, progress throws(LockingError) in
-            try await locker.resolve(previous: previous, update: update, progress: progress)
+            try await locker.resolve(previous: previous, update: update, distrustedPins: distrusted, progress: progress)
         }
         console.report(resolution.warnings)
         return resolution

@@ -90,8 +90,10 @@ public struct Locker: Sendable {
     }
 
     /// Asks every archive the spec uses, selects, lays out and merges with `previous`;
-    /// `progress` hears after each entry's answer.
-    public func resolve(previous: Lockfile?, update: UpdateScope, progress: (@Sendable (ListingProgress) -> Void)? = nil) async throws(LockingError) -> LockResolution {
+    /// `progress` hears after each entry's answer. `distrustedPins` are the paths of `previous`
+    /// whose bytes the last sync found the archive no longer serves (`UpstreamMismatches`): a
+    /// refresh drops their pins even when the archive still gives the same size and date.
+    public func resolve(previous: Lockfile?, update: UpdateScope, distrustedPins: Set<String> = [], progress: (@Sendable (ListingProgress) -> Void)? = nil) async throws(LockingError) -> LockResolution {
         let spec = loaded.spec
         let listed = try await listings(spec, progress: progress)
         let groups = listed.groups
@@ -114,7 +116,7 @@ public struct Locker: Sendable {
         // or destination change keeps every pin.
         let previousByFile = Dictionary((previous?.files ?? []).map { ("\($0.archive)\u{0}\($0.uri)", $0) }, uniquingKeysWith: { first, _ in first })
         let merged = entries.map { entry in
-            Self.merge(entry, previous: previousByFile["\(entry.archive)\u{0}\(entry.uri)"], refresh: update.includes(entry.dataset), upstreamChanges: &upstreamChanges)
+            Self.merge(entry, previous: previousByFile["\(entry.archive)\u{0}\(entry.uri)"], refresh: update.includes(entry.dataset), distrustedPins: distrustedPins, upstreamChanges: &upstreamChanges)
         }
         let lock = Lockfile(specDigest: spec.meaningDigest, files: merged)
         var warnings = loaded.warnings + listed.warnings
@@ -224,21 +226,28 @@ public struct Locker: Sendable {
     }
 
     /// A freshly resolved entry merged with what the previous lock said about the same file.
-    /// Without refresh, a file that is still the same file (same URI) keeps its locked URL, size
-    /// and checksums, so re-locking is stable even when upstream moved. With refresh, the
-    /// archive's answer wins and a pin survives only when size and checksum are unchanged.
-    /// A changed modification date alone is an upstream change too, and is kept as locked.
-    static func merge(_ entry: LockEntry, previous: LockEntry?, refresh: Bool, upstreamChanges: inout [String]) -> LockEntry {
+    /// Without refresh, a file that is still the same file (same URI) keeps its locked URL, size,
+    /// checksums and calibration association, so re-locking is stable even when upstream moved.
+    /// With refresh, the archive's answer wins and a pinned size or SHA-256 survives only when
+    /// the archive's size and checksum are unchanged and the last sync did not find other bytes
+    /// served for the file (`distrustedPins`, by the previous lock's path). A changed
+    /// modification date or association alone is an upstream change too, and is kept as locked.
+    static func merge(_ entry: LockEntry, previous: LockEntry?, refresh: Bool, distrustedPins: Set<String> = [], upstreamChanges: inout [String]) -> LockEntry {
         guard let previous, previous.uri == entry.uri, previous.archive == entry.archive else { return entry }
         var merged = entry
         let sameBytes = (entry.size == nil || entry.size == previous.size)
             && (entry.checksum == nil || entry.checksum == previous.checksum)
             && (entry.sha256 == nil || entry.sha256 == previous.sha256)
         if refresh {
-            if sameBytes, merged.sha256 == nil { merged.sha256 = previous.sha256 }
+            if sameBytes, !distrustedPins.contains(previous.path) {
+                if merged.sha256 == nil { merged.sha256 = previous.sha256 }
+                if merged.size == nil { merged.size = previous.size }
+            }
             return merged
         }
-        if !sameBytes || entry.url != previous.url || (entry.modified != nil && entry.modified != previous.modified) { upstreamChanges.append(entry.path) }
+        if !sameBytes || entry.url != previous.url || (entry.modified != nil && entry.modified != previous.modified)
+            || (previous.association != nil && entry.association != previous.association) { upstreamChanges.append(entry.path) }
+        merged.association = previous.association ?? entry.association
         merged.url = previous.url
         merged.modified = previous.modified
         merged.size = previous.size

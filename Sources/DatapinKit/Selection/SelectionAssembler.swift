@@ -141,7 +141,7 @@ private struct Assembly {
                 checksum: product.checksum, modified: product.modified, level: product.level,
                 suffix: product.suffix ?? ProductFilter.suffix(ofFilename: product.filename),
                 type: product.type, access: product.access, instrument: product.instrument,
-                filters: product.filters, also: file.also, alsoPaths: file.alsoPaths.sorted())
+                filters: product.filters, also: file.also, alsoPaths: file.alsoPaths.sorted(), association: product.association)
         }
         .sorted { $0.path < $1.path }
     }

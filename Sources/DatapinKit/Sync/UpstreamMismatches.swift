@@ -4,7 +4,8 @@ import Foundation
 
 /// The locked files whose download at the last sync did not match the lock: the archive served
 /// other bytes than it did when they were locked. `status` reads it so that it does not promise
-/// that `sync` will fetch them; `lock --update` (a new size or checksum) makes a record stale.
+/// that `sync` will fetch them, and `lock --update` so that it drops their pins even when the
+/// archive still gives the same size and date; a new size or checksum makes a record stale.
 ///
 /// Stored as `<stateDirectory>/upstream-mismatches`, one line per file:
 /// `<locked size or -><TAB><locked sha256 or -><TAB><path>`; the file is absent when there is none.
@@ -42,7 +43,12 @@ public struct UpstreamMismatches: Sendable, Hashable {
 
     /// The record in `tree`'s state folder; none, or one that cannot be read, is empty.
     public static func load(from tree: SyncTree) -> UpstreamMismatches {
-        let url = tree.stateDirectory.appendingPathComponent(fileName)
+        load(stateDirectory: tree.stateDirectory)
+    }
+
+    /// The record in `stateDirectory`; none, or one that cannot be read, is empty.
+    public static func load(stateDirectory: URL) -> UpstreamMismatches {
+        let url = stateDirectory.appendingPathComponent(fileName)
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return UpstreamMismatches(records: []) }
         var records: Set<Record> = []
         for line in text.split(separator: "\n") {

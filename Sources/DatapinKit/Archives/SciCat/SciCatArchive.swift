@@ -231,7 +231,10 @@ public struct SciCatArchive: Archive {
         switch kind {
         case .text: return [text]
         case .boolean: return [text.lowercased() == "true"]
-        case .number: return [(Int64(text).map { $0 as Any } ?? Double(text) ?? text), text]
+        case .number:
+            if let integer = Int64(text) { return [integer, text] }
+            if let real = Double(text) { return [real, text] }
+            return [text]
         }
     }
 
