@@ -121,19 +121,22 @@ struct SFTPSyncTests {
         let environment = ["HOME": home.path]
         #expect(try Datapin.run(["lock"], in: directory, environment: environment).status == 0)
 
-        let unknown = try Datapin.run(["sync"], in: directory, environment: environment)
+        let connectionsBefore = sshd.log.components(separatedBy: "Connection closed by").count
+        let unknown = try Datapin.run(["sync", "--jobs", "1"], in: directory, environment: environment)
         #expect(unknown.status == 3, "\(unknown.stderr)")
         #expect(unknown.stderr.contains("the SSH host [127.0.0.1]:\(sshd.port) is not in ~/.ssh/known_hosts"), "\(unknown.stderr)")
-        #expect(unknown.stderr.contains("ssh-ed25519 key with the fingerprint \(sshd.hostFingerprint)"), "the fingerprint is ssh-keygen's: \(unknown.stderr)")
+        #expect(unknown.stderr.contains("it offered an ssh-ed25519 key with the fingerprint \(sshd.hostFingerprint)"), "the fingerprint is ssh-keygen's: \(unknown.stderr)")
         #expect(unknown.stderr.contains("`ssh-keyscan -p \(sshd.port) 127.0.0.1 >> ~/.ssh/known_hosts`"), "\(unknown.stderr)")
         #expect(Self.placedFiles(directory).isEmpty, "nothing is placed from an unknown host")
         #expect(!sshd.log.contains("Accepted publickey"), "no login was even tried: \(sshd.log)")
+        #expect(sshd.log.components(separatedBy: "Connection closed by").count - connectionsBefore == 1,
+                "one refusal is enough: the other files from that host fail without connecting: \(sshd.log)")
 
         let ssh = home.appendingPathComponent(".ssh/known_hosts")
         try (sshd.impostorKnownHostsLine() + "\n").write(to: ssh, atomically: true, encoding: .utf8)
         let changed = try Datapin.run(["sync"], in: directory, environment: environment)
         #expect(changed.status == 3, "\(changed.stderr)")
-        #expect(changed.stderr.contains("offered a ssh-ed25519 key with the fingerprint \(sshd.hostFingerprint), which is not the key ~/.ssh/known_hosts holds for it"), "\(changed.stderr)")
+        #expect(changed.stderr.contains("offered an ssh-ed25519 key with the fingerprint \(sshd.hostFingerprint), which is not the key ~/.ssh/known_hosts holds for it"), "\(changed.stderr)")
         #expect(changed.stderr.contains("ssh-keygen -R '[127.0.0.1]:\(sshd.port)'"))
         #expect(Self.placedFiles(directory).isEmpty)
 
@@ -178,6 +181,34 @@ struct SFTPSyncTests {
         let absent = try Datapin.run(["sync"], in: missing, environment: environment)
         #expect(absent.status == 3)
         #expect(absent.stderr.contains("the SSH key \(missing.path)/keys/absent that the archive's ssh_key: names does not exist"), "a relative ssh_key: is under the spec's folder: \(absent.stderr)")
+    }
+
+    @Test func theAgentsKeyLogsInWhenNoKeyFileExists() throws {
+        let sshd = try SSHServer()
+        defer { sshd.stop() }
+        let agent = try SSHAgent(holding: sshd)
+        defer { agent.stop() }
+        let served = try Self.served()
+        let scicat = try FakeSciCat(datasets: [served.dataset])
+        defer { scicat.shutdown() }
+        let home = try sshd.makeHome(withKey: false, knownHosts: [sshd.knownHostsLine])
+        let directory = try Self.project(scicat: scicat, files: "sftp://\(sshd.user)@127.0.0.1:\(sshd.port)")
+        let environment = ["HOME": home.path, "SSH_AUTH_SOCK": agent.socket]
+        #expect(try Datapin.run(["lock"], in: directory, environment: environment).status == 0)
+        let sync = try Datapin.run(["sync"], in: directory, environment: environment)
+        #expect(sync.status == 0, "\(sync.stderr)\n\(sshd.log)")
+        #expect(Self.placed(directory, "big.bin") == (try Data(contentsOf: served.file("big.bin"))))
+    }
+
+    @Test func aPasswordInTheSFTPURLIsRefusedAndNeverRepeated() throws {
+        let scicat = try FakeSciCat(datasets: [])
+        defer { scicat.shutdown() }
+        let directory = try Self.project(scicat: scicat, files: "sftp://ponder:octarine-s3cret@127.0.0.1:22")
+        let lock = try Datapin.run(["lock"], in: directory)
+        #expect(lock.status == 2, "\(lock.stderr)")
+        #expect(lock.stderr.contains("'files' of archive 'ess' has credentials in it (sftp://***@127.0.0.1:22)"), "\(lock.stderr)")
+        #expect(!(lock.stdout + lock.stderr).contains("octarine-s3cret"))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("datapin.lock").path))
     }
 
     /// The partial file holds the first bytes of `big.bin`; the server's copy then changes in

@@ -174,32 +174,70 @@ public final class SSHServer: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// Starts `arguments` (the program first) with stdin from /dev/null and stdout and stderr
-    /// appended to `log`, and returns its process id.
-    private static func spawn(_ arguments: [String], log: String) throws -> pid_t {
+    /// Starts `arguments` (the program first) with stdin from /dev/null, stdout and stderr
+    /// appended to `log`, no other descriptor (a pipe of another test's child held open would
+    /// keep that test waiting), and `environment`; returns its process id.
+    static func spawn(_ arguments: [String], log: String, environment: [String: String] = [:]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        closeInheritedDescriptors(in: &actions)
         let argv = arguments.map { strdup($0) } + [nil]
-        let envp = [strdup("PATH=/usr/bin:/bin"), nil]
+        let envp = (["PATH": "/usr/bin:/bin"].merging(environment) { _, new in new }).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // Signals blocked or ignored in the calling thread would stay so in the child, and
+        // SIGTERM would not end it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
+        let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
         guard status == 0 else { throw SSHServerError.didNotStart(log: "posix_spawn failed: \(String(cString: strerror(status)))") }
         return pid
     }
 
-    /// Ends the sshd this server spawned and reaps it.
-    private static func end(_ pid: pid_t) {
+    /// Closes descriptors from 3 up in the child: glibc's `posix_spawn_file_actions_addclosefrom_np`
+    /// (2.34 and later; Swift's Glibc module does not show it, so it is looked up), else each
+    /// descriptor open now.
+    private static func closeInheritedDescriptors(in actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+            return
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap({ Int32($0) }) where fd > 2 && fcntl(fd, F_GETFD) >= 0 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
+    }
+
+    /// Ends a process this file spawned and reaps it.
+    static func end(_ pid: pid_t) {
         kill(pid, SIGTERM)
         var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        let deadline = Date().addingTimeInterval(5)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                return
+            }
+            usleep(20_000)
+        }
     }
 
     /// What a freshly spawned sshd did.
@@ -244,4 +282,38 @@ public enum SSHServerError: Error, CustomStringConvertible {
         case .didNotStart(let log): return "sshd did not start listening: \(log)"
         }
     }
+}
+
+/// An `ssh-agent` holding the test user key of an `SSHServer`, on a socket in a scratch folder,
+/// run in the foreground and stopped by `stop()`.
+public final class SSHAgent: @unchecked Sendable {
+    /// For `SSH_AUTH_SOCK`.
+    public let socket: String
+    private let pid: pid_t
+    private let stopped = NSLock()
+    private var isStopped = false
+
+    public init(holding server: SSHServer) throws {
+        let folder = try TestEnvironment.makeScratchDirectory("ssh-agent")
+        socket = folder.appendingPathComponent("agent.sock").path
+        pid = try SSHServer.spawn(["/usr/bin/ssh-agent", "-D", "-a", socket], log: folder.appendingPathComponent("agent.log").path)
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: socket), Date() < deadline { usleep(20_000) }
+        let added = try ChildProcess.run("/usr/bin/ssh-add", [server.userKey.path], in: folder, environment: ["PATH": "/usr/bin:/bin", "SSH_AUTH_SOCK": socket])
+        guard added.status == 0 else {
+            stop()
+            throw SSHServerError.keygenFailed("ssh-add: \(added.stderr)")
+        }
+    }
+
+    /// Stops the agent this object started, and no other process.
+    public func stop() {
+        let first = stopped.withLock {
+            defer { isStopped = true }
+            return !isStopped
+        }
+        if first { SSHServer.end(pid) }
+    }
+
+    deinit { stop() }
 }

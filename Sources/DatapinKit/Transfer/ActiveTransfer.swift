@@ -15,6 +15,10 @@ final class ActiveTransfer {
     let isResumable: Bool
     /// How an `sftp://` transfer logs in, or why it cannot; nil for other schemes.
     let sshLogin: Result<SSHLogin, TransferFailure>?
+    /// `host:port` of an `sftp://` URL: the server whose host key is checked.
+    let sshServer: String?
+    /// Why the server's host key was refused, when it was (set by `hostKeyCheck`).
+    var hostKeyRefusal: String?
     let checksumAlgorithm: DigestAlgorithm?
     private let pipeline: HashingPipeline
     private let events: @Sendable (TransferEvent) -> Void
@@ -68,6 +72,8 @@ final class ActiveTransfer {
         self.isSFTP = scheme == "sftp"
         self.isResumable = isHTTP || isSFTP
         self.sshLogin = isSFTP ? SSHLogin.resolve(request, environment: ssh) : nil
+        let parts = isSFTP ? URLComponents(string: request.url) : nil
+        self.sshServer = parts.map { "\($0.host?.lowercased() ?? ""):\($0.port ?? 22)" }
         self.checksumAlgorithm = request.checksum?.digestAlgorithm
         self.pipeline = pipeline
         self.events = events

@@ -140,9 +140,9 @@ struct SSHHostKey: Hashable {
         let name = Self.knownHostsName(host: host, port: port)
         let entry = port == 22 ? "" : " (known_hosts writes this host and port as \(name))"
         if match == CURLKHMATCH_MISMATCH {
-            return "the SSH host \(name) offered a \(type) key with the fingerprint \(fingerprint), which is not the key ~/.ssh/known_hosts holds for it: the host's key changed, or someone is in between. Nothing was fetched from it. Ask the facility for the fingerprint of its key; only if it is this one, remove the old entry with `ssh-keygen -R '\(name)'`, add the new one with `\(keyscan)` and run `datapin sync` again"
+            return "the SSH host \(name) offered an \(type) key with the fingerprint \(fingerprint), which is not the key ~/.ssh/known_hosts holds for it: the host's key changed, or someone is in between. Nothing was fetched from it. Ask the facility for the fingerprint of its key; only if it is this one, remove the old entry with `ssh-keygen -R '\(name)'`, add the new one with `\(keyscan)` and run `datapin sync` again"
         }
-        return "the SSH host \(name) is not in ~/.ssh/known_hosts, and datapin never trusts an unknown host: it offered a \(type) key with the fingerprint \(fingerprint). Check that fingerprint with the facility; if it matches, trust the host with `\(keyscan)`\(entry) and run `datapin sync` again"
+        return "the SSH host \(name) is not in ~/.ssh/known_hosts, and datapin never trusts an unknown host: it offered an \(type) key with the fingerprint \(fingerprint). Check that fingerprint with the facility; if it matches, trust the host with `\(keyscan)`\(entry) and run `datapin sync` again"
     }
 }
 
@@ -159,8 +159,9 @@ extension ActiveTransfer {
             blob = Data(bytes: key, count: found.len)
         }
         let parts = URLComponents(string: transfer.request.url)
-        let host = parts?.host ?? "?"
-        transfer.localFailure = .sourceError(url: transfer.shownURL, reason: SSHHostKey(blob: blob).refusal(host: host, port: parts?.port ?? 22, match: match))
+        let reason = SSHHostKey(blob: blob).refusal(host: parts?.host ?? "?", port: parts?.port ?? 22, match: match)
+        transfer.hostKeyRefusal = reason
+        transfer.localFailure = .sourceError(url: transfer.shownURL, reason: reason)
         return Int32(CURLKHSTAT_REJECT.rawValue)
     }
 }

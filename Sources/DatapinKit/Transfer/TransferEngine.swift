@@ -198,6 +198,9 @@ private final class TransferLoop: @unchecked Sendable {
     /// Transfers whose credential source is fetching a token: they start when it answers.
     private var awaitingCredentials: [Int] = []
     private var spareHandles: [EasyHandle] = []
+    /// SSH servers (`host:port`) whose host key was refused this run, with why: the other files
+    /// from them fail at once instead of each connecting to be refused again.
+    private var refusedSSHServers: [String: String] = [:]
     private var results: [TransferResult?]
     private var unfinished: Int
 
@@ -291,6 +294,9 @@ private final class TransferLoop: @unchecked Sendable {
 
     private func start(_ transfer: ActiveTransfer) {
         if case .failure(let failure) = transfer.sshLogin { return finish(transfer, .failed(failure)) }
+        if let server = transfer.sshServer, let reason = refusedSSHServers[server] {
+            return finish(transfer, .failed(.sourceError(url: transfer.shownURL, reason: reason)))
+        }
         if let source = transfer.credentialSource {
             // Asked at every attempt; a source fetching a token answers at once and calls back.
             let mailbox = self.mailbox!
@@ -434,6 +440,7 @@ private final class TransferLoop: @unchecked Sendable {
 
     private func attemptEnded(_ transfer: ActiveTransfer, code: CURLcode, status: Int, detail: String) {
         transfer.flush()
+        if let server = transfer.sshServer, let reason = transfer.hostKeyRefusal { refusedSSHServers[server] = reason }
         if let failure = transfer.localFailure {
             if failure.isRetryable {
                 do { try transfer.restartFromZero() } catch { return finish(transfer, .failed(error)) }
