@@ -12,11 +12,11 @@ text, which is a warning about that run (wrong file count or bytes, non-zero exi
 import argparse
 import statistics
 
-CASES = ["small", "large", "noop", "listing"]
+CASES = ["small", "large", "noop", "listing", "sftp"]
 BASELINE = {"small": "curl --parallel", "large": "curl --parallel", "noop": "find | wc -l",
-            "listing": "astroquery, one dataset at a time"}
+            "listing": "astroquery, one dataset at a time", "sftp": "sftp -b"}
 DATAPIN = {"small": "datapin sync", "large": "datapin sync", "noop": "datapin sync (no-op)",
-           "listing": "datapin lock, one entry per dataset"}
+           "listing": "datapin lock, one entry per dataset", "sftp": "datapin sync"}
 RSS_LIMIT_MB = 100.0
 
 
