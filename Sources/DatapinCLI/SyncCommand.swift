@@ -64,7 +64,7 @@ struct SyncCommand: ParsableCommand {
         let source: (LockEntry) -> DownloadSource? = { entry in
             let archive = credentials[entry.archive] ?? ArchiveCredentials()
             if entry.access == .exclusive && !archive.hasToken { return nil }
-            return DownloadSource(url: entry.downloadURL(lockDirectory: lockDirectory), credentials: archive.source, credentialHosts: archive.hosts)
+            return archive.downloadSource(for: entry, lockDirectory: lockDirectory)
         }
 
         let options = SyncRun.Options(jobs: jobs, dryRun: dryRun, frozen: frozen, prune: prune, maxDelete: maxDelete)

@@ -50,3 +50,13 @@ extension GlobalOptions {
         return protected
     }
 }
+
+extension ArchiveCredentials {
+    /// Where `entry`'s bytes come from, with what this archive's requests carry: its token
+    /// source and SSH key, for its own hosts only. A relative `ssh_key:` is relative to the
+    /// spec's folder (`lockDirectory`).
+    func downloadSource(for entry: LockEntry, lockDirectory: URL) -> DownloadSource {
+        let keyFile = sshKey.map { $0.hasPrefix("/") ? $0 : lockDirectory.appendingPathComponent($0).standardizedFileURL.path }
+        return DownloadSource(url: entry.downloadURL(lockDirectory: lockDirectory), credentials: source, credentialHosts: hosts, sshKeyFile: keyFile)
+    }
+}

@@ -2,12 +2,18 @@ import DatapinKit
 @testable import DatapinSpec
 import Testing
 
-/// Which URLs carry credentials, and how they are shown without them.
+/// Which URLs carry credentials, and how they are shown without them; an SFTP login name alone
+/// (`sftp://user@host`) is no credential.
 @Suite struct URLUserinfoTests {
     @Test(arguments: [
         ("http://user:secret@host/c.json", true, "http://***@host/c.json"),
         ("https://user@host:8443/x", true, "https://***@host:8443/x"),
         ("sftp://a:b@c@login.example.org/d", true, "sftp://***@login.example.org/d"),
+        ("sftp://ponder@login.example.org:2222/d", false, "sftp://ponder@login.example.org:2222/d"),
+        ("SFTP://ponder@login.example.org/d", false, "SFTP://ponder@login.example.org/d"),
+        ("sftp://ponder:@login.example.org/d", true, "sftp://***@login.example.org/d"),
+        ("sftp://ponder:octarine@login.example.org/d", true, "sftp://***@login.example.org/d"),
+        ("sftp://@login.example.org/d", true, "sftp://***@login.example.org/d"),
         ("https://host/files/a@b.fits", false, "https://host/files/a@b.fits"),
         ("https://host/x?mail=a@b", false, "https://host/x?mail=a@b"),
         ("file:///data/a@b/c.json", false, "file:///data/a@b/c.json"),

@@ -12,11 +12,12 @@ text, which is a warning about that run (wrong file count or bytes, non-zero exi
 import argparse
 import statistics
 
-CASES = ["small", "large", "noop", "listing", "eso"]
+CASES = ["small", "large", "noop", "listing", "eso", "sftp"]
 BASELINE = {"small": "curl --parallel", "large": "curl --parallel", "noop": "find | wc -l",
-            "listing": "astroquery, one dataset at a time", "eso": "astroquery.eso query_tap + retrieve_data(with_calib='raw')"}
+            "listing": "astroquery, one dataset at a time", "eso": "astroquery.eso query_tap + retrieve_data(with_calib='raw')",
+            "sftp": "sftp -b"}
 DATAPIN = {"small": "datapin sync", "large": "datapin sync", "noop": "datapin sync (no-op)",
-           "listing": "datapin lock, one entry per dataset", "eso": "datapin sync"}
+           "listing": "datapin lock, one entry per dataset", "eso": "datapin sync", "sftp": "datapin sync"}
 RSS_LIMIT_MB = 100.0
 
 

@@ -4,8 +4,8 @@ import Foundation
 
 /// What a request to one archive carries: a credential source (a static token from
 /// `token_env`, or a password grant from `username_env`/`password_env` at `token_url`) asked
-/// for headers at every attempt, and the hosts that may receive them. `.netrc` basic auth is
-/// libcurl's, beside this. Built from the spec's variable names and the environment at run
+/// for headers at every attempt, the SSH key file of its `sftp://` files (`ssh_key:`), and the
+/// hosts that may receive them. `.netrc` basic auth is libcurl's, beside this. Built from the spec's variable names and the environment at run
 /// time; never written anywhere.
 public struct ArchiveCredentials: Sendable {
     /// Where the `Authorization` header comes from; nil when the spec configures no credentials
@@ -18,12 +18,16 @@ public struct ArchiveCredentials: Sendable {
     public var missingVariable: String?
     /// Where the token comes from, for messages (`the token in MAST_API_TOKEN`).
     public var origin: String?
+    /// The private key file the spec's `ssh_key:` names, `~` expanded (a relative path is the
+    /// caller's to resolve); offered only to `hosts`. nil: the SSH agent and `~/.ssh/id_*`.
+    public var sshKey: String?
 
-    public init(source: (any CredentialSource)? = nil, hosts: Set<String> = [], missingVariable: String? = nil, origin: String? = nil) {
+    public init(source: (any CredentialSource)? = nil, hosts: Set<String> = [], missingVariable: String? = nil, origin: String? = nil, sshKey: String? = nil) {
         self.source = source
         self.hosts = hosts
         self.missingVariable = missingVariable
         self.origin = origin
+        self.sshKey = sshKey
     }
 
     /// True when a token is configured and its variables are set.
@@ -58,8 +62,15 @@ public struct ArchiveCredentials: Sendable {
 
     /// The credentials of `config` from `environment`: its `token_env` token when set, else a
     /// password grant when `username_env` and `password_env` are set: the kind's own grant
-    /// (ESO's at `auth_url`, SciCat's login), else RFC 6749's at `token_url`.
+    /// (ESO's at `auth_url`, SciCat's login), else RFC 6749's at `token_url`; and its `ssh_key:`.
     public static func resolve(_ config: ArchiveConfig, environment: [String: String] = ProcessInfo.processInfo.environment, client: HTTPClient = HTTPClient()) -> ArchiveCredentials {
+        var credentials = tokens(of: config, environment: environment, client: client)
+        credentials.sshKey = config.sshKey.flatMap { $0.isEmpty ? nil : SSHEnvironment.expandingTilde($0, home: environment["HOME"]) }
+        return credentials
+    }
+
+    /// The token part of `resolve`.
+    private static func tokens(of config: ArchiveConfig, environment: [String: String], client: HTTPClient) -> ArchiveCredentials {
         let hosts = hosts(of: config)
         func value(_ variable: String) -> String? {
             guard let text = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }

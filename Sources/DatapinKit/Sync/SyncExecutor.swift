@@ -12,11 +12,15 @@ public struct DownloadSource: Sendable, Hashable {
     public var credentials: RequestCredentials?
     /// Hosts that may see the credentials (the archive's own).
     public var credentialHosts: Set<String>
+    /// The SSH key file for an `sftp://` URL, offered only to `credentialHosts`; nil: the SSH
+    /// agent and `~/.ssh/id_*`.
+    public var sshKeyFile: String?
 
-    public init(url: String, credentials: (any CredentialSource)? = nil, credentialHosts: Set<String> = []) {
+    public init(url: String, credentials: (any CredentialSource)? = nil, credentialHosts: Set<String> = [], sshKeyFile: String? = nil) {
         self.url = url
         self.credentials = credentials.map(RequestCredentials.init)
         self.credentialHosts = credentialHosts
+        self.sshKeyFile = sshKeyFile
     }
 }
 
@@ -122,7 +126,7 @@ public struct SyncExecutor {
                 let id = requests.count
                 requestedEntries.append(entry)
                 requests.append(TransferRequest(
-                    id: id, url: source.url, credentialHosts: source.credentialHosts, credentials: source.credentials,
+                    id: id, url: source.url, credentialHosts: source.credentialHosts, credentials: source.credentials, sshKeyFile: source.sshKeyFile,
                     rootPath: tree.destination.path, partialPath: tree.partialURL(for: entry).path,
                     finalPath: tree.finalURL(for: entry.path).path, expectedSize: entry.size,
                     expectedSHA256: entry.sha256, checksum: entry.checksum))

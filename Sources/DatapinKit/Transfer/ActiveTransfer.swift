@@ -8,8 +8,17 @@ final class ActiveTransfer {
     let index: Int
     let request: TransferRequest
     let shownURL: String
-    /// Resuming with `Range` is only done over HTTP(S); a `file://` source is re-read whole.
     let isHTTP: Bool
+    let isSFTP: Bool
+    /// Resuming is done over HTTP(S) (a `Range` request) and SFTP (an offset); a `file://`
+    /// source is re-read whole.
+    let isResumable: Bool
+    /// How an `sftp://` transfer logs in, or why it cannot; nil for other schemes.
+    let sshLogin: Result<SSHLogin, TransferFailure>?
+    /// `host:port` of an `sftp://` URL: the server whose host key is checked.
+    let sshServer: String?
+    /// Why the server's host key was refused, when it was (set by `hostKeyCheck`).
+    var hostKeyRefusal: String?
     let checksumAlgorithm: DigestAlgorithm?
     private let pipeline: HashingPipeline
     private let events: @Sendable (TransferEvent) -> Void
@@ -53,13 +62,18 @@ final class ActiveTransfer {
     /// Whether the attempt was ended because the server stalled.
     private(set) var stalled = false
 
-    init(index: Int, request: TransferRequest, limits: TransferLimits, pipeline: HashingPipeline, events: @escaping @Sendable (TransferEvent) -> Void) {
+    init(index: Int, request: TransferRequest, limits: TransferLimits, ssh: SSHEnvironment, pipeline: HashingPipeline, events: @escaping @Sendable (TransferEvent) -> Void) {
         self.index = index
         self.request = request
         self.stallDetector = StallDetector(limits)
         self.shownURL = HTTPClient.redactingUserInfo(request.url)
         let scheme = URLParts.scheme(of: request.url)
         self.isHTTP = scheme == "http" || scheme == "https"
+        self.isSFTP = scheme == "sftp"
+        self.isResumable = isHTTP || isSFTP
+        self.sshLogin = isSFTP ? SSHLogin.resolve(request, environment: ssh) : nil
+        let parts = isSFTP ? URLComponents(string: request.url) : nil
+        self.sshServer = parts.map { "\($0.host?.lowercased() ?? ""):\($0.port ?? 22)" }
         self.checksumAlgorithm = request.checksum?.digestAlgorithm
         self.pipeline = pipeline
         self.events = events
@@ -112,7 +126,7 @@ final class ActiveTransfer {
         if fd < 0 {
             let opened = try LocalFiles.openPartial(request.partialPath, root: request.rootPath)
             fd = opened.fd
-            let continuesPreviousAttempt = digests != nil && opened.size == bytesOnDisk && request.allowResume && isHTTP
+            let continuesPreviousAttempt = digests != nil && opened.size == bytesOnDisk && request.allowResume && isResumable
             if !continuesPreviousAttempt {
                 let fresh = try DigestSet(extra: checksumAlgorithm.map { [$0] } ?? [])
                 digests = fresh
@@ -120,7 +134,7 @@ final class ActiveTransfer {
                 if opened.size > 0 {
                     // Bytes beyond the locked size cannot be this file's: fetch it again.
                     let longerThanLocked = request.expectedSize.map { opened.size > $0 } ?? false
-                    if request.allowResume && isHTTP && !longerThanLocked {
+                    if request.allowResume && isResumable && !longerThanLocked {
                         pipeline.prime(fresh, fromFileAt: request.partialPath, length: opened.size)
                         bytesOnDisk = opened.size
                     } else {
@@ -292,6 +306,11 @@ final class ActiveTransfer {
             return
         }
         guard requestedOffset > 0 else { return }
+        if isSFTP {
+            // libcurl seeked to the offset asked for, or failed the transfer.
+            resumedFrom = requestedOffset
+            return
+        }
         if status == 206 {
             if contentRangeStart == requestedOffset {
                 resumedFrom = requestedOffset

@@ -6,6 +6,8 @@ import Foundation
 /// (never Swift concurrency's cooperative pool), streaming each body into a partial file while
 /// a second thread hashes it, verifying size and digests, and renaming verified files into place.
 /// Transient failures are retried with backoff, resuming from the bytes already on disk.
+/// `sftp://` files log in with the SSH agent or a key file and are fetched only from hosts whose
+/// key `~/.ssh/known_hosts` holds.
 public final class TransferEngine: Sendable {
     /// Transfers running at once.
     public let maxConcurrent: Int
@@ -17,10 +19,12 @@ public final class TransferEngine: Sendable {
     public let limits: TransferLimits
     /// `$NETRC` when set; otherwise libcurl reads `~/.netrc`.
     let netrcFile: String?
+    /// Where `sftp://` transfers find their keys, agent, login name and known hosts.
+    let ssh: SSHEnvironment
     private let cancellation = Cancellation()
 
     public convenience init(maxConcurrent: Int = 8, maxPerHost: Int = 6, retry: RetryPolicy = .default, limits: TransferLimits = .environmentOrDefault) {
-        self.init(maxConcurrent: maxConcurrent, maxPerHost: maxPerHost, retry: retry, limits: limits, netrcFile: ProcessInfo.processInfo.environment["NETRC"])
+        self.init(maxConcurrent: maxConcurrent, maxPerHost: maxPerHost, retry: retry, limits: limits, netrcFile: ProcessInfo.processInfo.environment["NETRC"], ssh: SSHEnvironment())
     }
 
     convenience init(maxConcurrent: Int, maxPerHost: Int, retry: RetryPolicy, stallSeconds: Int, netrcFile: String?) {
@@ -29,12 +33,13 @@ public final class TransferEngine: Sendable {
         self.init(maxConcurrent: maxConcurrent, maxPerHost: maxPerHost, retry: retry, limits: limits, netrcFile: netrcFile)
     }
 
-    init(maxConcurrent: Int, maxPerHost: Int, retry: RetryPolicy, limits: TransferLimits, netrcFile: String?) {
+    init(maxConcurrent: Int, maxPerHost: Int, retry: RetryPolicy, limits: TransferLimits, netrcFile: String?, ssh: SSHEnvironment = SSHEnvironment()) {
         self.maxConcurrent = max(1, maxConcurrent)
         self.maxPerHost = max(1, maxPerHost)
         self.retry = retry
         self.limits = limits
         self.netrcFile = netrcFile.flatMap { $0.isEmpty ? nil : $0 }
+        self.ssh = ssh
     }
 
     /// Runs every request and returns one result per request, in the order given. `events` is
@@ -193,6 +198,9 @@ private final class TransferLoop: @unchecked Sendable {
     /// Transfers whose credential source is fetching a token: they start when it answers.
     private var awaitingCredentials: [Int] = []
     private var spareHandles: [EasyHandle] = []
+    /// SSH servers (`host:port`) whose host key was refused this run, with why: the other files
+    /// from them fail at once instead of each connecting to be refused again.
+    private var refusedSSHServers: [String: String] = [:]
     private var results: [TransferResult?]
     private var unfinished: Int
 
@@ -222,7 +230,7 @@ private final class TransferLoop: @unchecked Sendable {
         pipeline.start()
         placer.start()
 
-        transfers = requests.enumerated().map { ActiveTransfer(index: $0.offset, request: $0.element, limits: engine.limits, pipeline: pipeline, events: events) }
+        transfers = requests.enumerated().map { ActiveTransfer(index: $0.offset, request: $0.element, limits: engine.limits, ssh: engine.ssh, pipeline: pipeline, events: events) }
         ready = Array(transfers.indices)
 
         while unfinished > 0 {
@@ -285,6 +293,10 @@ private final class TransferLoop: @unchecked Sendable {
     }
 
     private func start(_ transfer: ActiveTransfer) {
+        if case .failure(let failure) = transfer.sshLogin { return finish(transfer, .failed(failure)) }
+        if let server = transfer.sshServer, let reason = refusedSSHServers[server] {
+            return finish(transfer, .failed(.sourceError(url: transfer.shownURL, reason: reason)))
+        }
         if let source = transfer.credentialSource {
             // Asked at every attempt; a source fetching a token answers at once and calls back.
             let mailbox = self.mailbox!
@@ -324,7 +336,7 @@ private final class TransferLoop: @unchecked Sendable {
         easy.errorBuffer[0] = 0
         let request = transfer.request
         datapin_easy_setopt_string(handle, CURLOPT_URL, request.url)
-        datapin_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https,file")
+        datapin_easy_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https,file,sftp")
         datapin_easy_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         datapin_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 1)
         datapin_easy_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
@@ -339,12 +351,22 @@ private final class TransferLoop: @unchecked Sendable {
         datapin_easy_setopt_long(handle, CURLOPT_PIPEWAIT, request.url.lowercased().hasPrefix("https:") ? 1 : 0)
         datapin_easy_setopt_long(handle, CURLOPT_BUFFERSIZE, 256 << 10)
         datapin_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 30)
-        datapin_easy_setopt_long(handle, CURLOPT_NETRC, Int(CURL_NETRC_OPTIONAL.rawValue))
-        if let netrc = engine.netrcFile { datapin_easy_setopt_string(handle, CURLOPT_NETRC_FILE, netrc) }
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        if case .success(let login) = transfer.sshLogin {
+            configureSSH(handle, login: login, context: context)
+        } else {
+            datapin_easy_setopt_long(handle, CURLOPT_NETRC, Int(CURL_NETRC_OPTIONAL.rawValue))
+            if let netrc = engine.netrcFile { datapin_easy_setopt_string(handle, CURLOPT_NETRC_FILE, netrc) }
+        }
         datapin_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, easy.errorBuffer)
         datapin_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, transfer.headerList)
-        if transfer.requestedOffset > 0 { datapin_easy_setopt_string(handle, CURLOPT_RANGE, "\(transfer.requestedOffset)-") }
-        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        if transfer.requestedOffset > 0 {
+            if transfer.isSFTP {
+                datapin_easy_setopt_offset(handle, CURLOPT_RESUME_FROM_LARGE, curl_off_t(transfer.requestedOffset))
+            } else {
+                datapin_easy_setopt_string(handle, CURLOPT_RANGE, "\(transfer.requestedOffset)-")
+            }
+        }
         datapin_easy_setopt_pointer(handle, CURLOPT_PRIVATE, context)
         datapin_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, handle)
         datapin_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, { data, size, count, handle in
@@ -367,6 +389,27 @@ private final class TransferLoop: @unchecked Sendable {
             guard let context else { return 0 }
             return Unmanaged<ActiveTransfer>.fromOpaque(context).takeUnretainedValue().hasStalled(received: Int64(downloaded)) ? 1 : 0
         })
+    }
+
+    /// An `sftp://` transfer's login and host check: public-key authentication with the
+    /// login's key file and the agent's keys (never a password, nor `.netrc`), and the host's
+    /// key checked against `~/.ssh/known_hosts` by `ActiveTransfer.hostKeyCheck`, which refuses
+    /// an unknown or changed one.
+    private func configureSSH(_ handle: UnsafeMutableRawPointer, login: SSHLogin, context: UnsafeMutableRawPointer) {
+        datapin_easy_setopt_long(handle, CURLOPT_NETRC, Int(CURL_NETRC_IGNORED.rawValue))
+        var methods = 0
+        if let keyFile = login.keyFile {
+            methods |= Int(CURLSSH_AUTH_PUBLICKEY)
+            datapin_easy_setopt_string(handle, CURLOPT_SSH_PRIVATE_KEYFILE, keyFile)
+        }
+        if login.useAgent { methods |= Int(CURLSSH_AUTH_AGENT) }
+        datapin_easy_setopt_long(handle, CURLOPT_SSH_AUTH_TYPES, methods)
+        if let user = login.user { datapin_easy_setopt_string(handle, CURLOPT_USERNAME, user) }
+        datapin_easy_setopt_string(handle, CURLOPT_SSH_KNOWNHOSTS, login.knownHostsFile)
+        // The shim has no setter for this callback's type; a C function pointer is passed as
+        // libcurl's variadic argument exactly like a data pointer on the platforms Swift runs on.
+        datapin_easy_setopt_pointer(handle, CURLOPT_SSH_KEYFUNCTION, unsafeBitCast(ActiveTransfer.hostKeyCheck, to: UnsafeMutableRawPointer.self))
+        datapin_easy_setopt_pointer(handle, CURLOPT_SSH_KEYDATA, context)
     }
 
     // MARK: Completion
@@ -397,6 +440,7 @@ private final class TransferLoop: @unchecked Sendable {
 
     private func attemptEnded(_ transfer: ActiveTransfer, code: CURLcode, status: Int, detail: String) {
         transfer.flush()
+        if let server = transfer.sshServer, let reason = transfer.hostKeyRefusal { refusedSSHServers[server] = reason }
         if let failure = transfer.localFailure {
             if failure.isRetryable {
                 do { try transfer.restartFromZero() } catch { return finish(transfer, .failed(error)) }
@@ -407,6 +451,14 @@ private final class TransferLoop: @unchecked Sendable {
         if transfer.stalled {
             // What arrived before the stall stays: the next try resumes after it.
             return retryOrFail(transfer, .transport(url: transfer.shownURL, reason: engine.limits.stallReason))
+        }
+        if code == CURLE_BAD_DOWNLOAD_RESUME, transfer.requestedOffset > 0 {
+            // The SFTP file is now shorter than the partial: fetch it again from its first byte.
+            do { try transfer.restartFromZero() } catch { return finish(transfer, .failed(error)) }
+            return retryOrFail(transfer, .transport(url: transfer.shownURL, reason: Self.failure(for: code, detail: detail, url: transfer.shownURL).message), immediately: true)
+        }
+        if code == CURLE_LOGIN_DENIED, case .success(let login) = transfer.sshLogin {
+            return finish(transfer, .failed(.sourceError(url: transfer.shownURL, reason: login.refusalReason)))
         }
         guard code == CURLE_OK else {
             return retryOrFail(transfer, Self.failure(for: code, detail: detail, url: transfer.shownURL))
@@ -563,9 +615,10 @@ private final class TransferLoop: @unchecked Sendable {
         var reason = Curl.describe(code)
         let detail = HTTPClient.redactingUserInfo(detail).trimmingCharacters(in: .whitespacesAndNewlines)
         if !detail.isEmpty, detail != reason { reason += " (\(detail))" }
+        if code == CURLE_UNSUPPORTED_PROTOCOL, let missing = Curl.missingProtocol(for: url) { reason += ": " + missing }
         switch code {
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_FILE_COULDNT_READ_FILE, CURLE_TOO_MANY_REDIRECTS,
-             CURLE_REMOTE_FILE_NOT_FOUND, CURLE_LOGIN_DENIED, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE,
+             CURLE_REMOTE_FILE_NOT_FOUND, CURLE_REMOTE_ACCESS_DENIED, CURLE_LOGIN_DENIED, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE,
              CURLE_SSL_CERTPROBLEM, CURLE_BAD_CONTENT_ENCODING, CURLE_RANGE_ERROR:
             return .sourceError(url: url, reason: reason)
         default:

@@ -6,7 +6,7 @@ import Foundation
 public struct TransferRequest: Sendable, Hashable {
     /// The caller's name for the request; results and events carry it back.
     public var id: Int
-    /// `http://`, `https://` or `file://`.
+    /// `http://`, `https://`, `sftp://[user@]host[:port]/path` or `file://`.
     public var url: String
     /// Extra request headers. Credential headers (`Authorization`, `Cookie`,
     /// `Proxy-Authorization`) are sent only when the URL's host is in `credentialHosts`, and
@@ -17,6 +17,10 @@ public struct TransferRequest: Sendable, Hashable {
     /// Where the credential headers come from, asked at every attempt; sent only to
     /// `credentialHosts`, like the credential headers in `headers`.
     public var credentials: RequestCredentials?
+    /// The SSH private key file (the archive's `ssh_key:`, `~` expanded) for an `sftp://` URL
+    /// whose host is in `credentialHosts`; nil, or another host: the SSH agent and the first of
+    /// `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
+    public var sshKeyFile: String?
     /// The destination root: no folder between it and `finalPath` may be a symbolic link.
     public var rootPath: String
     /// Where the bytes stream to; kept between runs so a download can resume.
@@ -29,15 +33,16 @@ public struct TransferRequest: Sendable, Hashable {
     /// The archive's own checksum; verified when datapin knows its algorithm.
     public var checksum: Checksum?
     /// Continue from the bytes already in `partialPath` (after hashing them) instead of
-    /// starting over.
+    /// starting over: a `Range` request over HTTP(S), an offset over SFTP.
     public var allowResume: Bool
 
-    public init(id: Int, url: String, headers: [String: String] = [:], credentialHosts: Set<String> = [], credentials: RequestCredentials? = nil, rootPath: String, partialPath: String, finalPath: String, expectedSize: Int64? = nil, expectedSHA256: String? = nil, checksum: Checksum? = nil, allowResume: Bool = true) {
+    public init(id: Int, url: String, headers: [String: String] = [:], credentialHosts: Set<String> = [], credentials: RequestCredentials? = nil, sshKeyFile: String? = nil, rootPath: String, partialPath: String, finalPath: String, expectedSize: Int64? = nil, expectedSHA256: String? = nil, checksum: Checksum? = nil, allowResume: Bool = true) {
         self.id = id
         self.url = url
         self.headers = headers
         self.credentialHosts = Set(credentialHosts.map { $0.lowercased() })
         self.credentials = credentials
+        self.sshKeyFile = sshKeyFile
         self.rootPath = rootPath
         self.partialPath = partialPath
         self.finalPath = finalPath

@@ -15,6 +15,9 @@ public struct SciCatArchive: Archive {
     public let limits: Limits
     /// The spec's `files:` without a trailing slash; nil when the spec gives none.
     public let filesBase: String?
+    /// The URL schemes the transfers of this build can fetch (libcurl's); `files:` of another
+    /// scheme is refused when locking, not discovered when syncing.
+    public let transferProtocols: Set<String>
     let connection: SciCatConnection
 
     /// Page sizes and bounds; the defaults suit the real catalogues, tests make them small.
@@ -38,10 +41,12 @@ public struct SciCatArchive: Archive {
     }
 
     /// `baseURL` is the spec's `url:` (`…/api/v3` or `…/api/v4`), `files` its `files:`;
-    /// `credentialVariables` are named when SciCat does not show a dataset.
-    public init(name: String, baseURL: String, files: String?, credentials: ArchiveCredentials = ArchiveCredentials(), client: HTTPClient = HTTPClient(), limits: Limits = Limits(), credentialVariables: [String] = []) {
+    /// `credentialVariables` are named when SciCat does not show a dataset; `transferProtocols`
+    /// are the schemes `files:` may have (libcurl's).
+    public init(name: String, baseURL: String, files: String?, credentials: ArchiveCredentials = ArchiveCredentials(), client: HTTPClient = HTTPClient(), limits: Limits = Limits(), credentialVariables: [String] = [], transferProtocols: Set<String> = Curl.protocols) {
         self.name = name
         self.limits = limits
+        self.transferProtocols = transferProtocols
         var files = files?.trimmingCharacters(in: .whitespacesAndNewlines)
         while files?.hasSuffix("/") == true { files?.removeLast() }
         self.filesBase = files?.isEmpty == false ? files : nil
@@ -64,6 +69,9 @@ public struct SciCatArchive: Archive {
         }
         guard let filesBase else {
             throw .unsupportedRequest(archive: name, reason: "SciCat serves no files; set 'files:' on the archive to the facility's file server (https://host/prefix, sftp://host or file:///mount)")
+        }
+        if let missing = Curl.missingProtocol(for: filesBase, protocols: transferProtocols) {
+            throw .unsupportedRequest(archive: name, reason: "its files: \(HTTPClient.redactingUserInfo(filesBase)) cannot be fetched here: \(missing)")
         }
         var pids = entry.pids
         if !entry.whereConditions.isEmpty { pids += try await search(entry.whereConditions) }

@@ -18,6 +18,7 @@ enum SciCatKind {
                 SpecKey("username_env", .variableName, "Variable holding the SciCat user name, for POST /auth/login."),
                 SpecKey("password_env", .variableName, "Variable holding the SciCat password, for POST /auth/login."),
                 SpecKey("files", .url(schemes: ["https", "http", "sftp", "file"], pathAllowed: false), "The facility's file server (SciCat serves no files): https://host/prefix, sftp://host or file:///mount, followed by each dataset's sourceFolder and file path."),
+                SpecKey("ssh_key", .text, "The SSH private key file for sftp:// files (~ expanded; relative to the spec's folder); without it, the SSH agent and ~/.ssh/id_ed25519, id_ecdsa or id_rsa."),
             ],
             datasetKeys: [
                 SpecKey("pids", .list(numbersAllowed: false), "SciCat dataset PIDs, prefix included (20.500.12269/…)."),
