@@ -194,6 +194,25 @@ import TestSupport
         #expect(try project.run(["sync", "--frozen"]).status == 0)
     }
 
+    /// A file locked without a checksum cannot be checked whole, so bytes of an attempt cut short
+    /// are never resumed from: had the server changed the file in between (ESO rewrites headers
+    /// on the fly), a resumed download would place and pin a mix of two versions.
+    @Test func aFileWithoutAChecksumIsFetchedAgainFromByteZeroAfterACutNeverResumed() throws {
+        let otherVersion = Self.bytes(40_000, seed: 9)
+        let (project, server) = try Self.lockedProject(files: Self.small, pinned: false) { request, attempt in
+            guard request.path == "/ds1/a_cal.fits", attempt == 1 else { return nil }
+            return LoopbackResponse.serving(otherVersion, for: request).with(fault: .truncateAfter(bytes: 20_000))
+        }
+        defer { server.shutdown() }
+        let sync = try project.run(["sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let attempts = server.requests.filter { $0.path == "/ds1/a_cal.fits" }
+        #expect(attempts.count == 2 && attempts.allSatisfy { $0.header("Range") == nil }, "\(attempts.map { $0.header("Range") ?? "-" })")
+        #expect(project.local("a_cal.fits") == Self.small["a_cal.fits"], "the whole second version, not a mix")
+        let lock = try String(contentsOf: project.directory.appendingPathComponent("datapin.lock"), encoding: .utf8)
+        #expect(lock.contains("sha256: \(Self.sha256(try #require(Self.small["a_cal.fits"])))"), "pinned to the bytes placed")
+    }
+
     /// A lock that lost its pins (an older datapin.lock checked out, say) gets them back from
     /// the files in place, without a download: from the sync state where datapin verified the
     /// bytes, by hashing where that record is gone; --frozen refuses meanwhile, as in a clone.

@@ -129,7 +129,12 @@ public struct SyncExecutor {
                     id: id, url: source.url, credentialHosts: source.credentialHosts, credentials: source.credentials, sshKeyFile: source.sshKeyFile,
                     rootPath: tree.destination.path, partialPath: tree.partialURL(for: entry).path,
                     finalPath: tree.finalURL(for: entry.path).path, expectedSize: entry.size,
-                    expectedSHA256: entry.sha256, checksum: entry.checksum))
+                    expectedSHA256: entry.sha256, checksum: entry.checksum,
+                    // Bytes kept from an earlier attempt can be trusted only when the whole file is
+                    // checked at the end: a file without a checksum starts again from byte zero, so
+                    // that a server whose bytes changed in between (ESO rewrites headers on the fly)
+                    // never leaves a mix of two versions placed and pinned.
+                    allowResume: entry.sha256 != nil || entry.checksum != nil))
             }
         }
 
