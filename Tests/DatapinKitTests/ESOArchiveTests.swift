@@ -19,8 +19,8 @@ import TestSupport
     @Test func dpIDsAreReadFromDataLinkIDsAndPortalURLs() {
         #expect(ESOFile.dpID(of: "ivo://eso.org/ID?FORS2.2021-01-02T00:59:12.533") == "FORS2.2021-01-02T00:59:12.533")
         #expect(ESOFile.dpID(of: "FORS2.x") == "FORS2.x")
-        #expect(ESOFile.lastPathComponent(of: "https://dataportal.eso.org/dataPortal/file/M.FORS2.2021-01-05T10%3A00%3A00.000") == "M.FORS2.2021-01-05T10:00:00.000")
-        #expect(ESOFile.lastPathComponent(of: "https://dataportal.eso.org/dataPortal/file/ADP.1?x=/y") == "ADP.1")
+        #expect(ServedFileName.lastPathSegment(of: "https://dataportal.eso.org/dataPortal/file/M.FORS2.2021-01-05T10%3A00%3A00.000") == "M.FORS2.2021-01-05T10:00:00.000")
+        #expect(ServedFileName.lastPathSegment(of: "https://dataportal.eso.org/dataPortal/file/ADP.1?x=/y") == "ADP.1")
     }
 
     @Test func esoTimestampsWithAndWithoutFractionOrZone() {

@@ -189,7 +189,7 @@ public struct ESOArchive: Archive {
             guard let this = this[ESOFile.publisherDID(dpID)], let url = this.accessURL else {
                 throw .unknownDataset(archive: name, dataset: dpID)
             }
-            let filename = this.row.string("eso_origfile") ?? ESOFile.lastPathComponent(of: url) ?? dpID
+            let filename = this.row.string("eso_origfile") ?? ServedFileName.lastPathSegment(of: url) ?? dpID
             return ESOFile(dpID: dpID, filename: filename, url: url, size: this.contentLength, modified: this.row.string("last_mod_date"),
                            category: this.row.string("eso_category"), releaseDate: facts[dpID]?.release, instrument: facts[dpID]?.instrument)
         }
@@ -280,12 +280,6 @@ struct ESOFile: Sendable, Hashable {
 
     private static let publisherPrefix = "ivo://eso.org/ID?"
 
-    /// The URL's last path segment, percent-decoded (a data-portal URL ends with the dp_id).
-    static func lastPathComponent(of url: String) -> String? {
-        let path = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
-        guard let last = path.split(separator: "/").last, !last.isEmpty else { return nil }
-        return String(last).removingPercentEncoding ?? String(last)
-    }
 
     /// An ESO timestamp (`2022-01-02T01:05:12.000Z`, with or without fraction or zone) as a date.
     static func date(_ text: String) -> Date? {

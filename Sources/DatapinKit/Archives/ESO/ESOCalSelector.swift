@@ -82,7 +82,7 @@ struct ESOCalSelector: Sendable {
             } else if row.string("eso_category") == "ASSOCIATION_TREE" {
                 association.treeURL = access
                 association.treeSize = row.integer("content_length")
-            } else if semantics == "#calibration" || semantics == Self.siblingSemantics, let dpID = ESOFile.lastPathComponent(of: access), dpID != frame {
+            } else if semantics == "#calibration" || semantics == Self.siblingSemantics, let dpID = ServedFileName.lastPathSegment(of: access), dpID != frame {
                 let member = Member(dpID: dpID, sibling: semantics == Self.siblingSemantics)
                 if !association.members.contains(member) { association.members.append(member) }
             }

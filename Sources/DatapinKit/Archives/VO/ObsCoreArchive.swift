@@ -156,50 +156,12 @@ public struct ObsCoreArchive: Archive {
         var filename: String?
         if head.isSuccess {
             if size == nil, let length = head.headers["content-length"].flatMap({ Int64($0) }), head.headers["content-encoding"] == nil { size = length }
-            filename = head.headers["content-disposition"].flatMap(Self.filename(fromContentDisposition:))
+            filename = head.headers["content-disposition"].flatMap(ServedFileName.fromContentDisposition)
         }
-        let name = filename ?? Self.lastPathSegment(of: file.url) ?? file.obsID.split(separator: "/").last.map(String.init) ?? file.obsID
+        let name = filename ?? ServedFileName.lastPathSegment(of: file.url) ?? file.obsID.split(separator: "/").last.map(String.init) ?? file.obsID
         let exclusive = head.status == 401 || head.status == 403
         return Product(archive: self.name, mission: file.collection, dataset: file.obsID, filename: name, uri: "vo:\(file.did)", url: file.url,
                        size: size, level: file.calibLevel, type: .science, access: exclusive ? .exclusive : .public, ownedByDataset: true)
-    }
-
-    /// The file name of a `Content-Disposition` header (RFC 6266): `filename*=UTF-8''…`
-    /// (percent-decoded) before `filename="…"`; only its last path segment, as RFC 6266 §4.3
-    /// asks of recipients; nil when there is none or it is empty, `.` or `..`.
-    static func filename(fromContentDisposition header: String) -> String? {
-        var plain: String?
-        var extended: String?
-        for part in header.split(separator: ";") {
-            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pair.count == 2 else { continue }
-            switch pair[0].lowercased() {
-            case "filename*":
-                let value = pair[1]
-                let encoded = value.range(of: "''").map { String(value[$0.upperBound...]) } ?? value
-                extended = encoded.removingPercentEncoding
-            case "filename":
-                var value = pair[1]
-                if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
-                    value = String(value.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"")
-                }
-                plain = value
-            default:
-                continue
-            }
-        }
-        guard let name = extended ?? plain else { return nil }
-        let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        guard !last.isEmpty, last != ".", last != "..", !last.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
-        return last
-    }
-
-    /// The last segment of `url`'s path, percent-decoded; nil when the path ends in `/` or is empty.
-    static func lastPathSegment(of url: String) -> String? {
-        let path = URLComponents(string: url)?.percentEncodedPath ?? url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
-        guard !path.hasSuffix("/"), let last = path.split(separator: "/").last, !last.isEmpty else { return nil }
-        let decoded = String(last).removingPercentEncoding ?? String(last)
-        return decoded == "." || decoded == ".." ? nil : decoded
     }
 }
 
