@@ -1,30 +1,18 @@
-import Dispatch
 import Foundation
 import TestSupport
 
 // `loopback-mast`: the tests' loopback MAST (TestSupport's FakeMAST) as a process of its own,
 // for benchmarks/run and for pointing astroquery at by hand. Serves N JWST datasets of a few
-// files each, with every answer held back by a delay, prints its base URL on stdout, and on
-// SIGTERM or SIGINT prints the number of requests it answered and exits.
+// files each, with every answer held back by a delay, prints its base URL on stdout, on SIGUSR1
+// the number of requests it has answered so far, and on SIGTERM or SIGINT that number before it exits.
 //
 //   loopback-mast [--datasets N] [--files-per-dataset K] [--delay-ms MS] [--ids FILE]
 //
 // With --ids, the dataset ids are written to FILE, one per line, before the URL is printed.
 
-func value(_ name: String, default fallback: Int) -> Int {
-    let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let number = Int(arguments[index + 1]), number >= 0 else { return fallback }
-    return number
-}
-
-/// A line on stdout, written at once (stdout is a pipe to the benchmark).
-func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
-}
-
-let datasetCount = value("--datasets", default: 400)
-let filesPerDataset = max(1, value("--files-per-dataset", default: 3))
-let delay = value("--delay-ms", default: 200)
+let datasetCount = LoopbackProcess.integer("--datasets", default: 400)
+let filesPerDataset = max(1, LoopbackProcess.integer("--files-per-dataset", default: 3))
+let delay = LoopbackProcess.integer("--delay-ms", default: 200)
 let suffixes: [(suffix: String, category: String)] = [("_uncal", "1b"), ("_rateints", "2a"), ("_calints", "2b"), ("_x1dints", "2b")]
 
 let datasets = (1...max(1, datasetCount)).map { number in
@@ -37,26 +25,12 @@ let datasets = (1...max(1, datasetCount)).map { number in
 }
 
 do {
-    let arguments = CommandLine.arguments
-    if let index = arguments.firstIndex(of: "--ids"), index + 1 < arguments.count {
-        try datasets.map { $0.id + "\n" }.joined().write(toFile: arguments[index + 1], atomically: true, encoding: .utf8)
+    if let file = LoopbackProcess.text("--ids") {
+        try datasets.map { $0.id + "\n" }.joined().write(toFile: file, atomically: true, encoding: .utf8)
     }
     let archive = try FakeMAST(datasets: datasets, searchPageLimit: 5000, answerDelayMilliseconds: delay > 0 ? delay...delay : nil)
-    say(archive.baseURL)
-    var sources: [DispatchSourceSignal] = []
-    for signalNumber in [SIGTERM, SIGINT] {
-        signal(signalNumber, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
-        source.setEventHandler {
-            say("requests \(archive.requests.count)")
-            archive.shutdown()
-            exit(0)
-        }
-        source.resume()
-        sources.append(source)
-    }
-    dispatchMain()
+    LoopbackProcess.say(archive.baseURL)
+    LoopbackProcess.serve(report: { "requests \(archive.requests.count)" }, shutdown: archive.shutdown)
 } catch {
-    FileHandle.standardError.write(Data("loopback-mast: could not start: \(error)\n".utf8))
-    exit(1)
+    LoopbackProcess.fail("loopback-mast", error)
 }
