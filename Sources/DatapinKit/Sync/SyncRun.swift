@@ -326,8 +326,9 @@ public final class SyncRun: @unchecked Sendable {
             // bytes was most likely rewritten in place, not replaced: say so apart.
             let entries = outcome.lock.files.filter { mismatched.contains($0.path) }
             let sizeMismatches = Set(report.failed.filter { if case .sizeMismatch = $0.failure { return true }; return false }.map(\.path))
-            let rewritten = entries.filter { $0.modified != nil && !sizeMismatches.contains($0.path) }
-            let replaced = entries.filter { entry in !rewritten.contains { $0.path == entry.path } }
+            let isRewritten = { (entry: LockEntry) in entry.modified != nil && !sizeMismatches.contains(entry.path) }
+            let rewritten = entries.filter(isRewritten)
+            let replaced = entries.filter { !isRewritten($0) }
             if !replaced.isEmpty {
                 let datasets = Set(replaced.map(\.dataset)).sorted()
                 let count = replaced.count

@@ -33,7 +33,7 @@ public struct StatusRun {
             diagnostics.append(Diagnostic(.warning, "\(paths.lockDisplayName) is stale against \(paths.specDisplayName); run `datapin lock`"))
         }
         let notClean = Set(status.missing.map(\.path) + status.partial.map(\.path) + status.modified.map(\.path))
-        let changedUpstream = UpstreamMismatches.load(from: tree).paths(in: lock).intersection(notClean)
+        let changedUpstream = UpstreamMismatches.load(stateDirectory: tree.stateDirectory).paths(in: lock).intersection(notClean)
         return StatusOutcome(status: status, changedUpstream: changedUpstream, diagnostics: diagnostics, exitStatus: check && !status.isClean ? .different : .ok)
     }
 }

@@ -41,11 +41,6 @@ public struct UpstreamMismatches: Sendable, Hashable {
         Set(lock.files.filter { records.contains(Record($0)) }.map(\.path))
     }
 
-    /// The record in `tree`'s state folder; none, or one that cannot be read, is empty.
-    public static func load(from tree: SyncTree) -> UpstreamMismatches {
-        load(stateDirectory: tree.stateDirectory)
-    }
-
     /// The record in `stateDirectory`; none, or one that cannot be read, is empty.
     public static func load(stateDirectory: URL) -> UpstreamMismatches {
         let url = stateDirectory.appendingPathComponent(fileName)
@@ -69,7 +64,7 @@ public struct UpstreamMismatches: Sendable, Hashable {
         let url = tree.stateDirectory.appendingPathComponent(fileName)
         let tried = Set(attempted.map(\.path))
         let failedPaths = Set(failed)
-        let kept = load(from: tree).records.filter { !tried.contains($0.path) }
+        let kept = load(stateDirectory: tree.stateDirectory).records.filter { !tried.contains($0.path) }
         let lines = lock.files.filter { failedPaths.contains($0.path) || kept.contains(Record($0)) }.map { entry in
             "\(entry.size.map(String.init) ?? "-")\t\(entry.sha256 ?? "-")\t\(entry.path)\n"
         }.sorted()
