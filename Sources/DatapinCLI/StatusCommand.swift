@@ -7,7 +7,7 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show missing, modified, partial and extra files under the destination.",
-        discussion: "Unchanged files are trusted from the last sync's record without being read; `datapin verify` re-reads everything."
+        discussion: "Unchanged files are trusted from the last sync's record without being read; `datapin verify` re-reads everything. With --shard, only that shard's files are checked and none is reported extra."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -15,10 +15,13 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Exit 1 unless the tree matches the lock exactly.")
     var check = false
 
+    @OptionGroup var shardOption: ShardOption
+
     func run() throws {
         let console = global.console
         let context = try global.syncContext()
-        let outcome = StatusRun(lock: context.lock, tree: context.tree, spec: context.loaded.spec, paths: context.paths, check: check).run()
+        let shard = try shardOption.shard()
+        let outcome = StatusRun(lock: context.lock, tree: context.tree, spec: context.loaded.spec, paths: context.paths, check: check, shard: shard).run()
         let status = outcome.status
         if global.json {
             console.data(console.document(Record(status, changedUpstream: outcome.changedUpstream), status: outcome.exitStatus))
@@ -32,7 +35,7 @@ struct StatusCommand: ParsableCommand {
             lines += status.unplaced.map { "unplaced  \(PathSafety.escaped($0.path)) (\($0.reason))" }
             lines += status.extra.map { "extra     \(PathSafety.escaped($0))" }
             let summary = status.isClean
-                ? "Clean: \(status.clean) file\(status.clean == 1 ? "" : "s") match \(context.paths.lockDisplayName)"
+                ? "Clean: \(status.clean) file\(status.clean == 1 ? "" : "s") \(shard.map { "of shard \($0) " } ?? "")match \(context.paths.lockDisplayName)"
                 : "\(status.clean) clean, \(status.missing.count) missing, \(status.partial.count) partial, \(status.modified.count) modified, \(status.unplaced.count) duplicates not in place, \(status.extra.count) extra; " + remedy(status, upstream: upstream, lock: context.lock)
             // --quiet keeps the per-file lines (the data) and drops the summary.
             let shown = global.quiet ? lines : lines + [summary]

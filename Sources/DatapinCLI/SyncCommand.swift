@@ -15,7 +15,10 @@ struct SyncCommand: ParsableCommand {
         size and stay unpinned. --frozen never changes datapin.lock and fails when it is stale or \
         lists any file without a checksum, judged from the lock alone (for CI). --prune \
         removes files under the destination that the lock does not list, never when a transfer \
-        failed, and at most --max-delete of them.
+        failed, and at most --max-delete of them. --shard K/N syncs only a deterministic 1/N of \
+        the lock (by each file's path), so the N tasks of a job array on shared storage, run at \
+        the same time, together place every file once; pins from every shard reach datapin.lock, \
+        and the next unsharded sync writes the manifest and takes in the shards' state.
         """
     )
 
@@ -35,6 +38,11 @@ struct SyncCommand: ParsableCommand {
 
     @Option(help: "With --prune, remove at most this many files; more is an error.")
     var maxDelete = 20
+
+    @OptionGroup var shardOption: ShardOption
+
+    @Option(help: ArgumentHelp("How verified files are flushed to disk before they are renamed into place: batched (one syncfs per batch), file (one fdatasync per file) or none.", valueName: "batched|file|none"))
+    var durability: Durability = .batched
 
     func validate() throws {
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs takes a number from 1 to 64") }
@@ -67,7 +75,7 @@ struct SyncCommand: ParsableCommand {
             return archive.downloadSource(for: entry, lockDirectory: lockDirectory)
         }
 
-        let options = SyncRun.Options(jobs: jobs, dryRun: dryRun, frozen: frozen, prune: prune, maxDelete: maxDelete)
+        let options = SyncRun.Options(jobs: jobs, dryRun: dryRun, frozen: frozen, prune: prune, maxDelete: maxDelete, shard: try shardOption.shard(), durability: durability)
         let sync = SyncRun(options: options, lock: context.lock, tree: context.tree, spec: context.loaded.spec, paths: paths, advice: advice, afterSync: { report, lock in
             guard context.loaded.spec.manifest else { return [] }
             return writeManifest(context: context, lock: lock, report: report, credentials: credentials, users: { loggedInUsers(context: context, lock: lock, credentials: credentials) })
@@ -218,3 +226,5 @@ final class Interruption: @unchecked Sendable {
         signal(SIGTERM, SIG_DFL)
     }
 }
+
+extension Durability: ExpressibleByArgument {}

@@ -11,10 +11,12 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var shardOption: ShardOption
+
     func run() throws {
         let console = global.console
         let context = try global.syncContext()
-        let outcome = VerifyRun(lock: context.lock, tree: context.tree).run()
+        let outcome = VerifyRun(lock: context.lock, tree: context.tree, shard: try shardOption.shard()).run()
         let problems = outcome.problems
         if global.json {
             console.data(console.document(Record(checked: outcome.checked, problems: problems.map(\.message), unpinned: outcome.unpinned), status: outcome.exitStatus))

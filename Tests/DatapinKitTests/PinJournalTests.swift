@@ -128,7 +128,7 @@ import TestSupport
         fixture.journal.recordPin(for: entry, size: 3, sha256: Self.sha256(bytes))
         // A lockfile that cannot be written (its folder is missing): the journal keeps the pin.
         let unwritable = fixture.tree.stateDirectory.appendingPathComponent("missing/datapin.lock")
-        #expect(throws: AtomicFile.WriteError.self) { try fixture.journal.foldIntoLockFile(lock, tree: fixture.tree, lockFile: unwritable) }
+        #expect(throws: PinJournal.FoldError.self) { try fixture.journal.foldIntoLockFile(lock, tree: fixture.tree, lockFile: unwritable) }
         #expect(!fixture.journal.isEmpty)
 
         let lockFile = fixture.tree.stateDirectory.deletingLastPathComponent().appendingPathComponent("datapin.lock")

@@ -22,8 +22,15 @@ import Foundation
 /// Line format, tab-separated (locked paths never hold a tab or a newline), one record a line; a
 /// last line cut short by a kill has no newline and is ignored:
 /// `fetch <entry key> <path>` and `pin <entry key> <size> <sha256> <path>`.
+///
+/// A shard (`--shard K/N`) keeps its own `pins.journal.K-of-N` and folds it into datapin.lock as
+/// it is on disk then, under an exclusive `flock` of `lockfile.lock` in the state folder, so
+/// shards finishing at the same time lose none of each other's pins. An unsharded sync (which no
+/// shard runs beside) folds every shard's journal left over with its own.
 public final class PinJournal: @unchecked Sendable {
     public static let fileName = "pins.journal"
+    /// What shards take `flock` on while they rewrite datapin.lock.
+    static let lockFileLockName = "lockfile.lock"
 
     /// What the journal says about one lock entry.
     struct Record {
@@ -40,12 +47,38 @@ public final class PinJournal: @unchecked Sendable {
         public var message: String { "could not write \(path): \(reason)" }
     }
 
+    /// Why the journal's pins could not be written into datapin.lock; the journal is kept.
+    public enum FoldError: Error, Sendable {
+        case cannotWrite(AtomicFile.WriteError)
+        case cannotReadLock(path: String, reason: String)
+        case cannotLock(path: String, reason: String)
+
+        public var message: String {
+            switch self {
+            case .cannotWrite(let error): return error.message
+            case .cannotReadLock(let path, let reason): return "could not read \(path) again to add this shard's pins to it: \(reason)"
+            case .cannotLock(let path, let reason): return "could not lock \(path): \(reason)"
+            }
+        }
+    }
+
+    /// The journal this sync writes.
     public let url: URL
+    private let stateDirectory: URL
+    private let shard: Shard?
     private let lock = NSLock()
     private var descriptor: Int32 = -1
 
-    public init(stateDirectory: URL) {
-        url = stateDirectory.appendingPathComponent(Self.fileName, isDirectory: false)
+    /// The journal of the tree, or of one shard.
+    public init(stateDirectory: URL, shard: Shard? = nil) {
+        self.stateDirectory = stateDirectory
+        self.shard = shard
+        url = ShardStateFiles.url(of: Self.fileName, in: stateDirectory, for: shard)
+    }
+
+    /// The journals this sync reads and folds: its own, and, unsharded, every shard's.
+    private var readURLs: [URL] {
+        shard == nil ? [url] + ShardStateFiles.shardCopies(of: Self.fileName, in: stateDirectory) : [url]
     }
 
     deinit {
@@ -126,14 +159,14 @@ public final class PinJournal: @unchecked Sendable {
         }
     }
 
-    /// Empties the journal; call once what it held is in the lock on disk.
+    /// Empties the journal (unsharded, the shards' too); call once what it held is in the lock on disk.
     public func clear() {
         lock.withLock {
             if descriptor >= 0 {
                 close(descriptor)
                 descriptor = -1
             }
-            unlink(url.path)
+            for journal in readURLs { unlink(journal.path) }
         }
     }
 
@@ -141,8 +174,15 @@ public final class PinJournal: @unchecked Sendable {
 
     /// The records by entry key; a `pin` wins over a `fetch` of the same entry.
     func records() -> [String: Record] {
-        guard let data = FileManager.default.contents(atPath: url.path) else { return [:] }
         var records: [String: Record] = [:]
+        for journal in readURLs {
+            guard let data = FileManager.default.contents(atPath: journal.path) else { continue }
+            Self.read(data, into: &records)
+        }
+        return records
+    }
+
+    private static func read(_ data: Data, into records: inout [String: Record]) {
         var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         // The last piece is what follows the last newline: empty, or a line cut short.
         lines.removeLast()
@@ -158,24 +198,53 @@ public final class PinJournal: @unchecked Sendable {
                 continue
             }
         }
-        return records
     }
 
     /// True when there is no journal or it holds no bytes: a cheap test before reading it. A
     /// journal holding only a line cut short by a kill is not empty by this test, though it has
     /// no record (`records()` is then empty).
     public var isEmpty: Bool {
-        (FileStat(lstatAt: url.path)?.size ?? 0) == 0
+        readURLs.allSatisfy { (FileStat(lstatAt: $0.path)?.size ?? 0) == 0 }
     }
 
     /// Folds the journal into `lock` (`fold(into:tree:)`), writes the result to `lockFile`
-    /// atomically when anything was pinned, then empties the journal. Returns the lock as it now
-    /// is and what was pinned; when the lockfile cannot be written the journal is kept, so the
-    /// next sync writes the pins.
-    public func foldIntoLockFile(_ lock: Lockfile, tree: SyncTree, lockFile: URL) throws(AtomicFile.WriteError) -> (lock: Lockfile, pinned: Pinned) {
-        let folded = fold(into: lock, tree: tree)
+    /// atomically when anything was pinned, then empties the journal. A shard's journal is folded
+    /// into `lockFile` as it is on disk, read again under the lock-file `flock` (the other
+    /// shards' pins are in it), or into `lock` when there is no such file. Returns the lock as it
+    /// now is and what was pinned; when the lockfile cannot be written the journal is kept, so
+    /// the next sync writes the pins.
+    public func foldIntoLockFile(_ lock: Lockfile, tree: SyncTree, lockFile: URL) throws(FoldError) -> (lock: Lockfile, pinned: Pinned) {
+        guard !isEmpty else { return (lock, Pinned()) }
+        var base = lock
+        var guardDescriptor: Int32 = -1
+        defer {
+            if guardDescriptor >= 0 {
+                flock(guardDescriptor, LOCK_UN)
+                close(guardDescriptor)
+            }
+        }
+        if shard != nil {
+            let guardPath = stateDirectory.appendingPathComponent(Self.lockFileLockName).path
+            guardDescriptor = open(guardPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            guard guardDescriptor >= 0 else { throw .cannotLock(path: guardPath, reason: String(cString: strerror(errno))) }
+            while flock(guardDescriptor, LOCK_EX) != 0 {
+                guard errno == EINTR else { throw .cannotLock(path: guardPath, reason: String(cString: strerror(errno))) }
+            }
+            if FileManager.default.fileExists(atPath: lockFile.path) {
+                do {
+                    base = try LockReader.read(contentsOf: lockFile.path)
+                } catch {
+                    throw .cannotReadLock(path: lockFile.path, reason: error.diagnostics.first?.message ?? "it is not a valid lock")
+                }
+            }
+        }
+        let folded = fold(into: base, tree: tree)
         if folded.pinned.entries > 0 {
-            try AtomicFile.write(LockWriter.render(folded.lock), to: lockFile)
+            do {
+                try AtomicFile.write(LockWriter.render(folded.lock), to: lockFile)
+            } catch {
+                throw .cannotWrite(error)
+            }
         }
         clear()
         return folded

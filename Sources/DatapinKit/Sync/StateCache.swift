@@ -7,6 +7,9 @@ import Foundation
 /// Stored as `<stateDirectory>/sync-state`, one line per file, parsed from bytes so that a
 /// 100,000-file cache loads in milliseconds:
 /// `datapin-sync-state 1<TAB><destination>` then `<size><TAB><mtime ns><TAB><inode><TAB><sha256><TAB><path>`.
+/// A shard (`--shard K/N`) saves the records of its own paths to `sync-state.K-of-N`, so shards
+/// running at the same time never write over each other; every load merges those copies, and
+/// the next unsharded sync saves them into `sync-state` and removes them.
 public final class StateCache: @unchecked Sendable {
     /// The cache file's name inside the state folder.
     public static let fileName = "sync-state"
@@ -31,25 +34,50 @@ public final class StateCache: @unchecked Sendable {
         }
     }
 
+    /// Which records a cache saves, and where.
+    public enum Scope: Sendable {
+        /// Every record, to `sync-state`.
+        case tree
+        /// The records of `paths` (the shard's entries' paths and their `alsoPaths`), to `sync-state.K-of-N`.
+        case shard(Shard, paths: Set<String>)
+    }
+
     private let lock = NSLock()
     private var records: RecordTable
     private var changed = false
     private let fileURL: URL
     private let destinationPath: String
+    private let scope: Scope
+    /// The shards' copies merged at load.
+    private let mergedShardCopies: [URL]
 
-    init(fileURL: URL, destinationPath: String, records: RecordTable) {
+    init(fileURL: URL, destinationPath: String, records: RecordTable, scope: Scope = .tree, mergedShardCopies: [URL] = []) {
         self.fileURL = fileURL
         self.destinationPath = destinationPath
         self.records = records
+        self.scope = scope
+        self.mergedShardCopies = mergedShardCopies
     }
 
-    /// The cache saved in `tree.stateDirectory`; a missing or corrupt cache, or one written for
-    /// another destination, is an empty cache, never an error.
-    public static func load(from tree: SyncTree) -> StateCache {
-        let url = tree.stateDirectory.appendingPathComponent(fileName)
+    /// The cache saved in `tree.stateDirectory`, with every shard's copy merged over it; a
+    /// missing or corrupt file, or one written for another destination, adds nothing, never an
+    /// error. `scope` says what `save` writes.
+    public static func load(from tree: SyncTree, scope: Scope = .tree) -> StateCache {
+        let directory = tree.stateDirectory
         let destination = tree.destination.path
-        let records = readFile(url.path).flatMap { parse($0, destination: destination) } ?? RecordTable()
-        return StateCache(fileURL: url, destinationPath: destination, records: records)
+        var records = readFile(directory.appendingPathComponent(fileName).path).flatMap { parse($0, destination: destination) } ?? RecordTable()
+        let copies = ShardStateFiles.shardCopies(of: fileName, in: directory)
+        for copy in copies {
+            guard let shardRecords = readFile(copy.path).flatMap({ parse($0, destination: destination) }) else { continue }
+            for record in shardRecords.liveRecords { records.set(record) }
+        }
+        let shard: Shard?
+        if case .shard(let value, _) = scope { shard = value } else { shard = nil }
+        let cache = StateCache(fileURL: ShardStateFiles.url(of: fileName, in: directory, for: shard), destinationPath: destination,
+                               records: records, scope: scope, mergedShardCopies: copies)
+        // The tree's cache takes in what the shards recorded at its next save.
+        if shard == nil && !copies.isEmpty { cache.changed = true }
+        return cache
     }
 
     /// The number of files the cache describes.
@@ -99,12 +127,18 @@ public final class StateCache: @unchecked Sendable {
         if records.count != before { changed = true }
     }
 
-    /// Writes the cache atomically (`AtomicFile`) into the state folder,
-    /// creating it if needed; does nothing when nothing changed since it was loaded or saved.
-    public func save() throws(SaveError) {
+    /// Writes the cache atomically (`AtomicFile`) into the state folder, creating it if needed;
+    /// does nothing when nothing changed since it was loaded or saved. A shard's cache writes
+    /// only its own paths. With `absorbingShards` (an unsharded sync, which no shard runs beside),
+    /// the shards' copies merged at load are removed once the tree's cache holds them.
+    public func save(absorbingShards: Bool = false) throws(SaveError) {
         lock.lock()
         defer { lock.unlock() }
         guard changed else { return }
+        var saved = records.liveRecords
+        if case .shard(_, let paths) = scope {
+            saved = saved.filter { paths.contains($0.path) }
+        }
         let directory = fileURL.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -112,12 +146,12 @@ public final class StateCache: @unchecked Sendable {
             throw .cannotWrite(path: fileURL.path, reason: "its folder could not be created")
         }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(64 + records.count * 128)
+        bytes.reserveCapacity(64 + saved.count * 128)
         bytes.append(contentsOf: Self.header.utf8)
         bytes.append(9)
         bytes.append(contentsOf: destinationPath.utf8)
         bytes.append(10)
-        for record in records.liveRecords {
+        for record in saved {
             bytes.append(contentsOf: String(record.size).utf8)
             bytes.append(9)
             bytes.append(contentsOf: String(record.mtimeNanoseconds).utf8)
@@ -135,6 +169,9 @@ public final class StateCache: @unchecked Sendable {
             throw .cannotWrite(path: error.path, reason: error.reason)
         }
         changed = false
+        if absorbingShards, case .tree = scope {
+            for copy in mergedShardCopies { unlink(copy.path) }
+        }
     }
 
     private static func readFile(_ path: String) -> [UInt8]? {

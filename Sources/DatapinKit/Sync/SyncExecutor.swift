@@ -78,12 +78,16 @@ public struct SyncExecutor {
     public var source: (LockEntry) -> DownloadSource?
     /// Where the digest of each unpinned file is recorded the moment it is placed.
     public var journal: PinJournal?
+    /// Leave the partial folder even when it is empty: a shard's, which other shards use at the same time.
+    public var keepsPartialFolder: Bool
 
-    public init(tree: SyncTree, cache: StateCache, engine: TransferEngine, journal: PinJournal? = nil, source: @escaping (LockEntry) -> DownloadSource?) {
+    public init(tree: SyncTree, cache: StateCache, engine: TransferEngine, journal: PinJournal? = nil, keepsPartialFolder: Bool = false,
+                source: @escaping (LockEntry) -> DownloadSource?) {
         self.tree = tree
         self.cache = cache
         self.engine = engine
         self.journal = journal
+        self.keepsPartialFolder = keepsPartialFolder
         self.source = source
     }
 
@@ -194,7 +198,7 @@ public struct SyncExecutor {
             }
         }
         // The partial folder goes when nothing is left in it (rmdir removes only an empty folder).
-        rmdir(tree.partialDirectory.path)
+        if !keepsPartialFolder { rmdir(tree.partialDirectory.path) }
         report.seconds = Date().timeIntervalSince(started)
         return report
     }

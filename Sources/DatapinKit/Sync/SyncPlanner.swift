@@ -134,12 +134,15 @@ public struct SyncPlanner {
     public var cache: StateCache
     /// How `alsoPaths` are placed: `.copy` copies, anything else hard-links (the spec's `duplicates`).
     public var duplicates: DuplicatePolicy
+    /// Plan only this shard's entries; the files of the others are neither extras nor moved.
+    public var shard: Shard?
 
-    public init(lock: Lockfile, tree: SyncTree, cache: StateCache, duplicates: DuplicatePolicy = .link) {
+    public init(lock: Lockfile, tree: SyncTree, cache: StateCache, duplicates: DuplicatePolicy = .link, shard: Shard? = nil) {
         self.lock = lock
         self.tree = tree
         self.cache = cache
         self.duplicates = duplicates
+        self.shard = shard
     }
 
     /// The plan; with `prune`, files under destination that the lock does not list become prune
@@ -150,15 +153,16 @@ public struct SyncPlanner {
         if case .unsafe(let path, let reason)? = survey.partialDirectoryProblem {
             throw .unsafePath(path: path, reason: reason)
         }
+        let entries = shard?.entries(of: lock) ?? lock.files
         let results: [TreeSurvey.EntryResult]
-        switch survey.survey(lock.files, stopAtUnsafe: true) {
+        switch survey.survey(entries, stopAtUnsafe: true) {
         case .failure(let finding): throw .unsafePath(path: finding.path, reason: finding.reason)
         case .success(let found): results = found
         }
         let placementMode: DuplicatePolicy = duplicates == .copy ? .copy : .link
         var actions: [SyncAction] = []
         actions.reserveCapacity(results.count)
-        for (entry, result) in zip(lock.files, results) {
+        for (entry, result) in zip(entries, results) {
             switch result.primary {
             case .intact:
                 actions.append(.keep(entry))

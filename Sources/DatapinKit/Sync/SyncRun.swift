@@ -25,13 +25,19 @@ public final class SyncRun: @unchecked Sendable {
         public var prune: Bool
         /// With `prune`, the most files that may be removed; more refuses the run.
         public var maxDelete: Int
+        /// Sync only this shard's files (`--shard K/N`), side by side with the other shards.
+        public var shard: Shard?
+        /// How verified files are flushed before they are renamed into place.
+        public var durability: Durability
 
-        public init(jobs: Int = 8, dryRun: Bool = false, frozen: Bool = false, prune: Bool = false, maxDelete: Int = 20) {
+        public init(jobs: Int = 8, dryRun: Bool = false, frozen: Bool = false, prune: Bool = false, maxDelete: Int = 20, shard: Shard? = nil, durability: Durability = .batched) {
+            self.durability = durability
             self.jobs = jobs
             self.dryRun = dryRun
             self.frozen = frozen
             self.prune = prune
             self.maxDelete = maxDelete
+            self.shard = shard
         }
     }
 
@@ -83,7 +89,9 @@ public final class SyncRun: @unchecked Sendable {
     public let source: (LockEntry) -> DownloadSource?
     public let advice: CredentialAdvice
     /// Called with the sync lock still held, after the transfers and the pins, with the report and
-    /// the lock as it now is (the manifest is written here); returns diagnostics to show.
+    /// the lock as it now is (the manifest is written here); returns diagnostics to show. Not
+    /// called for a shard: the manifest describes the whole tree, which the next unsharded sync
+    /// writes.
     public let afterSync: (SyncReport, Lockfile) -> [Diagnostic]
 
     private let engine: TransferEngine
@@ -99,7 +107,7 @@ public final class SyncRun: @unchecked Sendable {
         self.tree = tree
         self.spec = spec
         self.paths = paths
-        self.engine = engine ?? TransferEngine(maxConcurrent: options.jobs)
+        self.engine = engine ?? TransferEngine(maxConcurrent: options.jobs, durability: options.durability)
         self.advice = advice
         self.afterSync = afterSync
         self.source = source
@@ -118,6 +126,10 @@ public final class SyncRun: @unchecked Sendable {
     /// thread, so a slow consumer never holds up a transfer; `notify` is called on this thread.
     public func run(notify: (Notice) -> Void = { _ in }, events: @escaping @Sendable (SyncEvent) -> Void = { _ in }) -> SyncOutcome {
         var outcome = SyncOutcome(lock: lock)
+        let shard = options.shard
+        if let shard, options.prune {
+            return outcome.refused([Diagnostic(.error, "--prune cannot be used with --shard \(shard): a shard does not know which of the other files are extra; nothing was changed", notes: ["run `datapin sync --prune` without --shard once every shard has finished"])], .badInput)
+        }
         if let refusal = refusePaths() { return outcome.refused(refusal, .badInput) }
         if lock.specDigest != spec.meaningDigest {
             if options.frozen {
@@ -128,7 +140,7 @@ public final class SyncRun: @unchecked Sendable {
 
         let syncLock: SyncLock
         do {
-            syncLock = try SyncLock.acquire(in: tree) { holder in
+            syncLock = try SyncLock.acquire(in: tree, shard: shard) { holder in
                 notify(.info("waiting for another sync of this tree to finish (\(holder))"))
             }
         } catch {
@@ -136,14 +148,14 @@ public final class SyncRun: @unchecked Sendable {
         }
         defer { syncLock.release() }
 
-        let journal = PinJournal(stateDirectory: tree.stateDirectory)
+        let journal = PinJournal(stateDirectory: tree.stateDirectory, shard: shard)
         if !options.frozen && !options.dryRun {
             if let failure = foldPins(from: journal, into: &outcome, notify: notify) { return outcome.refused(failure, .transferFailed) }
         }
-        let cache = StateCache.load(from: tree)
+        let cache = StateCache.load(from: tree, scope: shard.map { .shard($0, paths: Set($0.entries(of: outcome.lock).flatMap { [$0.path] + $0.alsoPaths })) } ?? .tree)
         let plan: SyncPlan
         do {
-            plan = try SyncPlanner(lock: outcome.lock, tree: tree, cache: cache, duplicates: spec.duplicates).plan(prune: options.prune)
+            plan = try SyncPlanner(lock: outcome.lock, tree: tree, cache: cache, duplicates: spec.duplicates, shard: shard).plan(prune: options.prune)
         } catch {
             return outcome.refused([Diagnostic(.error, error.message)], .badInput)
         }
@@ -174,7 +186,7 @@ public final class SyncRun: @unchecked Sendable {
             let count = unpinnable.count
             notify(.diagnostics([Diagnostic(.warning, "\(count) file\(count == 1 ? " is" : "s are") in place and kept by \(count == 1 ? "its" : "their") size, but not pinned: datapin did not download \(count == 1 ? "it" : "them") into this tree (or \(count == 1 ? "it" : "they") changed since), so it cannot vouch for \(count == 1 ? "its" : "their") bytes; to pin \(count == 1 ? "it" : "them"), delete \(count == 1 ? "it" : "them") and run `datapin sync`", notes: unpinnable.prefix(5).map { "not pinned: \(PathSafety.escaped($0.path))" })]))
         }
-        let executor = SyncExecutor(tree: tree, cache: cache, engine: engine, journal: journal, source: source)
+        let executor = SyncExecutor(tree: tree, cache: cache, engine: engine, journal: journal, keepsPartialFolder: shard != nil, source: source)
         let fetched = transfers.filter { source($0) != nil }
         notify(.transfersStarting(files: fetched.count, bytes: fetched.reduce(0) { $0 + ($1.size ?? 0) }))
         let relay = SyncEventRelay(consumer: events)
@@ -182,23 +194,24 @@ public final class SyncRun: @unchecked Sendable {
         relay.finish()
         notify(.transfersEnded)
         outcome.result = .synced(report)
-        UpstreamMismatches.update(failed: report.integrityFailures, attempted: transfers, of: outcome.lock, in: tree)
+        UpstreamMismatches.update(failed: report.integrityFailures, attempted: transfers, of: outcome.lock, in: tree, shard: shard)
 
         if !options.frozen {
             if let failure = foldPins(from: journal, into: &outcome, notify: notify) { return outcome.refused(failure, .transferFailed) }
         }
         // Records of paths the lock no longer lists are dropped; when there are no more records
         // than locked paths there is nothing worth the cost of looking.
+        // A shard saves only its own paths, so it has none to drop.
         let lockedPathCount = outcome.lock.files.reduce(0) { $0 + 1 + $1.alsoPaths.count }
-        if cache.count > lockedPathCount {
+        if shard == nil && cache.count > lockedPathCount {
             cache.retainOnly(Set(outcome.lock.files.flatMap { [$0.path] + $0.alsoPaths }))
         }
         do {
-            try cache.save()
+            try cache.save(absorbingShards: shard == nil)
         } catch {
             outcome.diagnostics.append(Diagnostic(.warning, "the sync state could not be saved, so the next sync re-reads the files: \(error.message)"))
         }
-        outcome.diagnostics += afterSync(report, outcome.lock)
+        if shard == nil { outcome.diagnostics += afterSync(report, outcome.lock) }
         conclude(report, plannedPrunes: prunes.count, into: &outcome)
         return outcome
     }
@@ -367,6 +380,9 @@ public final class SyncRun: @unchecked Sendable {
             if withoutToken > 0 { line += ", \(withoutToken) without a token" }
             if cancelled > 0 { line += ", \(cancelled) interrupted" }
             outcome.messages.append(line)
+        }
+        if let shard = options.shard {
+            outcome.messages = outcome.messages.map { "Shard \(shard): \($0.prefix(1).lowercased())\($0.dropFirst())" }
         }
         if interrupted { outcome.status = .interrupted }
         else if report.hasIntegrityFailure { outcome.status = .integrity }

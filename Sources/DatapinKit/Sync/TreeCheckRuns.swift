@@ -13,20 +13,24 @@ public struct StatusRun {
     public var paths: ProjectPaths
     /// Exit 1 unless the tree is clean.
     public var check: Bool
+    /// Only this shard's files, and no extras (the other shards' files are not).
+    public var shard: Shard?
 
-    public init(lock: Lockfile, tree: SyncTree, spec: Spec, paths: ProjectPaths, check: Bool) {
+    public init(lock: Lockfile, tree: SyncTree, spec: Spec, paths: ProjectPaths, check: Bool, shard: Shard? = nil) {
         self.lock = lock
         self.tree = tree
         self.spec = spec
         self.paths = paths
         self.check = check
+        self.shard = shard
     }
 
     /// What `status` found. Blocking (file I/O, hashing on worker threads): call it from the
     /// main thread.
     public func run() -> StatusOutcome {
-        let cache = StateCache.load(from: tree)
-        let status = TreeStatusScanner.scan(lock: lock, tree: tree, cache: cache, duplicates: spec.duplicates)
+        let (checked, cache) = scoped(lock, shard: shard, tree: tree)
+        var status = TreeStatusScanner.scan(lock: checked, tree: tree, cache: cache, duplicates: spec.duplicates)
+        if shard != nil { status.extra = [] }
         try? cache.save()
         var diagnostics: [Diagnostic] = []
         if lock.specDigest != spec.meaningDigest {
@@ -54,16 +58,19 @@ public struct StatusOutcome: Sendable {
 public struct VerifyRun {
     public var lock: Lockfile
     public var tree: SyncTree
+    /// Only this shard's files.
+    public var shard: Shard?
 
-    public init(lock: Lockfile, tree: SyncTree) {
+    public init(lock: Lockfile, tree: SyncTree, shard: Shard? = nil) {
         self.lock = lock
         self.tree = tree
+        self.shard = shard
     }
 
     /// What `verify` found. Blocking: call it from the main thread.
     public func run() -> VerifyOutcome {
-        let cache = StateCache.load(from: tree)
-        let findings = TreeVerifier.verify(lock: lock, tree: tree, cache: cache)
+        let (checked, cache) = scoped(lock, shard: shard, tree: tree)
+        let findings = TreeVerifier.verify(lock: checked, tree: tree, cache: cache)
         try? cache.save()
         let problems = findings.filter(\.isProblem)
         let unpinned = findings.filter { if case .unpinned = $0.outcome { return true }; return false }
@@ -80,4 +87,14 @@ public struct VerifyOutcome: Sendable {
     /// Paths of files the lock has no checksum for (their size was checked).
     public var unpinned: [String]
     public var exitStatus: ExitStatus
+}
+
+/// The part of `lock` a check covers (all of it, or a shard's entries) and the state cache it
+/// trusts and records into (a shard's saves only its own paths).
+private func scoped(_ lock: Lockfile, shard: Shard?, tree: SyncTree) -> (Lockfile, StateCache) {
+    guard let shard else { return (lock, StateCache.load(from: tree)) }
+    var part = lock
+    part.files = shard.entries(of: lock)
+    let paths = Set(part.files.flatMap { [$0.path] + $0.alsoPaths })
+    return (part, StateCache.load(from: tree, scope: .shard(shard, paths: paths)))
 }

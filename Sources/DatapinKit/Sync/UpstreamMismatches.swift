@@ -9,6 +9,8 @@ import Foundation
 ///
 /// Stored as `<stateDirectory>/upstream-mismatches`, one line per file:
 /// `<locked size or -><TAB><locked sha256 or -><TAB><path>`; the file is absent when there is none.
+/// A shard (`--shard K/N`) keeps its records in `upstream-mismatches.K-of-N`; `load` merges them,
+/// and the next unsharded sync takes them into the tree's file.
 public struct UpstreamMismatches: Sendable, Hashable {
     /// The file's name inside the state folder.
     public static let fileName = "upstream-mismatches"
@@ -41,10 +43,14 @@ public struct UpstreamMismatches: Sendable, Hashable {
         Set(lock.files.filter { records.contains(Record($0)) }.map(\.path))
     }
 
-    /// The record in `stateDirectory`; none, or one that cannot be read, is empty.
+    /// The records in `stateDirectory`, the shards' included; none, or a file that cannot be read, is empty.
     public static func load(stateDirectory: URL) -> UpstreamMismatches {
-        let url = stateDirectory.appendingPathComponent(fileName)
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return UpstreamMismatches(records: []) }
+        let files = [stateDirectory.appendingPathComponent(fileName)] + ShardStateFiles.shardCopies(of: fileName, in: stateDirectory)
+        return UpstreamMismatches(records: files.reduce(into: []) { $0.formUnion(read($1)) })
+    }
+
+    private static func read(_ url: URL) -> Set<Record> {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
         var records: Set<Record> = []
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
@@ -53,25 +59,31 @@ public struct UpstreamMismatches: Sendable, Hashable {
             let sha256 = fields[1] == "-" ? nil : String(fields[1])
             records.insert(Record(path: String(fields[2]), size: size, sha256: sha256))
         }
-        return UpstreamMismatches(records: records)
+        return records
     }
 
     /// Records a sync's outcome: the locked files at `failed` (its integrity failures) are
     /// recorded, those at `attempted` and not failed are cleared, earlier records of files the
-    /// sync did not try stay. The file is removed when nothing is left. Best effort: a record
-    /// that cannot be written only costs `status` its explanation.
-    static func update(failed: [String], attempted: [LockEntry], of lock: Lockfile, in tree: SyncTree) {
-        let url = tree.stateDirectory.appendingPathComponent(fileName)
+    /// sync did not try stay. The file is removed when nothing is left. A shard writes its own
+    /// file from its own earlier records; an unsharded sync (which no shard runs beside) takes
+    /// in the shards' files and removes them. Best effort: a record that cannot be written only
+    /// costs `status` its explanation.
+    static func update(failed: [String], attempted: [LockEntry], of lock: Lockfile, in tree: SyncTree, shard: Shard? = nil) {
+        let url = ShardStateFiles.url(of: fileName, in: tree.stateDirectory, for: shard)
         let tried = Set(attempted.map(\.path))
         let failedPaths = Set(failed)
-        let kept = load(stateDirectory: tree.stateDirectory).records.filter { !tried.contains($0.path) }
+        let earlier = shard == nil ? load(stateDirectory: tree.stateDirectory).records : read(url)
+        let kept = earlier.filter { !tried.contains($0.path) }
         let lines = lock.files.filter { failedPaths.contains($0.path) || kept.contains(Record($0)) }.map { entry in
             "\(entry.size.map(String.init) ?? "-")\t\(entry.sha256 ?? "-")\t\(entry.path)\n"
         }.sorted()
         if lines.isEmpty {
             try? FileManager.default.removeItem(at: url)
-        } else {
-            try? AtomicFile.write(lines.joined(), to: url)
+        } else if (try? AtomicFile.write(lines.joined(), to: url)) == nil {
+            return
+        }
+        if shard == nil {
+            for copy in ShardStateFiles.shardCopies(of: fileName, in: tree.stateDirectory) { unlink(copy.path) }
         }
     }
 }

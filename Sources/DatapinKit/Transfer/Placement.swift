@@ -1,5 +1,19 @@
 import Foundation
 
+/// How verified bytes are made durable before their final name points at them
+/// (`datapin sync --durability`).
+public enum Durability: String, Sendable, Hashable, CaseIterable {
+    /// Everything verified since the previous batch is flushed with one `syncfs` per file
+    /// system, then renamed: a power cut never leaves a final path with missing bytes.
+    case batched
+    /// One `fdatasync` per file before its rename: the same guarantee, one journal commit each.
+    case file
+    /// No flush: the kernel writes the bytes when it chooses. A power cut (not a crash or a
+    /// kill, which the page cache survives) can leave a final path with missing bytes, which
+    /// `datapin verify` finds; for scratch space and file systems that flush on close.
+    case none
+}
+
 /// A verified partial file waiting to be made durable and renamed into place.
 struct Placement {
     let index: Int
@@ -16,16 +30,19 @@ struct Placement {
 /// about a journal commit each (measured: 2,000 × 64 KiB took 1.1–1.8 s of syncs alone, more
 /// than the whole download), so files are placed in batches: everything verified since the
 /// previous batch is flushed with one `syncfs` per file system (one `fdatasync` for a batch of
-/// one), then renamed. Batches grow by themselves while the disk is the bottleneck.
+/// one), then renamed. Batches grow by themselves while the disk is the bottleneck. `durability`
+/// chooses another way (`Durability`).
 final class Placer: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Placement] = []
     private var stopping = false
     private var stopped = false
+    private let durability: Durability
     private let deliver: (Int, TransferOutcome) -> Void
 
     /// `deliver` runs on the placer's thread with each file's outcome.
-    init(deliver: @escaping (Int, TransferOutcome) -> Void) {
+    init(durability: Durability = .batched, deliver: @escaping (Int, TransferOutcome) -> Void) {
+        self.durability = durability
         self.deliver = deliver
     }
 
@@ -93,6 +110,14 @@ final class Placer: @unchecked Sendable {
             for placement in placements where fdatasync(placement.fd) != 0 {
                 failures[placement.index] = TransferFailure.fromErrno(errno, path: placement.request.partialPath)
             }
+        }
+        switch durability {
+        case .none: return failures
+        case .file:
+            syncEach(batch)
+            return failures
+        case .batched:
+            break
         }
         guard batch.count > 1 else {
             syncEach(batch)

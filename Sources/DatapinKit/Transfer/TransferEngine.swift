@@ -17,14 +17,16 @@ public final class TransferEngine: Sendable {
     /// A transfer that gets fewer than `limits.minimumBytesPerSecond` a second over
     /// `limits.stallSeconds` has stalled; it is retried, resuming where it stopped.
     public let limits: TransferLimits
+    /// How verified files are flushed before they are renamed into place.
+    public let durability: Durability
     /// `$NETRC` when set; otherwise libcurl reads `~/.netrc`.
     let netrcFile: String?
     /// Where `sftp://` transfers find their keys, agent, login name and known hosts.
     let ssh: SSHEnvironment
     private let cancellation = Cancellation()
 
-    public convenience init(maxConcurrent: Int = 8, maxPerHost: Int = 6, retry: RetryPolicy = .default, limits: TransferLimits = .environmentOrDefault) {
-        self.init(maxConcurrent: maxConcurrent, maxPerHost: maxPerHost, retry: retry, limits: limits, netrcFile: ProcessInfo.processInfo.environment["NETRC"], ssh: SSHEnvironment())
+    public convenience init(maxConcurrent: Int = 8, maxPerHost: Int = 6, retry: RetryPolicy = .default, limits: TransferLimits = .environmentOrDefault, durability: Durability = .batched) {
+        self.init(maxConcurrent: maxConcurrent, maxPerHost: maxPerHost, retry: retry, limits: limits, netrcFile: ProcessInfo.processInfo.environment["NETRC"], ssh: SSHEnvironment(), durability: durability)
     }
 
     convenience init(maxConcurrent: Int, maxPerHost: Int, retry: RetryPolicy, stallSeconds: Int, netrcFile: String?) {
@@ -33,7 +35,8 @@ public final class TransferEngine: Sendable {
         self.init(maxConcurrent: maxConcurrent, maxPerHost: maxPerHost, retry: retry, limits: limits, netrcFile: netrcFile)
     }
 
-    init(maxConcurrent: Int, maxPerHost: Int, retry: RetryPolicy, limits: TransferLimits, netrcFile: String?, ssh: SSHEnvironment = SSHEnvironment()) {
+    init(maxConcurrent: Int, maxPerHost: Int, retry: RetryPolicy, limits: TransferLimits, netrcFile: String?, ssh: SSHEnvironment = SSHEnvironment(), durability: Durability = .batched) {
+        self.durability = durability
         self.maxConcurrent = max(1, maxConcurrent)
         self.maxPerHost = max(1, maxPerHost)
         self.retry = retry
@@ -221,7 +224,7 @@ private final class TransferLoop: @unchecked Sendable {
         self.multi = multi
         let mailbox = Mailbox(multi: multi)
         self.mailbox = mailbox
-        placer = Placer { index, outcome in mailbox.post(index: index, outcome: outcome) }
+        placer = Placer(durability: engine.durability) { index, outcome in mailbox.post(index: index, outcome: outcome) }
         datapin_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, engine.maxConcurrent)
         datapin_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, engine.maxPerHost)
         datapin_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, engine.maxConcurrent * 2)
