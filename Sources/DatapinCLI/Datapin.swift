@@ -35,7 +35,9 @@ public struct Datapin: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                let message = UsageSuggestion.improved(fullMessage(for: error), commands: configuration.subcommands.map { $0._commandName }, globalOptions: GlobalOptions.longNames)
+                let subcommands = configuration.subcommands
+                let message = UsageSuggestion.improved(fullMessage(for: error), commands: subcommands.map { $0._commandName }, globalOptions: GlobalOptions.longNames,
+                                                       help: { name in subcommands.first { $0._commandName == name }.map { helpMessage(for: $0) } ?? "" })
                 FileHandle.standardError.write(Data((message + "\n").utf8))
                 Foundation.exit(ExitStatus.badInput.rawValue)
             }

@@ -5,11 +5,13 @@ import Foundation
 /// ArgumentParser's own suggestion, counting it as two, gets wrong.
 enum UsageSuggestion {
     /// `message` (ArgumentParser's full usage error) with its suggestion replaced by the nearest of
-    /// the options its usage line names and `globalOptions`, or of `commands` for an unknown
-    /// command; unchanged when nothing is within two edits.
-    static func improved(_ message: String, commands: [String], globalOptions: [String]) -> String {
+    /// the options its usage line names, those `help` gives for the command the usage line names
+    /// (a long usage line is shortened to `<options>`), and `globalOptions`, or of `commands` for
+    /// an unknown command; unchanged when nothing is within two edits.
+    static func improved(_ message: String, commands: [String], globalOptions: [String], help: (_ command: String) -> String = { _ in "" }) -> String {
         if let typo = quoted(after: "Unknown option '", in: message) {
-            let named = message.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "-") })
+            let command = commands.first { message.contains("Usage: datapin \($0) ") || message.hasSuffix("Usage: datapin \($0)") }
+            let named = (message + "\n" + (command.map(help) ?? "")).split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "-") })
                 .map(String.init).filter { $0.hasPrefix("--") && $0.count > 2 && $0 != typo }
             var seen = Set<String>()
             let candidates = (named + globalOptions + ["--help", "--version"]).filter { seen.insert($0).inserted }

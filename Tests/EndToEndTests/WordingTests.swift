@@ -21,6 +21,7 @@ import TestSupport
         let project = try LockCommandTests.quickstartCopy()
         let expected = [
             (["sync", "--jbos", "4"], "Error: Unknown option '--jbos'. Did you mean '--jobs'?"),
+            (["sync", "--shrad", "1/4"], "Error: Unknown option '--shrad'. Did you mean '--shard'?"),
             (["--jsno", "ls"], "Error: Unknown option '--jsno'. Did you mean '--json'?"),
             (["ls", "--formt", "csv"], "Error: Unknown option '--formt'. Did you mean '--format'?"),
             (["snyc"], "Error: Unknown command 'snyc'. Did you mean 'sync'?"),
