@@ -20,7 +20,8 @@ final class ActiveTransfer {
     /// Why the server's host key was refused, when it was (set by `hostKeyCheck`).
     var hostKeyRefusal: String?
     let checksumAlgorithm: DigestAlgorithm?
-    private let pipeline: HashingPipeline
+    /// The hashing thread this file's chunks go to.
+    let pipeline: HashingPipeline
     private let events: @Sendable (TransferEvent) -> Void
     /// This attempt's headers: the request's, with credential headers (its own and its
     /// source's) only when the host may receive them.

@@ -4,7 +4,7 @@ import Foundation
 
 /// Downloads files in parallel through one libcurl multi handle driven by one dedicated thread
 /// (never Swift concurrency's cooperative pool), streaming each body into a partial file while
-/// a second thread hashes it, verifying size and digests, and renaming verified files into place.
+/// hashing threads (one per core, each file on one of them) hash it, verifying size and digests, and renaming verified files into place.
 /// Transient failures are retried with backoff, resuming from the bytes already on disk.
 /// `sftp://` files log in with the SSH agent or a key file and are fetched only from hosts whose
 /// key `~/.ssh/known_hosts` holds.
@@ -187,7 +187,9 @@ private final class TransferLoop: @unchecked Sendable {
     private let requests: [TransferRequest]
     private let events: @Sendable (TransferEvent) -> Void
     private let cancellation: Cancellation
-    private let pipeline = HashingPipeline()
+    /// One hashing thread per core (at most one per transfer slot); a file is hashed on one of
+    /// them throughout, so its chunks stay in order, and concurrent files on different cores.
+    private let pipelines: [HashingPipeline]
 
     private var multi: UnsafeMutableRawPointer!
     private var mailbox: Mailbox!
@@ -214,6 +216,8 @@ private final class TransferLoop: @unchecked Sendable {
         self.cancellation = cancellation
         self.results = Array(repeating: nil, count: requests.count)
         self.unfinished = requests.count
+        let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, engine.maxConcurrent, max(1, requests.count)))
+        self.pipelines = (0..<lanes).map { _ in HashingPipeline() }
     }
 
     func execute() -> [TransferResult] {
@@ -230,10 +234,12 @@ private final class TransferLoop: @unchecked Sendable {
         datapin_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, engine.maxConcurrent * 2)
         datapin_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
         cancellation.register(multi)
-        pipeline.start()
+        for pipeline in pipelines { pipeline.start() }
         placer.start()
 
-        transfers = requests.enumerated().map { ActiveTransfer(index: $0.offset, request: $0.element, limits: engine.limits, ssh: engine.ssh, pipeline: pipeline, events: events) }
+        transfers = requests.enumerated().map {
+            ActiveTransfer(index: $0.offset, request: $0.element, limits: engine.limits, ssh: engine.ssh, pipeline: pipelines[$0.offset % pipelines.count], events: events)
+        }
         ready = Array(transfers.indices)
 
         while unfinished > 0 {
@@ -254,7 +260,7 @@ private final class TransferLoop: @unchecked Sendable {
         }
 
         if unfinished > 0 { cancelEverything() }
-        pipeline.shutdown()
+        for pipeline in pipelines { pipeline.shutdown() }
         placer.shutdown()
         for (index, outcome) in mailbox.take() { verified(index, outcome) }
         mailbox.close()
@@ -522,7 +528,7 @@ private final class TransferLoop: @unchecked Sendable {
         let mailbox = self.mailbox!
         let placer = self.placer!
         verifying.insert(index)
-        pipeline.finish(digests) { final in
+        transfer.pipeline.finish(digests) { final in
             Self.verify(final, index: index, request: request, fd: fd, checksumAlgorithm: algorithm, placer: placer, mailbox: mailbox)
         }
     }
