@@ -41,7 +41,7 @@ struct SyncCommand: ParsableCommand {
 
     @OptionGroup var shardOption: ShardOption
 
-    @Option(help: ArgumentHelp("How verified files are flushed to disk before they are renamed into place: batched (one syncfs per batch), file (one fdatasync per file) or none.", valueName: "batched|file|none"))
+    @Option(help: ArgumentHelp("How verified bytes reach the disk before their final name points at them: one syncfs per batch, one fdatasync per file, or no flush (see the README on power cuts).", valueName: "batched|file|none"))
     var durability: Durability = .batched
 
     func validate() throws {
