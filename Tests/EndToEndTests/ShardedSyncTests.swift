@@ -54,6 +54,7 @@ import TestSupport
         #expect(!stateFiles.contains { $0.hasPrefix(PinJournal.fileName) }, "every shard's journal is folded: \(stateFiles)")
         #expect(stateFiles.filter { $0.hasPrefix("\(StateCache.fileName).") }.count == 4, "each shard kept its own state cache: \(stateFiles)")
         #expect(!FileManager.default.fileExists(atPath: project.data.appendingPathComponent("MANIFEST.html").path), "shards write no manifest")
+        #expect(results.withLock { $0[0] }?.stderr.contains("The manifest is written by the next `datapin sync` without --shard") == true)
 
         let status = try project.run(["status", "--check"])
         #expect(status.status == 0, "\(status.stdout)\(status.stderr)")

@@ -381,8 +381,11 @@ public final class SyncRun: @unchecked Sendable {
             if cancelled > 0 { line += ", \(cancelled) interrupted" }
             outcome.messages.append(line)
         }
-        if let shard = options.shard {
-            outcome.messages = outcome.messages.map { "Shard \(shard): \($0.prefix(1).lowercased())\($0.dropFirst())" }
+        if let shard = options.shard, let first = outcome.messages.first {
+            outcome.messages[0] = "Shard \(shard): \(first.prefix(1).lowercased())\(first.dropFirst())"
+            if spec.manifest {
+                outcome.messages.append("The manifest is written by the next `datapin sync` without --shard, once every shard has finished")
+            }
         }
         if interrupted { outcome.status = .interrupted }
         else if report.hasIntegrityFailure { outcome.status = .integrity }
