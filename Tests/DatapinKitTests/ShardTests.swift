@@ -1,3 +1,4 @@
+import Foundation
 import DatapinKit
 import Testing
 
@@ -44,5 +45,18 @@ import Testing
         for path in Self.paths { counts[Shard.shard(of: path, count: 16)] += 1 }
         let mean = Double(Self.paths.count) / 16
         #expect(counts.allSatisfy { abs(Double($0) - mean) < 0.2 * mean }, "\(counts)")
+    }
+
+    @Test func bytesSpreadEvenlyWhenFilesAreMany() {
+        // Sizes from 1 kB to 1 GB, spread over six orders of magnitude (a deterministic sequence).
+        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
+        var bytes = [Int64](repeating: 0, count: 16)
+        for path in Self.paths {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let size = Int64(pow(10, 3 + Double(state >> 11) / Double(1 << 53) * 6))
+            bytes[Shard.shard(of: path, count: 16)] += size
+        }
+        let mean = Double(bytes.reduce(0, +)) / 16
+        #expect(bytes.allSatisfy { abs(Double($0) - mean) < 0.35 * mean }, "\(bytes.map { $0 >> 20 }) MiB")
     }
 }
