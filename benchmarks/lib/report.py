@@ -12,13 +12,27 @@ text, which is a warning about that run (wrong file count or bytes, non-zero exi
 import argparse
 import statistics
 
-CASES = ["small", "large", "noop", "listing", "eso", "sftp"]
-BASELINE = {"small": "curl --parallel", "large": "curl --parallel", "noop": "find | wc -l",
-            "listing": "astroquery, one dataset at a time", "eso": "astroquery.eso query_tap + retrieve_data(with_calib='raw')",
-            "sftp": "sftp -b"}
-DATAPIN = {"small": "datapin sync", "large": "datapin sync", "noop": "datapin sync (no-op)",
-           "listing": "datapin lock, one entry per dataset", "eso": "datapin sync", "sftp": "datapin sync"}
-RSS_LIMIT_MB = 100.0
+# Table order. A case here is a group of rows with one baseline; benchmarks/run's --case names
+# select them (verify gives verify-noop and verify-large).
+CASES = ["small", "durability", "shard", "large", "huge", "noop", "verify-noop", "verify-large", "lock",
+         "listing", "eso", "sftp"]
+CURL_PARALLEL = "curl --parallel"
+SHA256SUM = "find | xargs sha256sum"
+BASELINE = {"small": CURL_PARALLEL, "durability": CURL_PARALLEL, "shard": CURL_PARALLEL,
+            "large": CURL_PARALLEL, "huge": CURL_PARALLEL, "noop": "find | wc -l",
+            "verify-noop": SHA256SUM, "verify-large": SHA256SUM, "lock": None,
+            "listing": "astroquery, one dataset at a time",
+            "eso": "astroquery.eso query_tap + retrieve_data(with_calib='raw')", "sftp": "sftp -b"}
+DATAPIN_SYNC = "datapin sync"
+NOOP_SYNC = "datapin sync (no-op)"
+STATUS = "datapin status --check"
+VERIFY = "datapin verify"
+LOCK = "datapin lock (no lock)"
+RELOCK = "datapin lock (unchanged re-lock)"
+LOCK_CHECK = "datapin lock --check"
+SHARDS = "datapin sync --shard K/4 --jobs 4, 4 at once"
+LISTING = "datapin lock, one entry per dataset"
+SYNC_RSS_LIMIT_MB = 64.0
 
 
 class Row:
@@ -56,6 +70,13 @@ def median(rows, case, tool):
     return statistics.median(row.seconds)
 
 
+def peak_mb(rows, case, tool):
+    row = rows.get((case, tool))
+    if row is None or not row.rss_kib:
+        return None
+    return max(row.rss_kib) * 1024 / 1e6
+
+
 def cell(text):
     return text.replace("|", "\\|")
 
@@ -64,72 +85,106 @@ def table(rows, descriptions):
     lines = ["| case | tool | median s | ratio | peak RSS MB | requests |", "|---|---|---:|---:|---:|---:|"]
     for case in CASES:
         label = f"{case} ({descriptions[case]})" if case in descriptions else case
-        baseline = median(rows, case, BASELINE[case])
+        baseline = median(rows, case, BASELINE[case]) if BASELINE[case] else None
         for (row_case, name), row in rows.items():
             if row_case != case:
                 continue
             tool = cell(name)
             if row.not_available:
-                lines.append(f"| {label} | {tool} | {row.not_available} | | | |")
+                lines.append(f"| {label} | {tool} | {cell(row.not_available)} | | | |")
                 continue
             seconds = statistics.median(row.seconds)
             share = seconds / baseline if baseline else None
             digits = 3 if share is not None and share < 0.1 else 2
             ratio = f"{share:.{digits}f}× {cell(BASELINE[case])}" if share is not None else "-"
-            peak_mb = max(row.rss_kib) * 1024 / 1e6
+            peak = max(row.rss_kib) * 1024 / 1e6
             requests = str(int(statistics.median(row.requests))) if row.requests else "-"
-            lines.append(f"| {label} | {tool} | {seconds:.3f} | {ratio} | {peak_mb:.1f} | {requests} |")
+            lines.append(f"| {label} | {tool} | {seconds:.3f} | {ratio} | {peak:.1f} | {requests} |")
             for warning in row.warnings:
                 lines.append(f"| {label} | ⚠ {tool} | WARNING {cell(warning)} | | | |")
     return lines
 
 
-def verdict(met, observed, datapin_row):
+def verdict(met, observed, judged_row):
     if met is None:
         return "n/a"
-    if datapin_row is not None and datapin_row.warnings:
-        return f"{observed} — unverified (datapin's runs had warnings: see the table)"
+    if judged_row is not None and judged_row.warnings:
+        return f"{observed} — unverified (its runs had warnings: see the table)"
     return f"{observed} — {'met' if met else 'missed'}"
 
 
 def targets(rows, listing_delay_ms, listing_jobs):
+    """The target lines, grouped by case in table order."""
     lines = []
+
+    def present(case, tool):
+        return (case, tool) in rows
 
     def ratio(case, numerator, denominator):
         top, bottom = median(rows, case, numerator), median(rows, case, denominator)
         return top / bottom if top is not None and bottom else None
 
-    def line(case, text, value, met_when, shown):
-        if not any(row_case == case for row_case, _ in rows):
+    def line(case, tool, text, value, met_when, shown):
+        """One target of the row (case, tool); nothing when the run had no such row."""
+        if not present(case, tool):
             return
         met = None if value is None else met_when(value)
         observed = None if value is None else shown(value)
-        lines.append(f"- {case}: {text}: {verdict(met, observed, rows.get((case, DATAPIN[case])))}")
+        lines.append((case, f"- {case}: {text}: {verdict(met, observed, rows.get((case, tool)))}"))
 
-    for case, limit in (("small", 1.2), ("large", 1.3)):
-        line(case, f"datapin ≤ {limit}× curl --parallel", ratio(case, DATAPIN[case], "curl --parallel"),
-             lambda value, limit=limit: value <= limit, lambda value: f"{value:.2f}×")
+    def at_most_ratio(case, tool, limit, baseline):
+        line(case, tool, f"{tool} ≤ {limit}× {baseline}", ratio(case, tool, baseline),
+             lambda value: value <= limit, lambda value: f"{value:.2f}×")
+
+    def at_most_seconds(case, tool, limit):
+        line(case, tool, f"{tool} ≤ {limit:g} s", median(rows, case, tool),
+             lambda value: value <= limit, lambda value: f"{value:.3f} s")
+
+    def at_most_mb(case, tool, limit):
+        line(case, tool, f"{tool} peak RSS ≤ {limit:.0f} MB", peak_mb(rows, case, tool),
+             lambda value: value <= limit, lambda value: f"{value:.1f} MB")
+
+    for case, limit in (("small", 1.05), ("large", 1.1), ("huge", 1.1)):
+        at_most_ratio(case, DATAPIN_SYNC, limit, CURL_PARALLEL)
     for case, factor in (("small", 2), ("large", 3)):
-        line(case, f"datapin ≥ {factor}× faster than aria2c", ratio(case, "aria2c -j16", DATAPIN[case]),
+        line(case, DATAPIN_SYNC, f"datapin sync ≥ {factor}× faster than aria2c", ratio(case, "aria2c -j16", DATAPIN_SYNC),
              lambda value, factor=factor: value >= factor, lambda value: f"{value:.2f}× faster")
-    line("small", "datapin ≥ 10× faster than the curl script", ratio("small", "curl script", DATAPIN["small"]),
+    line("small", DATAPIN_SYNC, "datapin sync ≥ 10× faster than the curl script", ratio("small", "curl script", DATAPIN_SYNC),
          lambda value: value >= 10, lambda value: f"{value:.2f}× faster")
-    line("noop", "datapin no-op ≤ 1 s", median(rows, "noop", DATAPIN["noop"]),
-         lambda value: value <= 1.0, lambda value: f"{value:.3f} s")
-    listing = rows.get(("listing", DATAPIN["listing"]))
+    if present("shard", SHARDS):
+        row = rows[("shard", SHARDS)]
+        text = "- shard: 4 shards at once place every file once, all exit 0, then status --check exits 0: "
+        if row.not_available or not row.seconds:
+            lines.append(("shard", text + "n/a"))
+        else:
+            runs, failed = len(row.seconds), len(row.warnings)
+            lines.append(("shard", text + (f"right in {runs} of {runs} runs — met" if not failed
+                                           else f"wrong in {failed} of {runs} runs (see the table) — missed")))
+    for case in ("noop",):
+        at_most_seconds(case, NOOP_SYNC, 0.3)
+        at_most_seconds(case, STATUS, 0.3)
+        at_most_mb(case, STATUS, 64)
+    for case in ("verify-noop", "verify-large"):
+        at_most_ratio(case, VERIFY, 1.2, SHA256SUM)
+    for tool in (LOCK, RELOCK):
+        at_most_seconds("lock", tool, 1.5)
+        at_most_mb("lock", tool, 150)
+    at_most_seconds("lock", LOCK_CHECK, 0.05)
+    at_most_mb("lock", LOCK_CHECK, 16)
+    listing = rows.get(("listing", LISTING))
     if listing is not None and listing.requests:
         requests = statistics.median(listing.requests)
         limit = 1.5 * requests / listing_jobs * listing_delay_ms / 1000
-        line("listing", f"datapin lock ≤ 1.5 × ({int(requests)} requests ÷ {listing_jobs}) × {listing_delay_ms} ms = {limit:.1f} s",
-             median(rows, "listing", DATAPIN["listing"]), lambda value: value <= limit, lambda value: f"{value:.2f} s")
+        line("listing", LISTING, f"datapin lock ≤ 1.5 × ({int(requests)} requests ÷ {listing_jobs}) × {listing_delay_ms} ms = {limit:.1f} s",
+             median(rows, "listing", LISTING), lambda value: value <= limit, lambda value: f"{value:.2f} s")
     elif listing is not None:
-        lines.append(f"- listing: datapin lock ≤ 1.5 × (requests ÷ {listing_jobs}) × {listing_delay_ms} ms: n/a")
-    peaks = [max(row.rss_kib) for (case, tool), row in rows.items() if tool == DATAPIN[case] and row.rss_kib]
-    peak = max(peaks) * 1024 / 1e6 if peaks else None
-    met = None if peak is None else peak <= RSS_LIMIT_MB
-    lines.append(f"- all: datapin peak RSS ≤ {RSS_LIMIT_MB:.0f} MB: "
-                 f"{verdict(met, None if peak is None else f'{peak:.1f} MB', None)}")
-    return lines
+        lines.append(("listing", f"- listing: datapin lock ≤ 1.5 × (requests ÷ {listing_jobs}) × {listing_delay_ms} ms: n/a"))
+    # Every datapin sync row of every case (the no-op, each durability and the shards too).
+    for case in CASES:
+        for row_case, tool in list(rows):
+            if row_case == case and tool.startswith(DATAPIN_SYNC):
+                at_most_mb(case, tool, SYNC_RSS_LIMIT_MB)
+    return [text for _, text in sorted(lines, key=lambda item: CASES.index(item[0]))]
 
 
 def main():
