@@ -37,6 +37,8 @@ public struct LaidOutPaths: Sendable {
     /// The manifest file (one of `manifestFileNames`) that a path under destination would be,
     /// compared without case; nil when none.
     public static func manifestFileName(clashingWith path: String) -> String? {
+        // No case mapping makes or removes a '/', and the manifest's names have none.
+        guard !path.utf8.contains(UInt8(ascii: "/")) else { return nil }
         let folded = PathSafety.caseFolded(path)
         return manifestFileNames.first { PathSafety.caseFolded($0) == folded }
     }
@@ -49,8 +51,13 @@ public struct LaidOutPaths: Sendable {
         guard !caseSensitive else { return nil }
         var prefix = path
         while !prefix.isEmpty {
-            if let known = spellings[PathSafety.caseFolded(prefix)], known.spelling != prefix {
-                return .caseOnly(path: path, earlier: known.path, spelling: prefix, earlierSpelling: known.spelling)
+            if let known = spellings[PathSafety.caseFolded(prefix)] {
+                if known.spelling != prefix {
+                    return .caseOnly(path: path, earlier: known.path, spelling: prefix, earlierSpelling: known.spelling)
+                }
+                // Laid out with this spelling, so were its folders (`insert` lays out every
+                // folder above a new name), each checked then: nothing above can clash.
+                return nil
             }
             prefix = Self.folder(of: prefix)
         }
@@ -73,8 +80,10 @@ public struct LaidOutPaths: Sendable {
     /// empty when they may all be laid out in one destination with these settings.
     public static func clashes(among paths: [String], manifest: Bool, caseSensitive: Bool) -> [Clash] {
         var laidOut = LaidOutPaths(manifest: manifest, caseSensitive: caseSensitive)
+        if !caseSensitive { laidOut.spellings.reserveCapacity(paths.count + paths.count / 4) }
         var clashes: [Clash] = []
-        for path in paths.sorted() {
+        let isSorted = zip(paths, paths.dropFirst()).allSatisfy { $0 <= $1 }
+        for path in isSorted ? paths : paths.sorted() {
             if let clash = laidOut.clash(with: path) {
                 clashes.append(clash)
             } else {
@@ -86,7 +95,7 @@ public struct LaidOutPaths: Sendable {
 
     /// The folder part of a relative path; empty at the top.
     static func folder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
         return String(path[..<slash])
     }
 }
