@@ -11,7 +11,7 @@ extension SyncCommand {
     func writeManifest(context: SyncContext, lock: Lockfile, report: SyncReport, credentials: [String: ArchiveCredentials], users: () -> [String: String]) -> [Diagnostic] {
         let stampURL = context.tree.stateDirectory.appendingPathComponent("manifest-stamp")
         let complete = report.failed.isEmpty && report.skippedForCredentials.isEmpty
-        let stamp = "\(lock.specDigest) files \(lock.files.count) bytes \(lock.files.reduce(Int64(0)) { $0 + ($1.size ?? 0) }) pinned \(lock.files.filter { $0.sha256 != nil }.count) duplicates \(context.loaded.spec.duplicates.rawValue) complete\n"
+        let stamp = "\(lock.specDigest) files \(lock.files.count) bytes \(lock.files.reduce(Int64(0)) { $0 + ($1.size ?? 0) }) pinned \(lock.files.reduce(0) { $0 + ($1.sha256 == nil ? 0 : 1) }) duplicates \(context.loaded.spec.duplicates.rawValue) complete\n"
         let unchanged = report.placed.isEmpty && report.pruned.isEmpty && report.duplicatesPlaced.isEmpty && complete
         let manifestsExist = [DownloadManifest.htmlFileName, DownloadManifest.jsonFileName].allSatisfy { FileManager.default.fileExists(atPath: context.tree.destination.appendingPathComponent($0).path) }
         if unchanged && manifestsExist && (try? String(contentsOf: stampURL, encoding: .utf8)) == stamp { return [] }
