@@ -189,7 +189,7 @@ struct SHA256Value: Hashable, Sendable {
     }
 }
 
-/// Reads local files to compute their digests, never following a symlink, on a few threads at once.
+/// Reads local files to compute their digests, never following a symlink, on one thread per core.
 enum LocalFileDigests {
     /// What reading one file gave: its status when opened and the digests of its bytes.
     struct Digested: Sendable {
@@ -199,15 +199,19 @@ enum LocalFileDigests {
 
     /// One file to read and the algorithms to compute over it.
     struct Job: Sendable {
+        /// Absolute, or relative to `directory`.
         var path: String
         var algorithms: [DigestAlgorithm]
+        /// An open folder `path` is relative to (it must stay open until the job is done), so the
+        /// kernel walks only the path's own components; `AT_FDCWD` for the working folder.
+        var directory: Int32 = AT_FDCWD
     }
 
     static let blockSize = 1 << 20
 
     /// The digests of the regular file at `path`; fails on a symlink, a non-regular file or a read error.
-    static func digest(path: String, algorithms: [DigestAlgorithm], buffer: UnsafeMutableRawBufferPointer) -> Result<Digested, LocalFileError> {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    static func digest(path: String, in directory: Int32 = AT_FDCWD, algorithms: [DigestAlgorithm], buffer: UnsafeMutableRawBufferPointer) -> Result<Digested, LocalFileError> {
+        let descriptor = openat(directory, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard descriptor >= 0 else {
             if errno == ELOOP { return .failure(LocalFileError(reason: "it is a symbolic link")) }
             return .failure(LocalFileError(reason: String(cString: strerror(errno))))
@@ -217,7 +221,8 @@ enum LocalFileDigests {
         guard fstat(descriptor, &raw) == 0 else { return .failure(LocalFileError(reason: String(cString: strerror(errno)))) }
         let stat = FileStat(raw)
         guard stat.isRegular else { return .failure(LocalFileError(reason: "it is \(stat.kindDescription)")) }
-        _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+        // Read-ahead advice only matters for a file longer than one read.
+        if stat.size > Int64(buffer.count) { _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL)) }
         let hashers: [Hasher]
         do throws(DigestError) {
             hashers = try algorithms.map { algorithm throws(DigestError) in try Hasher(algorithm) }
@@ -232,9 +237,9 @@ enum LocalFileDigests {
         return .success(Digested(stat: stat, digests: Dictionary(uniqueKeysWithValues: hashers.map { ($0.algorithm, $0.finalize()) })))
     }
 
-    /// Digests every job, on up to `maximumThreads` threads (Dispatch worker threads, never Swift
-    /// concurrency's pool); results are in the jobs' order.
-    static func digestAll(_ jobs: [Job], maximumThreads: Int = min(ProcessInfo.processInfo.activeProcessorCount, 4)) -> [Result<Digested, LocalFileError>] {
+    /// Digests every job, on up to `maximumThreads` threads (one per core by default; Dispatch
+    /// worker threads, never Swift concurrency's pool); results are in the jobs' order.
+    static func digestAll(_ jobs: [Job], maximumThreads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [Result<Digested, LocalFileError>] {
         guard !jobs.isEmpty else { return [] }
         let board = JobBoard(count: jobs.count)
         let workers = max(1, min(maximumThreads, jobs.count))
@@ -242,7 +247,7 @@ enum LocalFileDigests {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
             defer { buffer.deallocate() }
             while let index = board.take() {
-                board.store(digest(path: jobs[index].path, algorithms: jobs[index].algorithms, buffer: buffer), at: index)
+                board.store(digest(path: jobs[index].path, in: jobs[index].directory, algorithms: jobs[index].algorithms, buffer: buffer), at: index)
             }
         }
         return board.results.map { $0! }

@@ -54,7 +54,7 @@ public struct VerifyFinding: Sendable, Hashable {
 }
 
 /// Re-hashes every locked file that exists, ignoring the state cache (what `datapin verify` does),
-/// on a few threads; files that match their pins are recorded in the cache.
+/// on one thread per core; files that match their pins are recorded in the cache.
 public enum TreeVerifier {
     /// One finding per locked path (entries' paths and their `alsoPaths`), in lock order.
     /// Blocking (hashing on worker threads): call it from the main thread.
@@ -63,8 +63,12 @@ public enum TreeVerifier {
         var findings: [VerifyFinding] = []
         var jobs: [LocalFileDigests.Job] = []
         var jobFindings: [Int] = []
+        findings.reserveCapacity(lock.files.count)
+        jobs.reserveCapacity(lock.files.count)
+        jobFindings.reserveCapacity(lock.files.count)
         for entry in lock.files {
-            for path in [entry.path] + entry.alsoPaths {
+            for placement in -1..<entry.alsoPaths.count {
+                let path = placement < 0 ? entry.path : entry.alsoPaths[placement]
                 switch survey.observe(path) {
                 case .missing:
                     findings.append(VerifyFinding(entry: entry, path: path, outcome: .missing))
@@ -80,12 +84,14 @@ public enum TreeVerifier {
                         algorithms.append(algorithm)
                     }
                     jobFindings.append(findings.count)
-                    jobs.append(LocalFileDigests.Job(path: tree.finalURL(for: path).path, algorithms: algorithms))
+                    jobs.append(survey.job(for: path, algorithms: algorithms))
                     findings.append(VerifyFinding(entry: entry, path: path, outcome: .ok))
                 }
             }
         }
-        for (index, result) in LocalFileDigests.digestAll(jobs).enumerated() {
+        // The jobs open their files through the survey's descriptor of the destination.
+        let results = withExtendedLifetime(survey) { LocalFileDigests.digestAll(jobs) }
+        for (index, result) in results.enumerated() {
             let findingIndex = jobFindings[index]
             findings[findingIndex].outcome = outcome(of: result, for: findings[findingIndex], cache: cache)
         }
