@@ -253,6 +253,76 @@ enum LocalFileDigests {
         return board.results.map { $0! }
     }
 
+    /// Digests jobs while the caller is still finding them: `threads` worker threads start on
+    /// the first job handed over, and the caller's thread joins them in `finish`. Results are in
+    /// the order the jobs were added.
+    final class Pipeline: @unchecked Sendable {
+        /// Jobs are handed to the workers this many at a time, and at `finish`.
+        private static let handOver = 64
+
+        private let condition = NSCondition()
+        private var jobs: [Job] = []
+        private var results: [Result<Digested, LocalFileError>?] = []
+        private var next = 0
+        private var closed = false
+        private var waiting: [Job] = []
+        private let workers = DispatchGroup()
+        private(set) var count = 0
+
+        init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+            for _ in 0..<max(1, threads) {
+                workers.enter()
+                DispatchQueue.global().async {
+                    self.work()
+                    self.workers.leave()
+                }
+            }
+        }
+
+        /// Adds a job; its result will be at index `count` before the call.
+        func add(_ job: Job) {
+            waiting.append(job)
+            count += 1
+            if waiting.count >= Self.handOver { handOver(closing: false) }
+        }
+
+        /// Every job's result, in order, once all are done; the caller's thread hashes too.
+        func finish() -> [Result<Digested, LocalFileError>] {
+            handOver(closing: true)
+            work()
+            workers.wait()
+            return results.map { $0! }
+        }
+
+        private func handOver(closing: Bool) {
+            condition.lock()
+            jobs.append(contentsOf: waiting)
+            results.append(contentsOf: repeatElement(nil, count: waiting.count))
+            if closing { closed = true }
+            condition.broadcast()
+            condition.unlock()
+            waiting.removeAll(keepingCapacity: true)
+        }
+
+        private func work() {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
+            defer { buffer.deallocate() }
+            condition.lock()
+            while true {
+                while next >= jobs.count && !closed { condition.wait() }
+                guard next < jobs.count else { break }
+                let index = next
+                let job = jobs[index]
+                next += 1
+                condition.unlock()
+                let result = digest(path: job.path, in: job.directory, algorithms: job.algorithms, buffer: buffer)
+                condition.lock()
+                results[index] = result
+            }
+            condition.unlock()
+        }
+    }
+
     /// Hands out job indices to worker threads, each exactly once, and collects their results.
     private final class JobBoard: @unchecked Sendable {
         private let lock = NSLock()

@@ -61,10 +61,10 @@ public enum TreeVerifier {
     public static func verify(lock: Lockfile, tree: SyncTree, cache: StateCache) -> [VerifyFinding] {
         let survey = TreeSurvey(tree: tree, cache: cache, duplicates: .link)
         var findings: [VerifyFinding] = []
-        var jobs: [LocalFileDigests.Job] = []
+        // Files are hashed on worker threads while the survey goes on.
+        let hashing = LocalFileDigests.Pipeline()
         var jobFindings: [Int] = []
         findings.reserveCapacity(lock.files.count)
-        jobs.reserveCapacity(lock.files.count)
         jobFindings.reserveCapacity(lock.files.count)
         for entry in lock.files {
             for placement in -1..<entry.alsoPaths.count {
@@ -84,13 +84,13 @@ public enum TreeVerifier {
                         algorithms.append(algorithm)
                     }
                     jobFindings.append(findings.count)
-                    jobs.append(survey.job(for: path, algorithms: algorithms))
+                    hashing.add(survey.job(for: path, algorithms: algorithms))
                     findings.append(VerifyFinding(entry: entry, path: path, outcome: .ok))
                 }
             }
         }
         // The jobs open their files through the survey's descriptor of the destination.
-        let results = withExtendedLifetime(survey) { LocalFileDigests.digestAll(jobs) }
+        let results = withExtendedLifetime(survey) { hashing.finish() }
         for (index, result) in results.enumerated() {
             let findingIndex = jobFindings[index]
             findings[findingIndex].outcome = outcome(of: result, for: findings[findingIndex], cache: cache)
@@ -109,7 +109,7 @@ public enum TreeVerifier {
             return .sizeMismatch(expected: size, actual: digested.stat.size)
         }
         let actual = digested.digests[.sha256] ?? ""
-        if let pinned = entry.sha256, pinned.lowercased() != actual {
+        if let pinned = entry.sha256, pinned != actual, pinned.lowercased() != actual {
             cache.forget(finding.path)
             return .digestMismatch(expected: pinned.lowercased(), actual: actual)
         }
