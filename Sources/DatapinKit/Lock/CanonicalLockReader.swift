@@ -11,10 +11,14 @@ import Foundation
 enum CanonicalLockReader {
     static func read(_ text: String) -> Lockfile? {
         var text = text
-        return text.withUTF8 { buffer in
-            var reader = Cursor(bytes: buffer)
-            return reader.lockfile()
-        }
+        return text.withUTF8 { buffer in read(bytes: buffer) }
+    }
+
+    /// `read` of a file's bytes as they are: what this reader accepts is ASCII, so no decoded
+    /// copy of the text is needed first.
+    static func read(bytes: UnsafeBufferPointer<UInt8>) -> Lockfile? {
+        var reader = Cursor(bytes: bytes)
+        return reader.lockfile()
     }
 
     /// A run of bytes of the text, read in place.
