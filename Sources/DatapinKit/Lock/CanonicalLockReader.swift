@@ -56,6 +56,9 @@ enum CanonicalLockReader {
             }
             guard filesLine.elementsEqual("files:".utf8) else { return nil }
             var files: [LockEntry] = []
+            // Room for every entry at once: growing by doubling would hold the old and the new
+            // buffer of ~440-byte entries together (87 MB for 100,000 entries instead of 44 MB).
+            files.reserveCapacity(entryCount())
             var previousPath: Bytes?
             var pending: Bytes? = nextLine()
             var closed = false
@@ -86,6 +89,19 @@ enum CanonicalLockReader {
             }
             guard closed, position == bytes.count else { return nil }
             return Lockfile(version: version, specDigest: spec, files: files)
+        }
+
+        /// How many lines from the current position on start an entry (`- path: `).
+        func entryCount() -> Int {
+            guard let base = bytes.baseAddress else { return 0 }
+            var count = 0
+            var offset = position
+            while offset < bytes.count {
+                if bytes[offset] == 0x2D { count += 1 }
+                guard let newline = memchr(base + offset, 0x0A, bytes.count - offset) else { break }
+                offset = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+            }
+            return count
         }
 
         /// `  key: ` for every entry key, in the writer's order.
