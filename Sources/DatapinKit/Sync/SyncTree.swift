@@ -254,8 +254,8 @@ enum LocalFileDigests {
     }
 
     /// Digests jobs while the caller is still finding them: `threads` worker threads start on
-    /// the first job handed over, and the caller's thread joins them in `finish`. Results are in
-    /// the order the jobs were added.
+    /// the first job handed over, and `finish` hands the caller each result, in the order the
+    /// jobs were added, as soon as it is ready.
     final class Pipeline: @unchecked Sendable {
         /// Jobs are handed to the workers this many at a time, and at `finish`.
         private static let handOver = 64
@@ -286,12 +286,26 @@ enum LocalFileDigests {
             if waiting.count >= Self.handOver { handOver(closing: false) }
         }
 
-        /// Every job's result, in order, once all are done; the caller's thread hashes too.
-        func finish() -> [Result<Digested, LocalFileError>] {
+        /// Calls `body` with every job's index and result, in order, on the caller's thread,
+        /// each as soon as it and those before it are done (while the workers hash the rest);
+        /// returns when all are.
+        func finish(_ body: (Int, Result<Digested, LocalFileError>) -> Void) {
             handOver(closing: true)
-            work()
+            condition.lock()
+            var index = 0
+            while index < results.count {
+                guard let result = results[index] else {
+                    condition.wait()
+                    continue
+                }
+                results[index] = nil
+                condition.unlock()
+                body(index, result)
+                index += 1
+                condition.lock()
+            }
+            condition.unlock()
             workers.wait()
-            return results.map { $0! }
         }
 
         private func handOver(closing: Bool) {
@@ -318,6 +332,7 @@ enum LocalFileDigests {
                 let result = digest(path: job.path, in: job.directory, algorithms: job.algorithms, buffer: buffer)
                 condition.lock()
                 results[index] = result
+                condition.broadcast()
             }
             condition.unlock()
         }

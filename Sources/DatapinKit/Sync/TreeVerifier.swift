@@ -89,11 +89,13 @@ public enum TreeVerifier {
                 }
             }
         }
-        // The jobs open their files through the survey's descriptor of the destination.
-        let results = withExtendedLifetime(survey) { hashing.finish() }
-        for (index, result) in results.enumerated() {
-            let findingIndex = jobFindings[index]
-            findings[findingIndex].outcome = outcome(of: result, for: findings[findingIndex], cache: cache)
+        // The jobs open their files through the survey's descriptor of the destination; each
+        // result is judged as it comes, while the workers hash the files after it.
+        withExtendedLifetime(survey) {
+            hashing.finish { index, result in
+                let findingIndex = jobFindings[index]
+                findings[findingIndex].outcome = outcome(of: result, for: findings[findingIndex], cache: cache)
+            }
         }
         return findings
     }
