@@ -37,3 +37,21 @@ import Testing
         }
     }
 }
+
+/// Resolving a listing's plain relative URLs by appending them to the catalog's folder gives
+/// what RFC 3986 resolution through `URL` gives.
+@Suite struct CatalogURLResolverTests {
+    @Test(arguments: [
+        "http://127.0.0.1:8080/noop/catalog.json", "https://host.example.org", "https://host.example.org/", "http://h/a/../b/c.json?token=1#top",
+        "http://h/a/b/..", "https://user@h/x/y/catalog.json", "HTTP://H/Dir/cat.json",
+    ])
+    func appendingAgreesWithURLResolution(base: String) {
+        let catalog = CatalogBase.url(base)
+        let resolver = CatalogBase.Resolver(catalog)
+        for written in ["files/ds0000/f000000.bin", "f.bin", "a/b/c-d_e~f.fits", "a/./b", "a/../b", "../x", "./x", "...", "a//b", "a/", "/abs", "q?x=1", "s p", "%41", "h:x", "https://other/x", ".hidden/x", "x..y/z"] {
+            let fast = resolver.resolve(written)
+            let slow = catalog.resolve(written)
+            #expect(fast?.absolute == slow?.absolute && fast?.lockURL == slow?.lockURL, "\(base) + \(written)")
+        }
+    }
+}
