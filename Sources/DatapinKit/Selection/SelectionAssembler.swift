@@ -89,7 +89,8 @@ private struct Assembly {
                 reportUnsafe(product, path: path, problem: problem, entry: entry)
                 continue
             }
-            if URLUserinfo.hasUserinfo(product.url) {
+            // Userinfo needs an `@`; most URLs have none, and the full check searches with Foundation.
+            if product.url.utf8.contains(UInt8(ascii: "@")), URLUserinfo.hasUserinfo(product.url) {
                 reportCredentialURL(product, entry: entry)
                 continue
             }
