@@ -81,6 +81,14 @@ import Testing
         ("path: a/one.fits", "path: /etc/one.fits"),                // absolute
         ("path: a/one.fits", "path: a/../one.fits"),                // escapes
         ("path: a/one.fits", "path: .datapin-partial/one.fits"),    // datapin's working folder
+        ("path: a/one.fits", "path: .DATAPIN/one.fits"),            // the same, as a case-insensitive file system sees it
+        ("path: a/one.fits", "path: \"/etc/one.fits\""),            // absolute, quoted
+        ("path: a/one.fits", "path: \"a/../one.fits\""),            // escapes, quoted
+        ("path: a/one.fits", "path: a//one.fits"),                  // empty component
+        ("path: a/one.fits", "path: a/./one.fits"),
+        ("path: a/one.fits", "path: a/one.fits/"),
+        ("path: a/one.fits", "path: a/\(String(repeating: "x", count: 256))"), // component too long
+        ("url: https://x/one", "url: https://user:secret@x/one"),   // credentials in the URL
         ("size: 10", "size: \"10\""),                               // quoted number
         ("size: 10", "size: -1"),
         ("size: 10", "size: ten"),
@@ -99,6 +107,18 @@ import Testing
         let text = Self.clean.replacingOccurrences(of: original, with: damaged)
         #expect(text != Self.clean)
         #expect(CanonicalLockReader.read(text) == nil)
+    }
+
+    /// Paths whose first component starts with a dot are judged by `PathSafety` itself; a safe
+    /// one takes the fast path, and so do the entries after it in the same folder.
+    @Test func aHiddenFolderThatIsNotDatapinsTakesTheFastPath() throws {
+        let lock = Lockfile(specDigest: LockSamples.specDigest, files: [
+            LockEntry(path: ".hidden/one.fits", archive: "lab", dataset: "a", uri: "index:lab/1", url: "https://x/1", size: 1, access: .public),
+            LockEntry(path: ".hidden/two.fits", archive: "lab", dataset: "a", uri: "index:lab/2", url: "https://x/2", size: 2, access: .public),
+            LockEntry(path: "a/three.fits", archive: "lab", dataset: "b", uri: "index:lab/3", url: "sftp://me@x/3", size: 3, access: .public),
+        ])
+        let fast = try #require(CanonicalLockReader.read(LockWriter.render(lock)))
+        #expect(fast == lock)
     }
 
     static let associated = LockWriter.render(Lockfile(specDigest: LockSamples.specDigest, files: [

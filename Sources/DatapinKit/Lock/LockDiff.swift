@@ -13,23 +13,26 @@ public struct LockDiff: Sendable, Hashable {
     /// Compares `old` (nil when there is no lock yet) with `new`.
     public init(old: Lockfile?, new: Lockfile) {
         let oldFiles = old?.files ?? []
-        var oldByPath: [[UInt8]: LockEntry] = [:]
-        for entry in oldFiles { oldByPath[Array(entry.path.utf8)] = entry }
+        // Old entries by index, not by copy: a copy of 100,000 entries is 44 MB.
+        var oldByPath: [[UInt8]: Int] = [:]
+        oldByPath.reserveCapacity(oldFiles.count)
+        for index in oldFiles.indices { oldByPath[Array(oldFiles[index].path.utf8)] = index }
         var newPaths: Set<[UInt8]> = []
+        newPaths.reserveCapacity(new.files.count)
         var added: [LockEntry] = [], changed: [LockChange] = []
         for entry in new.files {
             let key = Array(entry.path.utf8)
             newPaths.insert(key)
             if let previous = oldByPath[key] {
-                let fields = LockChange.differingKeys(previous, entry)
-                if !fields.isEmpty { changed.append(LockChange(old: previous, new: entry, fields: fields)) }
+                let fields = LockChange.differingKeys(oldFiles[previous], entry)
+                if !fields.isEmpty { changed.append(LockChange(old: oldFiles[previous], new: entry, fields: fields)) }
             } else {
                 added.append(entry)
             }
         }
         let removed = oldFiles.filter { !newPaths.contains(Array($0.path.utf8)) }
-        self.added = added.sorted(by: Self.pathOrder)
-        self.removed = removed.sorted(by: Self.pathOrder)
+        self.added = Self.inPathOrder(added)
+        self.removed = Self.inPathOrder(removed)
         self.changed = changed.sorted { Self.pathOrder($0.new, $1.new) }
     }
 
@@ -68,6 +71,12 @@ public struct LockDiff: Sendable, Hashable {
         }
     }
 
+    /// `entries` sorted by path; entries already in order are not copied into a sorted array.
+    private static func inPathOrder(_ entries: [LockEntry]) -> [LockEntry] {
+        let sorted = entries.indices.dropFirst().allSatisfy { !pathOrder(entries[$0], entries[$0 - 1]) }
+        return sorted ? entries : entries.sorted(by: pathOrder)
+    }
+
     private static func pathOrder(_ a: LockEntry, _ b: LockEntry) -> Bool {
         a.path.utf8.lexicographicallyPrecedes(b.path.utf8)
     }
@@ -99,7 +108,12 @@ public struct LockChange: Sendable, Hashable {
 
     /// The lock keys whose values differ between two entries, in the lockfile's key order.
     static func differingKeys(_ a: LockEntry, _ b: LockEntry) -> [String] {
-        keyedValues.filter { $0.value(a) != $0.value(b) }.map(\.key)
+        // Equal entries (the path aside, which is not a key here) give equal texts for every
+        // key; only entries that differ somewhere have their values written out and compared.
+        var same = a
+        same.path = b.path
+        if same == b { return [] }
+        return keyedValues.filter { $0.value(a) != $0.value(b) }.map(\.key)
     }
 
     /// Every lock key an entry's change can be in, in the lockfile's key order, with its value

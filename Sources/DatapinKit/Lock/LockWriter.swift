@@ -11,43 +11,51 @@ public enum LockWriter {
 
     /// The lockfile text, ending with `closingLine` and exactly one newline.
     public static func render(_ lock: Lockfile) -> String {
-        var lines = [header, "version: \(lock.version)", "spec: \(YAMLScalar.block(lock.specDigest))"]
-        let entries = lock.files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        var out = ""
+        out.reserveCapacity(256 * (lock.files.count + 1))
+        out += header + "\nversion: \(lock.version)\nspec: " + YAMLScalar.block(lock.specDigest) + "\n"
+        // Sorting copies every entry; a lock's entries usually are in order already.
+        let files = lock.files
+        let inOrder = files.indices.dropFirst().allSatisfy { !files[$0].path.utf8.lexicographicallyPrecedes(files[$0 - 1].path.utf8) }
+        let entries = inOrder ? files : files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         if entries.isEmpty {
-            lines.append("files: []")
+            out += "files: []\n"
         } else {
-            lines.append("files:")
-            for entry in entries { lines.append(contentsOf: block(for: entry)) }
+            out += "files:\n"
+            var plain = YAMLScalar.PlainCache()
+            for entry in entries { append(entry, to: &out, plain: &plain) }
         }
-        lines.append(closingLine)
-        return lines.joined(separator: "\n") + "\n"
+        out += closingLine + "\n"
+        return out
     }
 
-    /// The lines of one `- path: …` block, keys in the order of `LockKey.entryKeys`.
-    private static func block(for entry: LockEntry) -> [String] {
-        var fields: [(String, String)] = [
-            ("path", YAMLScalar.block(entry.path)),
-            ("archive", YAMLScalar.block(entry.archive)),
-            ("dataset", YAMLScalar.block(entry.dataset)),
-            ("uri", YAMLScalar.block(entry.uri)),
-            ("url", YAMLScalar.block(entry.url)),
-        ]
-        if let size = entry.size { fields.append(("size", String(size))) }
-        if let sha256 = entry.sha256 { fields.append(("sha256", YAMLScalar.block(sha256))) }
-        if let checksum = entry.checksum { fields.append(("checksum", YAMLScalar.block(checksum.description))) }
-        if let modified = entry.modified { fields.append(("modified", YAMLScalar.block(modified))) }
-        if let level = entry.level { fields.append(("level", YAMLScalar.block(level))) }
-        if let suffix = entry.suffix { fields.append(("suffix", YAMLScalar.block(suffix))) }
-        if let type = entry.type { fields.append(("type", YAMLScalar.block(type.rawValue))) }
-        fields.append(("access", YAMLScalar.block(entry.access.rawValue)))
-        if let instrument = entry.instrument { fields.append(("instrument", YAMLScalar.block(instrument))) }
-        if let filters = entry.filters { fields.append(("filters", YAMLScalar.block(filters))) }
-        if let association = entry.association { fields.append(("association", flowMapping(association))) }
-        if !entry.also.isEmpty { fields.append(("also", YAMLScalar.flowList(entry.also))) }
-        if !entry.alsoPaths.isEmpty { fields.append(("also_paths", YAMLScalar.flowList(entry.alsoPaths))) }
-        return fields.enumerated().map { index, field in
-            (index == 0 ? "- " : "  ") + field.0 + ": " + field.1
+    /// Appends the lines of one `- path: …` block, keys in the order of `LockKey.entryKeys`.
+    private static func append(_ entry: LockEntry, to out: inout String, plain: inout YAMLScalar.PlainCache) {
+        func field(_ key: String, _ value: String) {
+            out += "  "
+            out += key
+            out += ": "
+            out += value
+            out += "\n"
         }
+        out += "- path: " + YAMLScalar.block(entry.path) + "\n"
+        field("archive", plain.block(entry.archive))
+        field("dataset", plain.block(entry.dataset))
+        field("uri", YAMLScalar.block(entry.uri))
+        field("url", YAMLScalar.block(entry.url))
+        if let size = entry.size { field("size", String(size)) }
+        if let sha256 = entry.sha256 { field("sha256", YAMLScalar.block(sha256)) }
+        if let checksum = entry.checksum { field("checksum", YAMLScalar.block(checksum.description)) }
+        if let modified = entry.modified { field("modified", YAMLScalar.block(modified)) }
+        if let level = entry.level { field("level", plain.block(level)) }
+        if let suffix = entry.suffix { field("suffix", plain.block(suffix)) }
+        if let type = entry.type { field("type", plain.block(type.rawValue)) }
+        field("access", plain.block(entry.access.rawValue))
+        if let instrument = entry.instrument { field("instrument", plain.block(instrument)) }
+        if let filters = entry.filters { field("filters", plain.block(filters)) }
+        if let association = entry.association { field("association", flowMapping(association)) }
+        if !entry.also.isEmpty { field("also", YAMLScalar.flowList(entry.also)) }
+        if !entry.alsoPaths.isEmpty { field("also_paths", YAMLScalar.flowList(entry.alsoPaths)) }
     }
 
     /// `{mode: Raw2Raw, executed: Raw2Raw, certified: true, complete: true, files: 50}`, keys in
@@ -80,6 +88,19 @@ enum YAMLScalar {
         isSafePlain(text, inFlow: false) ? text : doubleQuoted(text)
     }
 
+    /// `block` of values that repeat from entry to entry (archive, dataset, access, level), each
+    /// worked out once per render.
+    struct PlainCache {
+        private var written: [String: String] = [:]
+
+        mutating func block(_ text: String) -> String {
+            if let known = written[text] { return known }
+            let value = YAMLScalar.block(text)
+            if written.count < 4096 { written[text] = value }
+            return value
+        }
+    }
+
     /// One item of a flow collection, quoted by the stricter rule of flow context.
     static func flowItem(_ text: String) -> String {
         isSafePlain(text, inFlow: true) ? text : doubleQuoted(text)
@@ -93,6 +114,14 @@ enum YAMLScalar {
     /// True when `text` can be written without quotes and still reads back as this very string
     /// (not a number, boolean, null, timestamp or merge key, in YAML 1.1 or 1.2).
     static func isSafePlain(_ text: String, inFlow: Bool) -> Bool {
+        if let ascii = text.utf8.withContiguousStorageIfAvailable({ ASCIIPlain.isSafePlain($0, inFlow: inFlow) }), let decided = ascii {
+            return decided
+        }
+        return isSafePlainByScalars(text, inFlow: inFlow)
+    }
+
+    /// `isSafePlain` worked out on the text's Unicode scalars, for any text.
+    static func isSafePlainByScalars(_ text: String, inFlow: Bool) -> Bool {
         guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return false }
         if first == " " || last == " " || last == ":" { return false }
         if "-?:,[]{}#&*!|>'\"%@`".unicodeScalars.contains(first) { return false }
@@ -180,6 +209,83 @@ enum YAMLScalar {
         guard (1...2).contains(day.count) else { return false }
         let rest = parts[2].dropFirst(day.count)
         return rest.isEmpty || rest.first == "T" || rest.first == "t" || rest.first == " " || rest.first == "\t"
+    }
+}
+
+/// `YAMLScalar.isSafePlain` decided on the bytes of an ASCII string, rule for rule, without
+/// building a character or a lowercased copy; nil for text that is not all ASCII.
+enum ASCIIPlain {
+    static func isSafePlain(_ bytes: UnsafeBufferPointer<UInt8>, inFlow: Bool) -> Bool? {
+        guard let first = bytes.first, let last = bytes.last else { return false }
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        if first == 0x20 || last == 0x20 || last == 0x3A { return false }
+        if indicators.contains(first) { return false }
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte != 0x20 && !(0x21...0x7E).contains(byte) { return false }
+            if (previous == 0x3A && byte == 0x20) || (previous == 0x20 && byte == 0x23) { return false }
+            if inFlow && flowIndicators.contains(byte) { return false }
+            previous = byte
+        }
+        return !isReservedWord(bytes) && !looksNumeric(bytes) && !looksLikeTimestamp(bytes)
+    }
+
+    private static let indicators: Set<UInt8> = Set("-?:,[]{}#&*!|>'\"%@`".utf8)
+    private static let flowIndicators: Set<UInt8> = Set(",[]{}:#".utf8)
+    private static let reservedWords: [[UInt8]] = ["~", "null", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "="].map { Array($0.utf8) }
+
+    private static func lower(_ byte: UInt8) -> UInt8 {
+        (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool {
+        (0x30...0x39).contains(byte)
+    }
+
+    private static func isReservedWord(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count <= 5 else { return false }
+        return reservedWords.contains { word in word.count == bytes.count && zip(word, bytes).allSatisfy { $0 == lower($1) } }
+    }
+
+    private static func looksNumeric(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var body = bytes[...]
+        if body.first == 0x2B || body.first == 0x2D { body = body.dropFirst() }
+        func bodyIs(_ word: String) -> Bool {
+            body.count == word.utf8.count && zip(body, word.utf8).allSatisfy { lower($0) == $1 }
+        }
+        if bodyIs(".inf") || bodyIs(".nan") { return true }
+        if body.count > 2, body.first == 0x30 {
+            let marker = lower(body[body.startIndex + 1])
+            let rest = body.dropFirst(2)
+            switch marker {
+            case 0x62: if rest.allSatisfy({ $0 == 0x30 || $0 == 0x31 || $0 == 0x5F }) { return true }
+            case 0x6F: if rest.allSatisfy({ (0x30...0x37).contains($0) || $0 == 0x5F }) { return true }
+            case 0x78: if rest.allSatisfy({ isDigit($0) || (0x61...0x66).contains(lower($0)) || $0 == 0x5F }) { return true }
+            default: break
+            }
+        }
+        var mantissa = body
+        if let e = body.lastIndex(where: { lower($0) == 0x65 }) {
+            var exponent = body[(e + 1)...]
+            if exponent.first == 0x2B || exponent.first == 0x2D { exponent = exponent.dropFirst() }
+            guard !exponent.isEmpty, exponent.allSatisfy(isDigit) else { return false }
+            mantissa = body[..<e]
+        }
+        return mantissa.contains { isDigit($0) || $0 == 0x2E } && mantissa.allSatisfy { isDigit($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x3A }
+    }
+
+    private static func looksLikeTimestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count >= 8, bytes[4] == 0x2D, bytes[..<4].allSatisfy(isDigit) else { return false }
+        let afterYear = bytes[5...]
+        guard let dash = afterYear.firstIndex(of: 0x2D) else { return false }
+        let month = afterYear[..<dash]
+        guard (1...2).contains(month.count), month.allSatisfy(isDigit) else { return false }
+        let dayAndRest = afterYear[(dash + 1)...]
+        let day = dayAndRest.prefix(while: isDigit)
+        guard (1...2).contains(day.count) else { return false }
+        let rest = dayAndRest.dropFirst(day.count)
+        guard let next = rest.first else { return true }
+        return next == 0x54 || next == 0x74 || next == 0x20 || next == 0x09
     }
 }
 

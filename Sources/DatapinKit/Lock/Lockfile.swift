@@ -15,7 +15,9 @@ public struct Lockfile: Sendable, Hashable {
     public init(version: Int = Lockfile.currentVersion, specDigest: String, files: [LockEntry]) {
         self.version = version
         self.specDigest = specDigest
-        self.files = files.sorted { $0.path < $1.path }
+        // Sorting copies every entry; a reader's or resolver's entries usually come sorted.
+        let sorted = files.indices.dropFirst().allSatisfy { !(files[$0].path < files[$0 - 1].path) }
+        self.files = sorted ? files : files.sorted { $0.path < $1.path }
     }
 }
 

@@ -89,7 +89,8 @@ private struct Assembly {
                 reportUnsafe(product, path: path, problem: problem, entry: entry)
                 continue
             }
-            if URLUserinfo.hasUserinfo(product.url) {
+            // Userinfo needs an `@`; most URLs have none, and the full check searches with Foundation.
+            if product.url.utf8.contains(UInt8(ascii: "@")), URLUserinfo.hasUserinfo(product.url) {
                 reportCredentialURL(product, entry: entry)
                 continue
             }
@@ -102,38 +103,51 @@ private struct Assembly {
     /// same file. When the owning listing cannot take its path, the next listing of the file
     /// tries its own, as the first listing would.
     mutating func placeListings() {
+        // Listings are read in place by index: a copy of a listing is a copy of its product.
         var owners: [String: Int] = [:]
-        for (index, listing) in listings.enumerated() {
-            let identity = listing.product.identity
-            if let current = owners[identity], listings[current].product.ownedByDataset || !listing.product.ownedByDataset { continue }
+        owners.reserveCapacity(listings.count)
+        for index in listings.indices {
+            let identity = listings[index].product.identity
+            if let current = owners[identity], listings[current].product.ownedByDataset || !listings[index].product.ownedByDataset { continue }
             owners[identity] = index
         }
+        fileIndexByIdentity.reserveCapacity(owners.count)
+        files.reserveCapacity(owners.count)
         var triedOwners: Set<String> = []
-        for (index, listing) in listings.enumerated() {
-            let identity = listing.product.identity
-            if owners[identity] == index, triedOwners.contains(identity) { continue }
-            if fileIndexByIdentity[identity] == nil, let owner = owners[identity], triedOwners.insert(identity).inserted {
-                place(listings[owner])
+        triedOwners.reserveCapacity(owners.count)
+        for index in listings.indices {
+            let identity = listings[index].product.identity
+            let owner = owners[identity]
+            if owner == index, triedOwners.contains(identity) { continue }
+            if fileIndexByIdentity[identity] == nil, let owner, triedOwners.insert(identity).inserted {
+                place(at: owner)
                 if owner == index { continue }
             }
             if let file = fileIndexByIdentity[identity] {
-                addListing(listing.product, path: listing.path, toFileAt: file, entry: listing.entry)
+                addListing(at: index, toFileAt: file)
             } else {
-                place(listing)
+                place(at: index)
             }
         }
         listings = []
     }
 
-    /// Makes `listing` the file's placed listing when its path is free.
-    private mutating func place(_ listing: Listing) {
+    /// Makes the listing at `index` the file's placed listing when its path is free.
+    private mutating func place(at index: Int) {
+        let listing = listings[index]
         guard claim(listing.path, for: listing.product, entry: listing.entry) else { return }
         fileIndexByIdentity[listing.product.identity] = files.count
         files.append(PlacedFile(product: listing.product, path: listing.path))
     }
 
+    /// `addListing` of the listing at `index`.
+    private mutating func addListing(at index: Int, toFileAt file: Int) {
+        let listing = listings[index]
+        addListing(listing.product, path: listing.path, toFileAt: file, entry: listing.entry)
+    }
+
     func lockEntries() -> [LockEntry] {
-        files.map { file in
+        let entries = files.map { file in
             let product = file.product
             return LockEntry(
                 path: file.path, archive: product.archive, dataset: product.dataset,
@@ -143,7 +157,7 @@ private struct Assembly {
                 type: product.type, access: product.access, instrument: product.instrument,
                 filters: product.filters, also: file.also, alsoPaths: file.alsoPaths.sorted(), association: product.association)
         }
-        .sorted { $0.path < $1.path }
+        return entries.indices.dropFirst().allSatisfy({ !(entries[$0].path < entries[$0 - 1].path) }) ? entries : entries.sorted { $0.path < $1.path }
     }
 
     /// Another listing of a file already placed: its dataset joins `also`, and with link or copy

@@ -90,12 +90,24 @@ public final class Hasher {
     public init(_ algorithm: DigestAlgorithm) throws(DigestError) {
         self.algorithm = algorithm
         guard let context = EVP_MD_CTX_new() else { throw .unavailable(algorithm) }
-        guard let md = EVP_get_digestbyname(algorithm.openSSLName), EVP_DigestInit_ex(context, md, nil) == 1 else {
+        guard let md = Self.fetched[algorithm], EVP_DigestInit_ex(context, md, nil) == 1 else {
             EVP_MD_CTX_free(context)
             throw .unavailable(algorithm)
         }
         self.context = context
     }
+
+    /// Each algorithm's implementation, fetched from OpenSSL's default provider once per process
+    /// (kept for its lifetime): initialising with a pre-fetched digest skips the provider lookup
+    /// and its lock that `EVP_get_digestbyname` costs on every file. Written once, then only
+    /// read; OpenSSL's fetched digests may be shared between threads.
+    nonisolated(unsafe) private static let fetched: [DigestAlgorithm: OpaquePointer] = {
+        var fetched: [DigestAlgorithm: OpaquePointer] = [:]
+        for algorithm in DigestAlgorithm.allCases {
+            if let md = EVP_MD_fetch(nil, algorithm.openSSLName, nil) { fetched[algorithm] = md }
+        }
+        return fetched
+    }()
 
     deinit { EVP_MD_CTX_free(context) }
 
@@ -115,10 +127,11 @@ public final class Hasher {
 
     /// The digest as lowercase hexadecimal; the hasher cannot be fed afterwards.
     public func finalize() -> String {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &output, &length)
-        return Hex.encode(output.prefix(Int(length)))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { output in
+            var length: UInt32 = 0
+            EVP_DigestFinal_ex(context, output.baseAddress, &length)
+            return Hex.encode(UnsafeBufferPointer(rebasing: output[0..<Int(length)]))
+        }
     }
 
     /// The digest of a whole byte string.
@@ -151,13 +164,30 @@ public final class Hasher {
 /// Lowercase hexadecimal encoding.
 public enum Hex {
     public static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
+        let digits: StaticString = "0123456789abcdef"
         var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        digits.withUTF8Buffer { digits in
+            for byte in bytes {
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 0x0f)])
+            }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `encode` of a buffer, written straight into the string's storage.
+    public static func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            digits.withUTF8Buffer { digits in
+                for (index, byte) in bytes.enumerated() {
+                    out[2 * index] = digits[Int(byte >> 4)]
+                    out[2 * index + 1] = digits[Int(byte & 0x0f)]
+                }
+            }
+            return bytes.count * 2
+        }
     }
 
     /// True when `text` is `length` lowercase or uppercase hexadecimal digits.

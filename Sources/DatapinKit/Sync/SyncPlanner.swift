@@ -296,7 +296,8 @@ final class TreeSurvey {
     let tree: SyncTree
     let cache: StateCache
     let duplicates: DuplicatePolicy
-    private let destinationDescriptor: Int32
+    /// The destination, open (or -1 when it cannot be opened) for as long as the survey lives.
+    let destinationDescriptor: Int32
     private let destinationPath: String
     private var knownDirectories: Set<String> = []
     private var lastParent: String?
@@ -322,6 +323,13 @@ final class TreeSurvey {
         readPartialDirectory()
     }
 
+    /// A digest job for a path relative to the destination, opened through `destinationDescriptor`
+    /// while the survey lives.
+    func job(for relativePath: String, algorithms: [DigestAlgorithm]) -> LocalFileDigests.Job {
+        guard destinationDescriptor >= 0 else { return LocalFileDigests.Job(path: destinationPath + "/" + relativePath, algorithms: algorithms) }
+        return LocalFileDigests.Job(path: relativePath, algorithms: algorithms, directory: destinationDescriptor)
+    }
+
     deinit {
         if lastParentDescriptor >= 0 && lastParentDescriptor != destinationDescriptor { close(lastParentDescriptor) }
         if destinationDescriptor >= 0 { close(destinationDescriptor) }
@@ -339,7 +347,7 @@ final class TreeSurvey {
         results.reserveCapacity(entries.count)
 
         func addJob(_ relativePath: String) -> Int {
-            jobs.append(LocalFileDigests.Job(path: destinationPath + "/" + relativePath, algorithms: [.sha256]))
+            jobs.append(job(for: relativePath, algorithms: [.sha256]))
             jobPaths.append(relativePath)
             return jobs.count - 1
         }

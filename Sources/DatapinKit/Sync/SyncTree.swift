@@ -189,7 +189,7 @@ struct SHA256Value: Hashable, Sendable {
     }
 }
 
-/// Reads local files to compute their digests, never following a symlink, on a few threads at once.
+/// Reads local files to compute their digests, never following a symlink, on one thread per core.
 enum LocalFileDigests {
     /// What reading one file gave: its status when opened and the digests of its bytes.
     struct Digested: Sendable {
@@ -199,15 +199,19 @@ enum LocalFileDigests {
 
     /// One file to read and the algorithms to compute over it.
     struct Job: Sendable {
+        /// Absolute, or relative to `directory`.
         var path: String
         var algorithms: [DigestAlgorithm]
+        /// An open folder `path` is relative to (it must stay open until the job is done), so the
+        /// kernel walks only the path's own components; `AT_FDCWD` for the working folder.
+        var directory: Int32 = AT_FDCWD
     }
 
     static let blockSize = 1 << 20
 
     /// The digests of the regular file at `path`; fails on a symlink, a non-regular file or a read error.
-    static func digest(path: String, algorithms: [DigestAlgorithm], buffer: UnsafeMutableRawBufferPointer) -> Result<Digested, LocalFileError> {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    static func digest(path: String, in directory: Int32 = AT_FDCWD, algorithms: [DigestAlgorithm], buffer: UnsafeMutableRawBufferPointer) -> Result<Digested, LocalFileError> {
+        let descriptor = openat(directory, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard descriptor >= 0 else {
             if errno == ELOOP { return .failure(LocalFileError(reason: "it is a symbolic link")) }
             return .failure(LocalFileError(reason: String(cString: strerror(errno))))
@@ -217,7 +221,8 @@ enum LocalFileDigests {
         guard fstat(descriptor, &raw) == 0 else { return .failure(LocalFileError(reason: String(cString: strerror(errno)))) }
         let stat = FileStat(raw)
         guard stat.isRegular else { return .failure(LocalFileError(reason: "it is \(stat.kindDescription)")) }
-        _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+        // Read-ahead advice only matters for a file longer than one read.
+        if stat.size > Int64(buffer.count) { _ = posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL)) }
         let hashers: [Hasher]
         do throws(DigestError) {
             hashers = try algorithms.map { algorithm throws(DigestError) in try Hasher(algorithm) }
@@ -232,9 +237,9 @@ enum LocalFileDigests {
         return .success(Digested(stat: stat, digests: Dictionary(uniqueKeysWithValues: hashers.map { ($0.algorithm, $0.finalize()) })))
     }
 
-    /// Digests every job, on up to `maximumThreads` threads (Dispatch worker threads, never Swift
-    /// concurrency's pool); results are in the jobs' order.
-    static func digestAll(_ jobs: [Job], maximumThreads: Int = min(ProcessInfo.processInfo.activeProcessorCount, 4)) -> [Result<Digested, LocalFileError>] {
+    /// Digests every job, on up to `maximumThreads` threads (one per core by default; Dispatch
+    /// worker threads, never Swift concurrency's pool); results are in the jobs' order.
+    static func digestAll(_ jobs: [Job], maximumThreads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [Result<Digested, LocalFileError>] {
         guard !jobs.isEmpty else { return [] }
         let board = JobBoard(count: jobs.count)
         let workers = max(1, min(maximumThreads, jobs.count))
@@ -242,10 +247,95 @@ enum LocalFileDigests {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
             defer { buffer.deallocate() }
             while let index = board.take() {
-                board.store(digest(path: jobs[index].path, algorithms: jobs[index].algorithms, buffer: buffer), at: index)
+                board.store(digest(path: jobs[index].path, in: jobs[index].directory, algorithms: jobs[index].algorithms, buffer: buffer), at: index)
             }
         }
         return board.results.map { $0! }
+    }
+
+    /// Digests jobs while the caller is still finding them: `threads` worker threads start on
+    /// the first job handed over, and `finish` hands the caller each result, in the order the
+    /// jobs were added, as soon as it is ready.
+    final class Pipeline: @unchecked Sendable {
+        /// Jobs are handed to the workers this many at a time, and at `finish`.
+        private static let handOver = 64
+
+        private let condition = NSCondition()
+        private var jobs: [Job] = []
+        private var results: [Result<Digested, LocalFileError>?] = []
+        private var next = 0
+        private var closed = false
+        private var waiting: [Job] = []
+        private let workers = DispatchGroup()
+        private(set) var count = 0
+
+        init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+            for _ in 0..<max(1, threads) {
+                workers.enter()
+                DispatchQueue.global().async {
+                    self.work()
+                    self.workers.leave()
+                }
+            }
+        }
+
+        /// Adds a job; its result will be at index `count` before the call.
+        func add(_ job: Job) {
+            waiting.append(job)
+            count += 1
+            if waiting.count >= Self.handOver { handOver(closing: false) }
+        }
+
+        /// Calls `body` with every job's index and result, in order, on the caller's thread,
+        /// each as soon as it and those before it are done (while the workers hash the rest);
+        /// returns when all are.
+        func finish(_ body: (Int, Result<Digested, LocalFileError>) -> Void) {
+            handOver(closing: true)
+            condition.lock()
+            var index = 0
+            while index < results.count {
+                guard let result = results[index] else {
+                    condition.wait()
+                    continue
+                }
+                results[index] = nil
+                condition.unlock()
+                body(index, result)
+                index += 1
+                condition.lock()
+            }
+            condition.unlock()
+            workers.wait()
+        }
+
+        private func handOver(closing: Bool) {
+            condition.lock()
+            jobs.append(contentsOf: waiting)
+            results.append(contentsOf: repeatElement(nil, count: waiting.count))
+            if closing { closed = true }
+            condition.broadcast()
+            condition.unlock()
+            waiting.removeAll(keepingCapacity: true)
+        }
+
+        private func work() {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
+            defer { buffer.deallocate() }
+            condition.lock()
+            while true {
+                while next >= jobs.count && !closed { condition.wait() }
+                guard next < jobs.count else { break }
+                let index = next
+                let job = jobs[index]
+                next += 1
+                condition.unlock()
+                let result = digest(path: job.path, in: job.directory, algorithms: job.algorithms, buffer: buffer)
+                condition.lock()
+                results[index] = result
+                condition.broadcast()
+            }
+            condition.unlock()
+        }
     }
 
     /// Hands out job indices to worker threads, each exactly once, and collects their results.

@@ -54,17 +54,21 @@ public struct VerifyFinding: Sendable, Hashable {
 }
 
 /// Re-hashes every locked file that exists, ignoring the state cache (what `datapin verify` does),
-/// on a few threads; files that match their pins are recorded in the cache.
+/// on one thread per core; files that match their pins are recorded in the cache.
 public enum TreeVerifier {
     /// One finding per locked path (entries' paths and their `alsoPaths`), in lock order.
     /// Blocking (hashing on worker threads): call it from the main thread.
     public static func verify(lock: Lockfile, tree: SyncTree, cache: StateCache) -> [VerifyFinding] {
         let survey = TreeSurvey(tree: tree, cache: cache, duplicates: .link)
         var findings: [VerifyFinding] = []
-        var jobs: [LocalFileDigests.Job] = []
+        // Files are hashed on worker threads while the survey goes on.
+        let hashing = LocalFileDigests.Pipeline()
         var jobFindings: [Int] = []
+        findings.reserveCapacity(lock.files.count)
+        jobFindings.reserveCapacity(lock.files.count)
         for entry in lock.files {
-            for path in [entry.path] + entry.alsoPaths {
+            for placement in -1..<entry.alsoPaths.count {
+                let path = placement < 0 ? entry.path : entry.alsoPaths[placement]
                 switch survey.observe(path) {
                 case .missing:
                     findings.append(VerifyFinding(entry: entry, path: path, outcome: .missing))
@@ -80,14 +84,18 @@ public enum TreeVerifier {
                         algorithms.append(algorithm)
                     }
                     jobFindings.append(findings.count)
-                    jobs.append(LocalFileDigests.Job(path: tree.finalURL(for: path).path, algorithms: algorithms))
+                    hashing.add(survey.job(for: path, algorithms: algorithms))
                     findings.append(VerifyFinding(entry: entry, path: path, outcome: .ok))
                 }
             }
         }
-        for (index, result) in LocalFileDigests.digestAll(jobs).enumerated() {
-            let findingIndex = jobFindings[index]
-            findings[findingIndex].outcome = outcome(of: result, for: findings[findingIndex], cache: cache)
+        // The jobs open their files through the survey's descriptor of the destination; each
+        // result is judged as it comes, while the workers hash the files after it.
+        withExtendedLifetime(survey) {
+            hashing.finish { index, result in
+                let findingIndex = jobFindings[index]
+                findings[findingIndex].outcome = outcome(of: result, for: findings[findingIndex], cache: cache)
+            }
         }
         return findings
     }
@@ -103,7 +111,7 @@ public enum TreeVerifier {
             return .sizeMismatch(expected: size, actual: digested.stat.size)
         }
         let actual = digested.digests[.sha256] ?? ""
-        if let pinned = entry.sha256, pinned.lowercased() != actual {
+        if let pinned = entry.sha256, pinned != actual, pinned.lowercased() != actual {
             cache.forget(finding.path)
             return .digestMismatch(expected: pinned.lowercased(), actual: actual)
         }

@@ -77,9 +77,11 @@ public struct IndexArchive: Archive {
             datasets = chosen
         }
         var products: [Product] = []
+        products.reserveCapacity(datasets.reduce(0) { $0 + $1.files.count })
+        let resolver = CatalogBase.Resolver(base)
         for dataset in datasets {
             for file in dataset.files {
-                products.append(try product(file, in: dataset))
+                products.append(try product(file, in: dataset, resolver: resolver))
             }
         }
         return products
@@ -91,9 +93,9 @@ public struct IndexArchive: Archive {
         UpstreamChange.differences(locked, listed, comparing: [.size, .sha256, .checksum, .modified, .url, .access])
     }
 
-    private func product(_ file: IndexCatalog.File, in dataset: IndexCatalog.Dataset) throws(ArchiveError) -> Product {
+    private func product(_ file: IndexCatalog.File, in dataset: IndexCatalog.Dataset, resolver: CatalogBase.Resolver) throws(ArchiveError) -> Product {
         let written = file.url ?? file.name
-        guard let resolved = base.resolve(written) else {
+        guard let resolved = resolver.resolve(written) else {
             throw .malformedAnswer(url: base.shownLocation, reason: "the URL '\(written)' of '\(dataset.id)/\(file.name)' is not a valid URL")
         }
         if base.isRemote, !CatalogBase.isRemote(resolved.absolute) {
@@ -211,6 +213,56 @@ enum CatalogBase: Sendable {
             guard let relativeFolder, !decoded.hasPrefix("/") else { return Resolved(absolute: absolute, lockURL: absolute) }
             let joined = relativeFolder.isEmpty ? decoded : relativeFolder + "/" + decoded
             return Resolved(absolute: absolute, lockURL: Self.normalise(relativePath: joined))
+        }
+    }
+
+    /// `resolve` for every file of one listing: a reference made only of unreserved characters
+    /// and `/` (not starting with `/`, without `.` or `..` segments) resolves, by RFC 3986, to the
+    /// base's folder followed by the reference, so that folder is worked out once (by `resolve`
+    /// itself, from the reference `x`) and such references are appended to it; any other goes
+    /// through `resolve`.
+    struct Resolver {
+        let base: CatalogBase
+        /// What `resolve` gives for `x`, without the `x`; nil when it is not that simple.
+        private let folder: Resolved?
+
+        init(_ base: CatalogBase) {
+            self.base = base
+            if case .url = base, let probe = base.resolve("x"), probe.absolute == probe.lockURL, probe.absolute.hasSuffix("/x") {
+                let prefix = String(probe.absolute.dropLast())
+                folder = Resolved(absolute: prefix, lockURL: prefix)
+            } else {
+                folder = nil
+            }
+        }
+
+        func resolve(_ written: String) -> Resolved? {
+            guard let folder, Self.isPlainRelative(written) else { return base.resolve(written) }
+            return Resolved(absolute: folder.absolute + written, lockURL: folder.lockURL + written)
+        }
+
+        /// Unreserved characters (RFC 3986) and `/`, not starting with `/`, no empty, `.` or `..` segment.
+        static func isPlainRelative(_ written: String) -> Bool {
+            var segmentLength = 0
+            var dots = 0
+            for byte in written.utf8 {
+                switch byte {
+                case UInt8(ascii: "/"):
+                    if segmentLength == 0 || segmentLength == dots { return false }
+                    segmentLength = 0
+                    dots = 0
+                    continue
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                     UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                    break
+                case UInt8(ascii: "."):
+                    dots += 1
+                default:
+                    return false
+                }
+                segmentLength += 1
+            }
+            return segmentLength > 0 && segmentLength != dots
         }
     }
 

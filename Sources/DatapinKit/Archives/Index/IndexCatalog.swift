@@ -56,10 +56,14 @@ struct IndexCatalog: Sendable, Equatable {
 
     private static func parseJSON(_ data: Data) throws(ParseError) -> IndexCatalog {
         let root: JSONValue
-        do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw ParseError(reason: "the catalog is not valid JSON")
+        if let fast = data.withUnsafeBytes({ JSONReader.read($0) }) {
+            root = fast
+        } else {
+            do {
+                root = try JSONDecoder().decode(JSONValue.self, from: data)
+            } catch {
+                throw ParseError(reason: "the catalog is not valid JSON")
+            }
         }
         guard case .object(let object) = root else { throw ParseError(reason: "the catalog must be a JSON object with a 'datasets' array") }
         guard case .array(let datasets)? = object["datasets"] else { throw ParseError(reason: "'datasets' is missing or is not an array") }
@@ -136,6 +140,195 @@ struct IndexCatalog: Sendable, Equatable {
             else if let value = try? container.decode(String.self) { self = .string(value) }
             else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
             else { self = .object(try container.decode([String: JSONValue].self)) }
+        }
+    }
+
+    /// Reads plain UTF-8 JSON into `JSONValue`s in one pass, without `JSONDecoder`'s failed
+    /// attempts at each type (each one an error with its coding path). It gives nil for anything
+    /// it is not sure `JSONDecoder` reads to the same values: invalid JSON, a byte-order mark or
+    /// another encoding, a repeated key, a number that is not finite, a bad escape or invalid
+    /// UTF-8; `JSONDecoder` then decides.
+    private struct JSONReader {
+        let bytes: UnsafeRawBufferPointer
+        var position = 0
+
+        static func read(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
+            var reader = JSONReader(bytes: bytes)
+            guard let value = reader.value(depth: 0) else { return nil }
+            reader.skipWhitespace()
+            return reader.position == bytes.count ? value : nil
+        }
+
+        /// Deeper than this is left to `JSONDecoder`.
+        private static let maximumDepth = 512
+
+        private mutating func skipWhitespace() {
+            while position < bytes.count {
+                switch bytes[position] {
+                case 0x20, 0x09, 0x0A, 0x0D: position += 1
+                default: return
+                }
+            }
+        }
+
+        private mutating func literal(_ word: StaticString) -> Bool {
+            let count = word.utf8CodeUnitCount
+            guard position + count <= bytes.count else { return false }
+            for offset in 0..<count where bytes[position + offset] != word.utf8Start[offset] { return false }
+            position += count
+            return true
+        }
+
+        private mutating func value(depth: Int) -> JSONValue? {
+            guard depth < Self.maximumDepth else { return nil }
+            skipWhitespace()
+            guard position < bytes.count else { return nil }
+            switch bytes[position] {
+            case 0x7B: return object(depth: depth)
+            case 0x5B: return array(depth: depth)
+            case 0x22: return string().map { .string($0) }
+            case 0x74: return literal("true") ? .bool(true) : nil
+            case 0x66: return literal("false") ? .bool(false) : nil
+            case 0x6E: return literal("null") ? .null : nil
+            default: return number()
+            }
+        }
+
+        private mutating func object(depth: Int) -> JSONValue? {
+            position += 1
+            var members: [String: JSONValue] = [:]
+            skipWhitespace()
+            if position < bytes.count, bytes[position] == 0x7D {
+                position += 1
+                return .object(members)
+            }
+            while true {
+                skipWhitespace()
+                guard position < bytes.count, bytes[position] == 0x22, let key = string() else { return nil }
+                skipWhitespace()
+                guard position < bytes.count, bytes[position] == 0x3A else { return nil }
+                position += 1
+                guard let member = value(depth: depth + 1), members.updateValue(member, forKey: key) == nil else { return nil }
+                skipWhitespace()
+                guard position < bytes.count else { return nil }
+                if bytes[position] == 0x2C { position += 1; continue }
+                guard bytes[position] == 0x7D else { return nil }
+                position += 1
+                return .object(members)
+            }
+        }
+
+        private mutating func array(depth: Int) -> JSONValue? {
+            position += 1
+            var items: [JSONValue] = []
+            skipWhitespace()
+            if position < bytes.count, bytes[position] == 0x5D {
+                position += 1
+                return .array(items)
+            }
+            while true {
+                guard let item = value(depth: depth + 1) else { return nil }
+                items.append(item)
+                skipWhitespace()
+                guard position < bytes.count else { return nil }
+                if bytes[position] == 0x2C { position += 1; continue }
+                guard bytes[position] == 0x5D else { return nil }
+                position += 1
+                return .array(items)
+            }
+        }
+
+        /// A string without escapes is taken as it stands (validated as UTF-8); one with
+        /// escapes other than the simple ones and `\u` of the Basic Multilingual Plane is left
+        /// to `JSONDecoder`.
+        private mutating func string() -> String? {
+            position += 1
+            let start = position
+            var escaped = false
+            while position < bytes.count {
+                let byte = bytes[position]
+                if byte == 0x22 { break }
+                if byte < 0x20 { return nil }
+                if byte == 0x5C {
+                    escaped = true
+                    position += 2
+                    continue
+                }
+                position += 1
+            }
+            guard position < bytes.count else { return nil }
+            let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
+            position += 1
+            return escaped ? Self.unescaped(raw) : Self.validated(raw)
+        }
+
+        /// The UTF-8 bytes as a string, nil when they are not valid UTF-8.
+        private static func validated(_ raw: UnsafeRawBufferPointer) -> String? {
+            if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
+            return String(bytes: raw, encoding: .utf8)
+        }
+
+        private static func unescaped(_ raw: UnsafeRawBufferPointer) -> String? {
+            var out: [UInt8] = []
+            out.reserveCapacity(raw.count)
+            var index = 0
+            while index < raw.count {
+                let byte = raw[index]
+                guard byte == 0x5C else {
+                    out.append(byte)
+                    index += 1
+                    continue
+                }
+                guard index + 1 < raw.count else { return nil }
+                switch raw[index + 1] {
+                case 0x22: out.append(0x22)
+                case 0x5C: out.append(0x5C)
+                case 0x2F: out.append(0x2F)
+                case 0x62: out.append(0x08)
+                case 0x66: out.append(0x0C)
+                case 0x6E: out.append(0x0A)
+                case 0x72: out.append(0x0D)
+                case 0x74: out.append(0x09)
+                case 0x75:
+                    guard index + 6 <= raw.count,
+                          let code = UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: raw[(index + 2)..<(index + 6)]), as: UTF8.self), radix: 16),
+                          raw[(index + 2)..<(index + 6)].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }),
+                          let scalar = Unicode.Scalar(code)
+                    else { return nil }
+                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                    index += 6
+                    continue
+                default: return nil
+                }
+                index += 2
+            }
+            return out.withUnsafeBytes { validated($0) }
+        }
+
+        /// A number as JSON writes it, read by `Double`; nil when it is not finite.
+        private mutating func number() -> JSONValue? {
+            let start = position
+            func digits() -> Int {
+                let from = position
+                while position < bytes.count, bytes[position] >= 0x30, bytes[position] <= 0x39 { position += 1 }
+                return position - from
+            }
+            if position < bytes.count, bytes[position] == 0x2D { position += 1 }
+            let integerStart = position
+            let integerDigits = digits()
+            guard integerDigits > 0, !(integerDigits > 1 && bytes[integerStart] == 0x30) else { return nil }
+            if position < bytes.count, bytes[position] == 0x2E {
+                position += 1
+                guard digits() > 0 else { return nil }
+            }
+            if position < bytes.count, bytes[position] | 0x20 == 0x65 {
+                position += 1
+                if position < bytes.count, bytes[position] == 0x2B || bytes[position] == 0x2D { position += 1 }
+                guard digits() > 0 else { return nil }
+            }
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+            guard let number = Double(text), number.isFinite else { return nil }
+            return .number(number)
         }
     }
 
