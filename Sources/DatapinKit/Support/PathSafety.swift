@@ -46,6 +46,8 @@ public enum PathSafety {
     /// nothing changes (a few rounds at most), since one round leaves `ẞ` as `ß`. Canonically equivalent spellings (é as
     /// one or two code points) are already equal as Swift strings.
     public static func caseFolded(_ path: String) -> String {
+        // Most names are ASCII without a capital: they are their own folding, with no copy.
+        if path.utf8.allSatisfy({ $0 < 0x80 && !(0x41...0x5A).contains($0) }) { return path }
         if path.utf8.allSatisfy({ $0 < 0x80 }) {
             return String(decoding: path.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
         }
