@@ -92,6 +92,13 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
     public func entries(of lock: Lockfile) -> [LockEntry] {
         lock.files.filter { contains($0.path) }
     }
+
+    /// `lock` with only this shard's entries.
+    public func part(of lock: Lockfile) -> Lockfile {
+        var part = lock
+        part.files = entries(of: lock)
+        return part
+    }
 }
 
 /// The names of a state file's per-shard copies: `<name>.K-of-N` beside `<name>` in the state

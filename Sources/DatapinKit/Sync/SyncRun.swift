@@ -31,13 +31,13 @@ public final class SyncRun: @unchecked Sendable {
         public var durability: Durability
 
         public init(jobs: Int = 8, dryRun: Bool = false, frozen: Bool = false, prune: Bool = false, maxDelete: Int = 20, shard: Shard? = nil, durability: Durability = .batched) {
-            self.durability = durability
             self.jobs = jobs
             self.dryRun = dryRun
             self.frozen = frozen
             self.prune = prune
             self.maxDelete = maxDelete
             self.shard = shard
+            self.durability = durability
         }
     }
 
@@ -152,7 +152,7 @@ public final class SyncRun: @unchecked Sendable {
         if !options.frozen && !options.dryRun {
             if let failure = foldPins(from: journal, into: &outcome, notify: notify) { return outcome.refused(failure, .transferFailed) }
         }
-        let cache = StateCache.load(from: tree, scope: shard.map { .shard($0, paths: Set($0.entries(of: outcome.lock).flatMap { [$0.path] + $0.alsoPaths })) } ?? .tree)
+        let cache = StateCache.load(from: tree, scope: shard.map { .shard($0, paths: $0.part(of: outcome.lock).lockedPaths) } ?? .tree)
         let plan: SyncPlan
         do {
             plan = try SyncPlanner(lock: outcome.lock, tree: tree, cache: cache, duplicates: spec.duplicates, shard: shard).plan(prune: options.prune)
@@ -200,11 +200,11 @@ public final class SyncRun: @unchecked Sendable {
             if let failure = foldPins(from: journal, into: &outcome, notify: notify) { return outcome.refused(failure, .transferFailed) }
         }
         // Records of paths the lock no longer lists are dropped; when there are no more records
-        // than locked paths there is nothing worth the cost of looking.
-        // A shard saves only its own paths, so it has none to drop.
+        // than locked paths there is nothing worth the cost of looking. A shard saves only its
+        // own paths, so it has none to drop.
         let lockedPathCount = outcome.lock.files.reduce(0) { $0 + 1 + $1.alsoPaths.count }
         if shard == nil && cache.count > lockedPathCount {
-            cache.retainOnly(Set(outcome.lock.files.flatMap { [$0.path] + $0.alsoPaths }))
+            cache.retainOnly(outcome.lock.lockedPaths)
         }
         do {
             try cache.save(absorbingShards: shard == nil)

@@ -93,8 +93,6 @@ public struct VerifyOutcome: Sendable {
 /// trusts and records into (a shard's saves only its own paths).
 private func scoped(_ lock: Lockfile, shard: Shard?, tree: SyncTree) -> (Lockfile, StateCache) {
     guard let shard else { return (lock, StateCache.load(from: tree)) }
-    var part = lock
-    part.files = shard.entries(of: lock)
-    let paths = Set(part.files.flatMap { [$0.path] + $0.alsoPaths })
-    return (part, StateCache.load(from: tree, scope: .shard(shard, paths: paths)))
+    let part = shard.part(of: lock)
+    return (part, StateCache.load(from: tree, scope: .shard(shard, paths: part.lockedPaths)))
 }
